@@ -1,0 +1,1 @@
+//! keyslot-sim: the keyslot node on madsim's simulated network and clock.

@@ -1,0 +1,13 @@
+//! Redis Cluster: the sans-IO cluster state machine and its wire and file formats.
+//!
+//! Deterministic and free of I/O: time arrives as an argument, randomness from an RNG the state
+//! owns, and every effect leaves as an output the caller performs (bus.rs in the real node, the
+//! same code in the simulator).
+
+pub mod bitmap;
+pub mod node_id;
+pub mod nodes_conf;
+pub mod wire;
+
+pub use bitmap::SlotBitmap;
+pub use node_id::NodeId;

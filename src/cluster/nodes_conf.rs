@@ -1,0 +1,1 @@
+//! nodes.conf and CLUSTER NODES lines. (Placeholder: being written.)

@@ -1,0 +1,1 @@
+//! Cluster bus wire format. (Placeholder: being written.)

@@ -1,0 +1,3 @@
+//! Keyspace commands. (Placeholder: being written.)
+use super::CommandSpec;
+pub const COMMANDS: &[CommandSpec] = &[];

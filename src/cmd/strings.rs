@@ -1,0 +1,3 @@
+//! String commands. (Placeholder: being written.)
+use super::CommandSpec;
+pub const COMMANDS: &[CommandSpec] = &[];

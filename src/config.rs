@@ -1,0 +1,587 @@
+//! Configuration the way redis-server takes it: an optional redis.conf-style file, then
+//! `--name value ...` flags, then CONFIG GET / SET at run time.
+//!
+//! Every option lives in one table ([`OPTIONS`]) with its kind and redis-server's default, so
+//! CONFIG GET answers for all of them with the same names and value texts Redis uses. Options the
+//! node reads on hot paths are also kept typed in [`Config`]'s fields, re-derived on every change.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What kind of value an option takes; decides parsing and the CONFIG GET text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `yes` / `no`.
+    Bool,
+    /// A signed integer within bounds.
+    Int { min: i64, max: i64 },
+    /// Bytes with optional unit (`512mb`, `1gb`, `64k`); printed as a plain number.
+    Memory,
+    /// Free text.
+    Str,
+    /// One of a fixed set of words.
+    Enum(&'static [&'static str]),
+    /// The `save` option: pairs of `<seconds> <changes>`, or empty.
+    Save,
+}
+
+/// One option of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct OptSpec {
+    pub name: &'static str,
+    /// Old names still accepted (e.g. `cluster-slave-validity-factor`).
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    /// redis-server 7.0's default, as CONFIG GET prints it.
+    pub default: &'static str,
+    /// False for options that only a restart can change (CONFIG SET refuses them).
+    pub mutable: bool,
+}
+
+const fn opt(name: &'static str, kind: Kind, default: &'static str) -> OptSpec {
+    OptSpec {
+        name,
+        aliases: &[],
+        kind,
+        default,
+        mutable: true,
+    }
+}
+
+const fn fixed(name: &'static str, kind: Kind, default: &'static str) -> OptSpec {
+    OptSpec {
+        name,
+        aliases: &[],
+        kind,
+        default,
+        mutable: false,
+    }
+}
+
+const fn alias(mut o: OptSpec, aliases: &'static [&'static str]) -> OptSpec {
+    o.aliases = aliases;
+    o
+}
+
+const INT: Kind = Kind::Int {
+    min: 0,
+    max: i64::MAX,
+};
+const PORT: Kind = Kind::Int { min: 0, max: 65535 };
+const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning"];
+const MAXMEMORY_POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// Every option keyslot accepts, sorted by nothing in particular; lookups go through a map.
+pub const OPTIONS: &[OptSpec] = &[
+    fixed("port", PORT, "6379"),
+    fixed("bind", Kind::Str, "* -::*"),
+    opt("dir", Kind::Str, ""),
+    opt("requirepass", Kind::Str, ""),
+    opt("masterauth", Kind::Str, ""),
+    opt("masteruser", Kind::Str, ""),
+    opt("maxclients", Kind::Int { min: 1, max: i64::MAX }, "10000"),
+    opt("timeout", INT, "0"),
+    opt("tcp-keepalive", INT, "300"),
+    opt("loglevel", Kind::Enum(LOGLEVELS), "notice"),
+    fixed("logfile", Kind::Str, ""),
+    fixed("daemonize", Kind::Bool, "no"),
+    fixed("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    fixed("pidfile", Kind::Str, ""),
+    opt("protected-mode", Kind::Bool, "yes"),
+    fixed("cluster-enabled", Kind::Bool, "no"),
+    fixed("cluster-config-file", Kind::Str, "nodes.conf"),
+    opt("cluster-node-timeout", Kind::Int { min: 1, max: i64::MAX }, "15000"),
+    fixed("cluster-port", PORT, "0"),
+    alias(
+        opt("cluster-replica-validity-factor", INT, "10"),
+        &["cluster-slave-validity-factor"],
+    ),
+    opt("cluster-require-full-coverage", Kind::Bool, "yes"),
+    opt("cluster-allow-reads-when-down", Kind::Bool, "no"),
+    opt("cluster-allow-pubsubshard-when-down", Kind::Bool, "yes"),
+    opt("cluster-migration-barrier", INT, "1"),
+    opt("cluster-allow-replica-migration", Kind::Bool, "yes"),
+    alias(
+        opt("cluster-replica-no-failover", Kind::Bool, "no"),
+        &["cluster-slave-no-failover"],
+    ),
+    opt("cluster-announce-ip", Kind::Str, ""),
+    opt("cluster-announce-port", PORT, "0"),
+    opt("cluster-announce-bus-port", PORT, "0"),
+    opt("cluster-announce-tls-port", PORT, "0"),
+    opt("cluster-announce-hostname", Kind::Str, ""),
+    opt(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+    ),
+    opt("cluster-link-sendbuf-limit", INT, "0"),
+    opt("appendonly", Kind::Bool, "no"),
+    opt("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec"),
+    fixed("appendfilename", Kind::Str, "appendonly.aof"),
+    fixed("appenddirname", Kind::Str, "appendonlydir"),
+    opt("save", Kind::Save, "3600 1 300 100 60 10000"),
+    opt("dbfilename", Kind::Str, "dump.rdb"),
+    opt("rdbcompression", Kind::Bool, "yes"),
+    opt("rdbchecksum", Kind::Bool, "yes"),
+    opt("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
+    opt("proto-max-bulk-len", Kind::Memory, "536870912"),
+    opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
+    opt("maxmemory", Kind::Memory, "0"),
+    opt("maxmemory-policy", Kind::Enum(MAXMEMORY_POLICIES), "noeviction"),
+    opt("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
+    opt("repl-backlog-size", Kind::Memory, "1048576"),
+    alias(
+        opt("repl-ping-replica-period", Kind::Int { min: 1, max: i64::MAX }, "10"),
+        &["repl-ping-slave-period"],
+    ),
+    opt("repl-timeout", Kind::Int { min: 1, max: i64::MAX }, "60"),
+    opt("repl-diskless-sync", Kind::Bool, "yes"),
+    opt("repl-diskless-sync-delay", INT, "5"),
+    opt("repl-diskless-sync-max-replicas", INT, "0"),
+    opt("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    alias(opt("replica-read-only", Kind::Bool, "yes"), &["slave-read-only"]),
+    alias(opt("replica-serve-stale-data", Kind::Bool, "yes"), &["slave-serve-stale-data"]),
+    alias(opt("replica-priority", INT, "100"), &["slave-priority"]),
+    fixed("enable-debug-command", Kind::Enum(&["yes", "no", "local"]), "no"),
+    fixed("enable-protected-configs", Kind::Enum(&["yes", "no", "local"]), "no"),
+    fixed("enable-module-command", Kind::Enum(&["yes", "no", "local"]), "no"),
+    opt("hz", Kind::Int { min: 1, max: 500 }, "10"),
+    opt("databases", Kind::Int { min: 1, max: i64::MAX }, "16"),
+    opt("always-show-logo", Kind::Bool, "no"),
+    opt("notify-keyspace-events", Kind::Str, ""),
+    opt("latency-monitor-threshold", INT, "0"),
+    opt("slowlog-log-slower-than", Kind::Int { min: -1, max: i64::MAX }, "10000"),
+    opt("slowlog-max-len", INT, "128"),
+    opt("lazyfree-lazy-eviction", Kind::Bool, "no"),
+    opt("lazyfree-lazy-expire", Kind::Bool, "no"),
+    opt("lazyfree-lazy-server-del", Kind::Bool, "no"),
+    opt("lazyfree-lazy-user-del", Kind::Bool, "no"),
+    opt("lazyfree-lazy-user-flush", Kind::Bool, "no"),
+    opt("busy-reply-threshold", INT, "5000"),
+    opt("lua-time-limit", INT, "5000"),
+    opt("activerehashing", Kind::Bool, "yes"),
+    opt("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1"),
+    opt("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    opt("loading-process-events-interval-bytes", INT, "2097152"),
+    opt("key-load-delay", Kind::Int { min: i64::MIN, max: i64::MAX }, "0"),
+    opt("tcp-backlog", INT, "511"),
+    opt("io-threads", Kind::Int { min: 1, max: 128 }, "1"),
+    opt("lfu-log-factor", INT, "10"),
+    opt("lfu-decay-time", INT, "1"),
+    opt("client-output-buffer-limit", Kind::Str, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+];
+
+/// A bad option or value, with the text Redis answers it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("Bad directive or wrong number of arguments")]
+    UnknownOption(String),
+    #[error("argument must be 'yes' or 'no'")]
+    NotBool,
+    #[error("argument couldn't be parsed into an integer")]
+    NotInteger,
+    #[error("argument must be between {0} and {1} inclusive")]
+    OutOfRange(i64, i64),
+    #[error("argument must be a memory value")]
+    NotMemory,
+    #[error("argument(s) must be one of the following: {0}")]
+    NotInEnum(String),
+    #[error("Invalid save parameters")]
+    BadSave,
+    #[error("can't set immutable config")]
+    Immutable,
+    #[error("unbalanced quotes in configuration line")]
+    UnbalancedQuotes,
+}
+
+/// Where a config file error is, for the startup message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub line_number: usize,
+    pub line: String,
+    pub error: ConfigError,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+            self.line_number, self.line, self.error
+        )
+    }
+}
+
+/// The node's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Canonical name -> value text, for every option of [`OPTIONS`].
+    values: BTreeMap<&'static str, String>,
+    /// The config file given at startup, if any (CONFIG REWRITE writes it back).
+    pub file: Option<std::path::PathBuf>,
+    // Typed copies of the options the node reads often; see `refresh`.
+    pub port: u16,
+    pub cluster_enabled: bool,
+    pub cluster_node_timeout_ms: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub requirepass: Option<String>,
+    pub maxclients: u64,
+    pub timeout_s: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut c = Config {
+            values: OPTIONS
+                .iter()
+                .map(|o| (o.name, o.default.to_string()))
+                .collect(),
+            file: None,
+            port: 6379,
+            cluster_enabled: false,
+            cluster_node_timeout_ms: 15000,
+            proto_max_bulk_len: 512 << 20,
+            client_query_buffer_limit: 1 << 30,
+            requirepass: None,
+            maxclients: 10000,
+            timeout_s: 0,
+        };
+        c.refresh();
+        c
+    }
+}
+
+/// Finds an option by name or alias, case-insensitively.
+pub fn find_option(name: &str) -> Option<&'static OptSpec> {
+    let lower = name.to_ascii_lowercase();
+    OPTIONS
+        .iter()
+        .find(|o| o.name == lower || o.aliases.contains(&lower.as_str()))
+}
+
+/// Parses a memory amount as Redis's memtoll: a number with optional k/kb/m/mb/g/gb
+/// (k = 1000, kb = 1024), case-insensitive.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let n: u64 = num.parse().ok()?;
+    n.checked_mul(mul)
+}
+
+/// Checks a value for an option and returns its canonical text.
+fn normalize(spec: &OptSpec, args: &[String]) -> Result<String, ConfigError> {
+    let joined = args.join(" ");
+    match spec.kind {
+        Kind::Bool => match joined.to_ascii_lowercase().as_str() {
+            "yes" => Ok("yes".into()),
+            "no" => Ok("no".into()),
+            _ => Err(ConfigError::NotBool),
+        },
+        Kind::Int { min, max } => {
+            let n: i64 = joined.parse().map_err(|_| ConfigError::NotInteger)?;
+            if n < min || n > max {
+                return Err(ConfigError::OutOfRange(min, max));
+            }
+            Ok(n.to_string())
+        }
+        Kind::Memory => parse_memory(&joined)
+            .map(|n| n.to_string())
+            .ok_or(ConfigError::NotMemory),
+        Kind::Str => Ok(joined),
+        Kind::Enum(words) => {
+            let lower = joined.to_ascii_lowercase();
+            if words.contains(&lower.as_str()) {
+                Ok(lower)
+            } else {
+                Err(ConfigError::NotInEnum(words.join(", ")))
+            }
+        }
+        Kind::Save => {
+            let parts: Vec<&str> = joined.split_whitespace().collect();
+            if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+                return Err(ConfigError::BadSave);
+            }
+            Ok(parts.join(" "))
+        }
+    }
+}
+
+impl Config {
+    /// Builds a configuration from redis-server's command line: `[configfile] [--name value...]`.
+    /// Returns the usage error text on failure.
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let mut config = Config::default();
+        let mut rest = args;
+        if let Some(first) = rest.first() {
+            if !first.starts_with("--") {
+                let path = std::path::PathBuf::from(first);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    format!("Fatal error, can't open config file '{}': {}", first, e)
+                })?;
+                config.load_text(&text).map_err(|e| e.to_string())?;
+                config.file = Some(path);
+                rest = &rest[1..];
+            }
+        }
+        // The flags become config lines, as redis-server does: `--save ''` is `save ""`.
+        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        for arg in rest {
+            if let Some(name) = arg.strip_prefix("--") {
+                lines.push((name.to_string(), Vec::new()));
+            } else if let Some((_, values)) = lines.last_mut() {
+                values.push(arg.clone());
+            } else {
+                return Err(format!("Invalid argument '{}'", arg));
+            }
+        }
+        let mut saves_seen = false;
+        for (i, (name, values)) in lines.iter().enumerate() {
+            let result = if name.eq_ignore_ascii_case("save") {
+                let r = config.apply_save_line(values, saves_seen);
+                saves_seen = true;
+                r
+            } else {
+                config.set_startup(name, values)
+            };
+            if let Err(error) = result {
+                let line = format!("{} {}", name, values.join(" "));
+                return Err(FileError {
+                    line_number: i + 1,
+                    line: line.trim_end().to_string(),
+                    error,
+                }
+                .to_string());
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies a redis.conf text: one directive per line, `#` comments, quoted arguments.
+    pub fn load_text(&mut self, text: &str) -> Result<(), FileError> {
+        let mut saves_seen = false;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |error| FileError {
+                line_number: i + 1,
+                line: line.to_string(),
+                error,
+            };
+            let words = split_config_line(line).ok_or_else(|| fail(ConfigError::UnbalancedQuotes))?;
+            let Some((name, values)) = words.split_first() else {
+                continue;
+            };
+            let result = if name.eq_ignore_ascii_case("save") {
+                let r = self.apply_save_line(values, saves_seen);
+                saves_seen = true;
+                r
+            } else if name.eq_ignore_ascii_case("include") || name.eq_ignore_ascii_case("rename-command") {
+                Ok(())
+            } else {
+                self.set_startup(name, values)
+            };
+            result.map_err(fail)?;
+        }
+        Ok(())
+    }
+
+    /// Several `save` lines accumulate; the first one replaces the default.
+    fn apply_save_line(&mut self, values: &[String], append: bool) -> Result<(), ConfigError> {
+        let spec = find_option("save").ok_or(ConfigError::BadSave)?;
+        let text = normalize(spec, values)?;
+        let current = self.values.get("save").cloned().unwrap_or_default();
+        let merged = if append && !current.is_empty() && !text.is_empty() {
+            format!("{} {}", current, text)
+        } else {
+            text
+        };
+        self.values.insert("save", merged);
+        Ok(())
+    }
+
+    /// Sets an option at startup (immutable ones allowed).
+    pub fn set_startup(&mut self, name: &str, values: &[String]) -> Result<(), ConfigError> {
+        let spec = find_option(name).ok_or_else(|| ConfigError::UnknownOption(name.to_string()))?;
+        if values.is_empty() && !matches!(spec.kind, Kind::Str | Kind::Save) {
+            return Err(ConfigError::UnknownOption(name.to_string()));
+        }
+        let text = normalize(spec, values)?;
+        self.values.insert(spec.name, text);
+        self.refresh();
+        Ok(())
+    }
+
+    /// CONFIG SET of one option.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let spec = find_option(name).ok_or_else(|| ConfigError::UnknownOption(name.to_string()))?;
+        if !spec.mutable {
+            return Err(ConfigError::Immutable);
+        }
+        let args: Vec<String> = if matches!(spec.kind, Kind::Save) {
+            value.split_whitespace().map(str::to_string).collect()
+        } else {
+            vec![value.to_string()]
+        };
+        let text = normalize(spec, &args)?;
+        self.values.insert(spec.name, text);
+        self.refresh();
+        Ok(())
+    }
+
+    /// The value text of an option, by canonical name.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// A boolean option.
+    pub fn bool(&self, name: &str) -> bool {
+        self.get(name) == Some("yes")
+    }
+
+    /// An integer (or memory) option; 0 when unset or unparsable.
+    pub fn int(&self, name: &str) -> i64 {
+        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    /// Every (name, value) whose name matches a glob pattern, sorted by name (CONFIG GET).
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        for spec in OPTIONS {
+            let names = std::iter::once(spec.name).chain(spec.aliases.iter().copied());
+            for name in names {
+                if crate::glob::matches(pattern, name.as_bytes(), true) {
+                    if let Some(v) = self.values.get(spec.name) {
+                        out.push((name, v.as_str()));
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|(n, _)| *n);
+        out.dedup_by_key(|(n, _)| *n);
+        out
+    }
+
+    /// Re-derives the typed fields from the value texts.
+    fn refresh(&mut self) {
+        self.port = self.int("port") as u16;
+        self.cluster_enabled = self.bool("cluster-enabled");
+        self.cluster_node_timeout_ms = self.int("cluster-node-timeout").max(1) as u64;
+        self.proto_max_bulk_len = self.int("proto-max-bulk-len").max(1) as u64;
+        self.client_query_buffer_limit = self.int("client-query-buffer-limit").max(1) as u64;
+        self.requirepass = self.get("requirepass").filter(|p| !p.is_empty()).map(str::to_string);
+        self.maxclients = self.int("maxclients").max(1) as u64;
+        self.timeout_s = self.int("timeout").max(0) as u64;
+    }
+
+    /// The text of a config file holding every option that differs from its default (CONFIG
+    /// REWRITE).
+    pub fn rewrite_text(&self) -> String {
+        let mut out = String::from("# Generated by keyslot CONFIG REWRITE\n");
+        for spec in OPTIONS {
+            let v = self.values.get(spec.name).map(String::as_str).unwrap_or("");
+            if v != spec.default {
+                if v.is_empty() || v.contains(' ') && !matches!(spec.kind, Kind::Save) {
+                    out.push_str(&format!("{} \"{}\"\n", spec.name, v));
+                } else if matches!(spec.kind, Kind::Save) {
+                    let parts: Vec<&str> = v.split(' ').collect();
+                    for pair in parts.chunks(2) {
+                        out.push_str(&format!("save {}\n", pair.join(" ")));
+                    }
+                } else {
+                    out.push_str(&format!("{} {}\n", spec.name, v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Splits a config line into words as redis.conf does: spaces separate, double quotes allow
+/// escapes (`\n`, `\"`, `\xHH`), single quotes are literal. None on unbalanced quotes.
+pub fn split_config_line(line: &str) -> Option<Vec<String>> {
+    crate::resp::request::split_args(line.as_bytes()).map(|words| {
+        words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned())
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn command_line_like_redis_server() {
+        let c = Config::from_args(&args(
+            "--port 7000 --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 --dir /tmp",
+        ))
+        .unwrap();
+        assert_eq!(c.port, 7000);
+        assert!(c.cluster_enabled);
+        assert_eq!(c.cluster_node_timeout_ms, 5000);
+        assert_eq!(c.get("dir"), Some("/tmp"));
+    }
+
+    #[test]
+    fn unknown_options_are_named() {
+        let e = Config::from_args(&args("--port 7000 --bogus 1")).unwrap_err();
+        assert!(e.contains("bogus 1"), "{e}");
+        assert!(e.contains("Bad directive"), "{e}");
+    }
+
+    #[test]
+    fn memory_units_and_save() {
+        let mut c = Config::default();
+        c.set("proto-max-bulk-len", "1mb").unwrap();
+        assert_eq!(c.proto_max_bulk_len, 1 << 20);
+        c.set("save", "").unwrap();
+        assert_eq!(c.get("save"), Some(""));
+        let c = Config::from_args(&["--save".into(), "".into()]).unwrap();
+        assert_eq!(c.get("save"), Some(""));
+        assert_eq!(parse_memory("64k"), Some(64000));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+    }
+
+    #[test]
+    fn config_file_lines() {
+        let mut c = Config::default();
+        c.load_text("# comment\nport 7001\nsave 900 1\nsave 300 10\ncluster-slave-validity-factor 0\n")
+            .unwrap();
+        assert_eq!(c.port, 7001);
+        assert_eq!(c.get("save"), Some("900 1 300 10"));
+        assert_eq!(c.int("cluster-replica-validity-factor"), 0);
+        let e = c.load_text("nosuch 1").unwrap_err();
+        assert_eq!(e.line_number, 1);
+    }
+}

@@ -1,0 +1,16 @@
+//! keyslot: a Redis Cluster node whose complete logic also runs, unchanged, inside a
+//! deterministic simulator (madsim). See `shared/DESIGN.md` for the map.
+//!
+//! The real binary (`keyslot-server`) and the simulator (`sim/`) share everything here; only the
+//! runtime differs (`--cfg madsim` swaps tokio for madsim's simulated net, time and tasks).
+
+pub mod clock;
+pub mod cluster;
+pub mod cmd;
+pub mod config;
+pub mod db;
+pub mod glob;
+pub mod log;
+pub mod node;
+pub mod resp;
+pub mod slot;

@@ -1,0 +1,308 @@
+//! One node's whole state and the command dispatcher.
+//!
+//! [`Node`] is shared by the node's tasks behind one mutex (`Arc<Mutex<Node>>`): a connection
+//! locks it once per batch of pipelined commands, the cluster bus once per message or tick. The
+//! node is single-threaded in spirit, as Redis is; the lock is uncontended on the current-thread
+//! runtime the server uses and in the simulator.
+
+use crate::clock::Clock;
+use crate::cmd::{self, flags, CmdError, Ctx};
+use crate::config::Config;
+use crate::db::Db;
+use crate::log::{Level, Logger};
+use crate::resp::{Protocol, Reply};
+use bytes::Bytes;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A connection's state, owned by its task and handed to commands through [`Ctx`].
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// CLIENT ID: unique per node, increasing.
+    pub id: u64,
+    /// Peer address `ip:port` (CLIENT LIST addr=).
+    pub addr: String,
+    /// Local address `ip:port` (CLIENT LIST laddr=).
+    pub laddr: String,
+    /// CLIENT SETNAME / HELLO SETNAME.
+    pub name: Option<Bytes>,
+    /// The protocol chosen by HELLO.
+    pub proto: Protocol,
+    /// True once AUTH succeeded or when no password is required.
+    pub authenticated: bool,
+    /// Node monotonic ms when the connection was accepted.
+    pub created_ms: u64,
+    /// Node monotonic ms of the last command.
+    pub last_interaction_ms: u64,
+    /// The last command's name (CLIENT LIST cmd=).
+    pub last_cmd: &'static str,
+    /// READONLY: reads may be served by this replica (cluster).
+    pub readonly: bool,
+    /// ASKING: the next command may touch an importing slot (cluster).
+    pub asking: bool,
+    /// Set by QUIT (and protocol errors): close after writing the pending replies.
+    pub close_after_reply: bool,
+}
+
+impl Client {
+    /// A new client; `authenticated` is true when the node needs no password.
+    pub fn new(id: u64, addr: String, laddr: String, now_ms: u64, authenticated: bool) -> Client {
+        Client {
+            id,
+            addr,
+            laddr,
+            name: None,
+            proto: Protocol::Resp2,
+            authenticated,
+            created_ms: now_ms,
+            last_interaction_ms: now_ms,
+            last_cmd: "NULL",
+            readonly: false,
+            asking: false,
+            close_after_reply: false,
+        }
+    }
+}
+
+/// Counters INFO stats prints.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub total_connections_received: u64,
+    pub total_commands_processed: u64,
+    pub rejected_connections: u64,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub total_net_input_bytes: u64,
+    pub total_net_output_bytes: u64,
+    pub total_error_replies: u64,
+    /// Protocol errors that closed a connection.
+    pub protocol_errors: u64,
+    /// Per command: calls and failed calls (INFO commandstats).
+    pub commands: BTreeMap<&'static str, (u64, u64)>,
+    /// Per error code (INFO errorstats: errorstat_ERR, errorstat_MOVED...).
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Everything of a node except its keyspace (split so handlers can borrow both at once).
+pub struct NodeRest {
+    pub config: Config,
+    pub stats: Stats,
+    /// Connected clients by id (CLIENT LIST); each entry is refreshed by its connection task.
+    pub clients: BTreeMap<u64, Client>,
+    /// The node's clock (monotonic and wall).
+    pub clock: Arc<Clock>,
+    /// The node's one RNG, seeded by the runtime: every random choice replays from the seed.
+    pub rng: ChaCha8Rng,
+    pub logger: Arc<Logger>,
+    /// INFO run_id: 40 random hex characters.
+    pub run_id: String,
+    /// Next CLIENT ID.
+    next_client_id: u64,
+    /// Wall ms at start (INFO uptime).
+    pub started_unix_ms: u64,
+    /// The address the client listener is bound to (INFO tcp_port etc.).
+    pub port: u16,
+}
+
+/// A node: its keyspace and everything else.
+pub struct Node {
+    pub db: Db,
+    pub rest: NodeRest,
+}
+
+impl Node {
+    /// A node with `config`, its RNG seeded by `seed`.
+    pub fn new(config: Config, clock: Arc<Clock>, logger: Arc<Logger>, seed: u64) -> Node {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let db = Db::new(rng.next_u64());
+        let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
+        let started_unix_ms = clock.unix_ms();
+        let port = config.port;
+        Node {
+            db,
+            rest: NodeRest {
+                config,
+                stats: Stats::default(),
+                clients: BTreeMap::new(),
+                clock,
+                rng,
+                logger,
+                run_id,
+                next_client_id: 1,
+                started_unix_ms,
+                port,
+            },
+        }
+    }
+
+    /// Registers a new connection and returns its client state.
+    pub fn connect_client(&mut self, addr: String, laddr: String) -> Client {
+        let id = self.rest.next_client_id;
+        self.rest.next_client_id += 1;
+        self.rest.stats.total_connections_received += 1;
+        let auth = self.rest.config.requirepass.is_none();
+        let client = Client::new(id, addr, laddr, self.rest.clock.mono_ms(), auth);
+        self.rest.clients.insert(id, client.clone());
+        client
+    }
+
+    /// Forgets a closed connection.
+    pub fn disconnect_client(&mut self, id: u64) {
+        self.rest.clients.remove(&id);
+    }
+
+    /// Runs one command for `client` and returns its reply.
+    pub fn execute(&mut self, client: &mut Client, argv: &[Bytes]) -> Reply {
+        let Some(name) = argv.first() else {
+            return Reply::error("ERR empty command");
+        };
+        let now_mono = self.rest.clock.mono_ms();
+        client.last_interaction_ms = now_mono;
+        let Some(spec) = cmd::lookup(name) else {
+            let reply = Reply::error(unknown_command_text(argv));
+            self.count_error(&reply);
+            return reply;
+        };
+        client.last_cmd = spec.name;
+        self.rest.stats.total_commands_processed += 1;
+        let result = if !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
+            Err(CmdError::other("NOAUTH Authentication required."))
+        } else if !spec.arity_ok(argv.len()) {
+            Err(CmdError::WrongArity(spec.name.to_string()))
+        } else {
+            let now_ms = self.rest.clock.unix_ms();
+            let mut ctx = Ctx {
+                db: &mut self.db,
+                node: &mut self.rest,
+                client,
+                now_ms,
+            };
+            (spec.handler)(&mut ctx, argv)
+        };
+        let entry = self.rest.stats.commands.entry(spec.name).or_default();
+        entry.0 += 1;
+        let reply = match result {
+            Ok(r) => r,
+            Err(e) => {
+                entry.1 += 1;
+                e.to_reply()
+            }
+        };
+        if reply.is_error() {
+            self.count_error(&reply);
+        }
+        reply
+    }
+
+    fn count_error(&mut self, reply: &Reply) {
+        if let Reply::Error(text) = reply {
+            self.rest.stats.total_error_replies += 1;
+            let code = text.split(' ').next().unwrap_or("ERR").to_string();
+            *self.rest.stats.errors.entry(code).or_default() += 1;
+        }
+    }
+
+    /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
+    pub fn cron(&mut self) {
+        let now = self.rest.clock.unix_ms();
+        let expired = self.db.active_expire(now, 200);
+        self.rest.stats.expired_keys += expired as u64;
+    }
+
+    /// Writes a log line through the node's logger.
+    pub fn log(&self, level: Level, msg: &str) {
+        self.rest.logger.log(level, self.rest.clock.unix_ms(), msg);
+    }
+}
+
+/// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it (each
+/// argument quoted and followed by a space; name and arguments cut at 128 bytes).
+fn unknown_command_text(argv: &[Bytes]) -> String {
+    let cut = |b: &Bytes| {
+        let s = String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
+        s
+    };
+    let mut text = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        cut(&argv[0])
+    );
+    for arg in &argv[1..] {
+        if text.len() >= 128 + 60 {
+            break;
+        }
+        text.push('\'');
+        text.push_str(&cut(arg));
+        text.push_str("' ");
+    }
+    text
+}
+
+/// Helpers for unit tests of commands: a node with default config and one client.
+pub mod testing {
+    use super::*;
+
+    /// A node and a client to run commands through the real dispatcher.
+    pub struct TestNode {
+        pub node: Node,
+        pub client: Client,
+    }
+
+    impl Default for TestNode {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    impl TestNode {
+        pub fn new() -> TestNode {
+            Self::with_config(Config::default())
+        }
+
+        pub fn with_config(config: Config) -> TestNode {
+            let mut node = Node::new(
+                config,
+                Arc::new(Clock::new()),
+                Arc::new(Logger::silent()),
+                42,
+            );
+            let client = node.connect_client("127.0.0.1:50000".into(), "127.0.0.1:6379".into());
+            TestNode { node, client }
+        }
+
+        /// Runs a command given as words.
+        pub fn run(&mut self, words: &[&str]) -> Reply {
+            let argv: Vec<Bytes> = words
+                .iter()
+                .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+                .collect();
+            self.node.execute(&mut self.client, &argv)
+        }
+
+        /// Runs a command and returns its RESP2 encoding as text (for exact comparisons).
+        pub fn run_text(&mut self, words: &[&str]) -> String {
+            let reply = self.run(words);
+            String::from_utf8_lossy(&reply.to_bytes(self.client.proto)).into_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::TestNode;
+
+    #[test]
+    fn unknown_command_text_matches_redis() {
+        let mut t = TestNode::new();
+        assert_eq!(
+            t.run_text(&["FOO"]),
+            "-ERR unknown command 'FOO', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            t.run_text(&["FOO", "bar"]),
+            "-ERR unknown command 'FOO', with args beginning with: 'bar' \r\n"
+        );
+    }
+}

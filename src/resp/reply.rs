@@ -1,0 +1,199 @@
+//! Replies and their encoding in RESP2 or RESP3.
+//!
+//! Commands build a [`Reply`] once; the connection encodes it for the protocol the client chose
+//! with HELLO. RESP3-only types degrade to what Redis sends a RESP2 client (a map becomes a flat
+//! array, a double a bulk string, a boolean an integer, null `$-1` or `*-1`).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use std::borrow::Cow;
+
+/// The protocol version a client speaks (HELLO 2 / HELLO 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    #[default]
+    Resp2,
+    Resp3,
+}
+
+/// One reply, in protocol-neutral form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+text`
+    Simple(Cow<'static, str>),
+    /// `-CODE text`: the whole line after `-`, code included (`ERR ...`, `MOVED ...`).
+    Error(Cow<'static, str>),
+    /// `:n`
+    Integer(i64),
+    /// `$len\r\nbytes`
+    Bulk(Bytes),
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    Null,
+    /// A missing array: `*-1` in RESP2, `_` in RESP3.
+    NullArray,
+    /// `*n` then n replies.
+    Array(Vec<Reply>),
+    /// RESP3 `%n` map; a flat array of 2n in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// RESP3 `~n` set; an array in RESP2.
+    Set(Vec<Reply>),
+    /// RESP3 `,` double; a bulk string in RESP2.
+    Double(f64),
+    /// RESP3 `#t`/`#f`; `:1`/`:0` in RESP2.
+    Boolean(bool),
+    /// RESP3 `=len\r\ntxt:...` verbatim string; a bulk string in RESP2.
+    Verbatim(Bytes),
+    /// RESP3 `>n` push (pub/sub messages); an array in RESP2.
+    Push(Vec<Reply>),
+}
+
+impl Reply {
+    /// `+OK`
+    pub const fn ok() -> Reply {
+        Reply::Simple(Cow::Borrowed("OK"))
+    }
+
+    /// A status reply from a static string.
+    pub const fn simple(s: &'static str) -> Reply {
+        Reply::Simple(Cow::Borrowed(s))
+    }
+
+    /// An error reply; `text` is the whole line after `-` (it must carry its code, e.g. `ERR`).
+    pub fn error(text: impl Into<Cow<'static, str>>) -> Reply {
+        Reply::Error(text.into())
+    }
+
+    /// A bulk string copied from a byte slice.
+    pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(b.as_ref()))
+    }
+
+    /// A bulk string that owns its bytes.
+    pub fn bulk_owned(b: impl Into<Bytes>) -> Reply {
+        Reply::Bulk(b.into())
+    }
+
+    /// True for error replies.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Appends the encoding of this reply for `proto` to `out`.
+    pub fn encode(&self, proto: Protocol, out: &mut BytesMut) {
+        let resp3 = proto == Protocol::Resp3;
+        match self {
+            Reply::Simple(s) => line(out, b'+', s.as_bytes()),
+            Reply::Error(s) => line(out, b'-', s.as_bytes()),
+            Reply::Integer(n) => int_line(out, b':', *n),
+            Reply::Bulk(b) => bulk(out, b'$', b),
+            Reply::Null if resp3 => out.put_slice(b"_\r\n"),
+            Reply::Null => out.put_slice(b"$-1\r\n"),
+            Reply::NullArray if resp3 => out.put_slice(b"_\r\n"),
+            Reply::NullArray => out.put_slice(b"*-1\r\n"),
+            Reply::Array(items) => aggregate(out, b'*', items, proto),
+            Reply::Set(items) => aggregate(out, if resp3 { b'~' } else { b'*' }, items, proto),
+            Reply::Push(items) => aggregate(out, if resp3 { b'>' } else { b'*' }, items, proto),
+            Reply::Map(pairs) => {
+                if resp3 {
+                    int_line(out, b'%', pairs.len() as i64);
+                } else {
+                    int_line(out, b'*', 2 * pairs.len() as i64);
+                }
+                for (k, v) in pairs {
+                    k.encode(proto, out);
+                    v.encode(proto, out);
+                }
+            }
+            Reply::Double(d) => {
+                let text = format_double(*d);
+                if resp3 {
+                    line(out, b',', text.as_bytes());
+                } else {
+                    bulk(out, b'$', text.as_bytes());
+                }
+            }
+            Reply::Boolean(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Boolean(b) => int_line(out, b':', *b as i64),
+            Reply::Verbatim(b) if resp3 => {
+                int_line(out, b'=', b.len() as i64 + 4);
+                out.put_slice(b"txt:");
+                out.put_slice(b);
+                out.put_slice(b"\r\n");
+            }
+            Reply::Verbatim(b) => bulk(out, b'$', b),
+        }
+    }
+
+    /// The encoding as a fresh buffer (tests, one-off writes).
+    pub fn to_bytes(&self, proto: Protocol) -> BytesMut {
+        let mut out = BytesMut::new();
+        self.encode(proto, &mut out);
+        out
+    }
+}
+
+/// Redis's `%.17g`-style double text with `inf`/`-inf`/`nan` spelled as Redis does.
+pub fn format_double(d: f64) -> String {
+    if d.is_infinite() {
+        if d > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else if d.is_nan() {
+        "nan".to_string()
+    } else {
+        crate::db::format::fmt_f64(d)
+    }
+}
+
+fn line(out: &mut BytesMut, prefix: u8, body: &[u8]) {
+    out.reserve(body.len() + 3);
+    out.put_u8(prefix);
+    out.put_slice(body);
+    out.put_slice(b"\r\n");
+}
+
+fn int_line(out: &mut BytesMut, prefix: u8, n: i64) {
+    out.put_u8(prefix);
+    out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.put_slice(b"\r\n");
+}
+
+fn bulk(out: &mut BytesMut, prefix: u8, body: &[u8]) {
+    out.reserve(body.len() + 16);
+    int_line(out, prefix, body.len() as i64);
+    out.put_slice(body);
+    out.put_slice(b"\r\n");
+}
+
+fn aggregate(out: &mut BytesMut, prefix: u8, items: &[Reply], proto: Protocol) {
+    int_line(out, prefix, items.len() as i64);
+    for item in items {
+        item.encode(proto, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(r: Reply, p: Protocol) -> Vec<u8> {
+        r.to_bytes(p).to_vec()
+    }
+
+    #[test]
+    fn resp2_and_resp3_shapes() {
+        assert_eq!(enc(Reply::ok(), Protocol::Resp2), b"+OK\r\n");
+        assert_eq!(enc(Reply::Null, Protocol::Resp2), b"$-1\r\n");
+        assert_eq!(enc(Reply::Null, Protocol::Resp3), b"_\r\n");
+        assert_eq!(enc(Reply::NullArray, Protocol::Resp2), b"*-1\r\n");
+        assert_eq!(enc(Reply::Integer(-3), Protocol::Resp2), b":-3\r\n");
+        assert_eq!(enc(Reply::bulk("hi"), Protocol::Resp2), b"$2\r\nhi\r\n");
+        let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Integer(1))]);
+        assert_eq!(enc(map.clone(), Protocol::Resp2), b"*2\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(map, Protocol::Resp3), b"%1\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(enc(Reply::Boolean(true), Protocol::Resp3), b"#t\r\n");
+        assert_eq!(enc(Reply::Double(1.5), Protocol::Resp3), b",1.5\r\n");
+        assert_eq!(enc(Reply::Double(1.5), Protocol::Resp2), b"$3\r\n1.5\r\n");
+        assert_eq!(
+            enc(Reply::Verbatim(Bytes::from_static(b"x")), Protocol::Resp3),
+            b"=5\r\ntxt:x\r\n"
+        );
+    }
+}
