@@ -105,6 +105,11 @@ pub struct NodeRest {
     pub started_unix_ms: u64,
     /// The address the client listener is bound to (INFO tcp_port etc.).
     pub port: u16,
+    /// Clients that CLIENT KILL marked; each connection task checks for its id after a batch.
+    pub killed_clients: std::collections::BTreeSet<u64>,
+    /// False after DEBUG SET-ACTIVE-EXPIRE 0: cron leaves expired keys to lazy expiry (tests use
+    /// it to observe keys that are logically expired but still stored).
+    pub active_expire_enabled: bool,
 }
 
 /// A node: its keyspace and everything else.
@@ -134,6 +139,8 @@ impl Node {
                 next_client_id: 1,
                 started_unix_ms,
                 port,
+                killed_clients: Default::default(),
+                active_expire_enabled: true,
             },
         }
     }
@@ -207,6 +214,9 @@ impl Node {
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
     pub fn cron(&mut self) {
+        if !self.rest.active_expire_enabled {
+            return;
+        }
         let now = self.rest.clock.unix_ms();
         let expired = self.db.active_expire(now, 200);
         self.rest.stats.expired_keys += expired as u64;

@@ -9,6 +9,12 @@ pub mod error;
 pub mod keys;
 pub mod server;
 pub mod strings;
+pub mod client;
+pub mod command;
+pub mod configcmd;
+pub mod digest;
+pub mod info;
+pub mod subcmd;
 
 pub use error::CmdError;
 
@@ -156,6 +162,10 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .iter()
         .chain(keys::COMMANDS.iter())
         .chain(server::COMMANDS.iter())
+        .chain(info::COMMANDS.iter())
+        .chain(configcmd::COMMANDS.iter())
+        .chain(client::COMMANDS.iter())
+        .chain(command::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

@@ -1,71 +1,140 @@
-//! Connection and server commands: PING ECHO QUIT HELLO AUTH SELECT. (More being written.)
+//! Connection and server commands: PING ECHO QUIT SELECT HELLO AUTH ROLE TIME LASTSAVE DEBUG.
+//!
+//! INFO, CONFIG, CLIENT and COMMAND live in their own files beside this one.
 
-use super::{arg_i64, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use super::KeySpec;
+use super::{arg_i64, eq_ignore_case, flags, parse_i64, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
 
+/// The version every tool compares against (redis-cli, redis-benchmark, client libraries).
+pub const REDIS_VERSION: &str = "7.0.15";
+
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "ping",
-        arity: -1,
-        flags: flags::FAST | flags::STALE,
-        keys: KeySpec::NONE,
-        group: "connection",
-        summary: "Ping the server",
-        handler: ping,
-    },
-    CommandSpec {
-        name: "echo",
-        arity: 2,
-        flags: flags::FAST,
-        keys: KeySpec::NONE,
-        group: "connection",
-        summary: "Echo the given string",
-        handler: echo,
-    },
-    CommandSpec {
-        name: "quit",
-        arity: -1,
-        flags: flags::NO_AUTH | flags::FAST | flags::STALE,
-        keys: KeySpec::NONE,
-        group: "connection",
-        summary: "Close the connection",
-        handler: quit,
-    },
-    CommandSpec {
-        name: "select",
-        arity: 2,
-        flags: flags::FAST,
-        keys: KeySpec::NONE,
-        group: "connection",
-        summary: "Change the selected database for the current connection",
-        handler: select,
-    },
+    spec(
+        "ping",
+        -1,
+        flags::FAST | flags::STALE,
+        "connection",
+        "Ping the server",
+        ping,
+    ),
+    spec(
+        "echo",
+        2,
+        flags::FAST,
+        "connection",
+        "Echo the given string",
+        echo,
+    ),
+    spec(
+        "quit",
+        -1,
+        flags::NO_AUTH | flags::FAST | flags::STALE,
+        "connection",
+        "Close the connection",
+        quit,
+    ),
+    spec(
+        "select",
+        2,
+        flags::FAST,
+        "connection",
+        "Change the selected database for the current connection",
+        select,
+    ),
+    spec(
+        "hello",
+        -1,
+        flags::NO_AUTH | flags::FAST | flags::STALE,
+        "connection",
+        "Handshake with Redis",
+        hello,
+    ),
+    spec(
+        "auth",
+        -2,
+        flags::NO_AUTH | flags::FAST | flags::STALE,
+        "connection",
+        "Authenticate to the server",
+        auth,
+    ),
+    spec(
+        "role",
+        1,
+        flags::FAST | flags::STALE,
+        "server",
+        "Return the role of the instance in the context of replication",
+        role,
+    ),
+    spec(
+        "time",
+        1,
+        flags::FAST | flags::STALE,
+        "server",
+        "Return the current server time",
+        time,
+    ),
+    spec(
+        "lastsave",
+        1,
+        flags::FAST | flags::STALE,
+        "server",
+        "Get the UNIX time stamp of the last successful save to disk",
+        lastsave,
+    ),
+    spec(
+        "debug",
+        -2,
+        flags::ADMIN | flags::STALE,
+        "server",
+        "A container for debugging commands",
+        debug,
+    ),
 ];
 
-fn ping(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    match argv.len() {
-        1 => Ok(Reply::simple("PONG")),
-        2 => Ok(Reply::Bulk(argv[1].clone())),
+/// A keyless command of this family.
+const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    group: &'static str,
+    summary: &'static str,
+    handler: super::Handler,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys: KeySpec::NONE,
+        group,
+        summary,
+        handler,
+    }
+}
+
+/// `PING` answers `+PONG`, `PING msg` the message as a bulk string (same in RESP2 and RESP3).
+fn ping(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    match argv {
+        [_] => Ok(Reply::simple("PONG")),
+        [_, msg] => Ok(Reply::Bulk(msg.clone())),
         _ => Err(CmdError::WrongArity("ping".into())),
     }
-    .map(|r| {
-        let _ = ctx.proto() == Protocol::Resp3;
-        r
-    })
 }
 
 fn echo(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Bulk(argv[1].clone()))
 }
 
+/// The connection writes the `+OK` and then closes.
 fn quit(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.client.close_after_reply = true;
     Ok(Reply::ok())
 }
 
+/// keyslot has database 0 only, as Redis Cluster; other indexes are out of range.
 fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let db = arg_i64(&argv[1]).map_err(|_| CmdError::other("ERR value is not an integer or out of range"))?;
+    let db = arg_i64(&argv[1])?;
     if ctx.node.config.cluster_enabled && db != 0 {
         return Err(CmdError::other("ERR SELECT is not allowed in cluster mode"));
     }
@@ -73,4 +142,423 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::other("ERR DB index is out of range"));
     }
     Ok(Reply::ok())
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Checks a username/password pair against the only user, `default`. Without requirepass the
+/// default user is `nopass`, so any password is accepted, as in Redis.
+fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.node.config.requirepass {
+        None => true,
+        Some(p) => p.as_bytes() == pass,
+    }
+}
+
+/// `AUTH pass` or `AUTH user pass`.
+fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match argv {
+        [_, pass] => {
+            if ctx.node.config.requirepass.is_none() {
+                return Err(CmdError::other(
+                    "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", pass)
+        }
+        [_, user, pass] => (user, pass),
+        _ => return Err(CmdError::Syntax),
+    };
+    if !credentials_ok(ctx, user, pass) {
+        return Err(CmdError::other(WRONGPASS));
+    }
+    ctx.client.authenticated = true;
+    Ok(Reply::ok())
+}
+
+/// Client names are printable ASCII without spaces (`!` to `~`), as Redis requires.
+pub fn valid_client_name(name: &[u8]) -> bool {
+    name.iter().all(|&c| (b'!'..=b'~').contains(&c))
+}
+
+/// The error for a name [`valid_client_name`] refuses.
+pub fn bad_client_name() -> CmdError {
+    CmdError::other("ERR Client names cannot contain spaces, newlines or special characters.")
+}
+
+/// Sets (or, when empty, clears) the client's name.
+pub fn set_client_name(ctx: &mut Ctx<'_>, name: &Bytes) -> Result<(), CmdError> {
+    if !valid_client_name(name) {
+        return Err(bad_client_name());
+    }
+    ctx.client.name = if name.is_empty() {
+        None
+    } else {
+        Some(name.clone())
+    };
+    Ok(())
+}
+
+/// `HELLO [protover [AUTH user pass] [SETNAME name]]`: options apply in order, as Redis does;
+/// the protocol switches only once everything succeeded.
+fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let mut proto = ctx.client.proto;
+    if let Some(ver) = argv.get(1) {
+        let v = parse_i64(ver).ok_or_else(|| {
+            CmdError::other("ERR Protocol version is not an integer or out of range")
+        })?;
+        proto = match v {
+            2 => Protocol::Resp2,
+            3 => Protocol::Resp3,
+            _ => return Err(CmdError::other("NOPROTO unsupported protocol version")),
+        };
+    }
+    let mut j = 2;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        if eq_ignore_case(&argv[j], "auth") && more >= 2 {
+            if !credentials_ok(ctx, &argv[j + 1], &argv[j + 2]) {
+                return Err(CmdError::other(WRONGPASS));
+            }
+            ctx.client.authenticated = true;
+            j += 3;
+        } else if eq_ignore_case(&argv[j], "setname") && more >= 1 {
+            set_client_name(ctx, &argv[j + 1])?;
+            j += 2;
+        } else {
+            return Err(CmdError::other(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&argv[j])
+            )));
+        }
+    }
+    if !ctx.client.authenticated {
+        return Err(CmdError::other(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+        ));
+    }
+    ctx.client.proto = proto;
+    let proto_num = if proto == Protocol::Resp3 { 3 } else { 2 };
+    let mode = if ctx.node.config.cluster_enabled {
+        "cluster"
+    } else {
+        "standalone"
+    };
+    Ok(Reply::Map(vec![
+        (Reply::bulk("server"), Reply::bulk("redis")),
+        (Reply::bulk("version"), Reply::bulk(REDIS_VERSION)),
+        (Reply::bulk("proto"), Reply::Integer(proto_num)),
+        (Reply::bulk("id"), Reply::Integer(ctx.client.id as i64)),
+        (Reply::bulk("mode"), Reply::bulk(mode)),
+        (Reply::bulk("role"), Reply::bulk("master")),
+        (Reply::bulk("modules"), Reply::Array(Vec::new())),
+    ]))
+}
+
+/// A master with no replicas: `master`, offset 0, no replicas.
+fn role(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(vec![
+        Reply::bulk("master"),
+        Reply::Integer(0),
+        Reply::Array(Vec::new()),
+    ]))
+}
+
+/// `[unix seconds, microseconds]`, both as bulk strings. The node clock has millisecond
+/// resolution, so the microseconds are whole milliseconds.
+fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    let ms = ctx.node.clock.unix_ms();
+    Ok(Reply::Array(vec![
+        Reply::bulk((ms / 1000).to_string()),
+        Reply::bulk(((ms % 1000) * 1000).to_string()),
+    ]))
+}
+
+/// Nothing is ever saved, so the last save is the start, as for a fresh Redis without an RDB.
+fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    Ok(Reply::Integer((ctx.node.started_unix_ms / 1000) as i64))
+}
+
+const DEBUG_HELP: &[&str] = &[
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "ERROR <string>",
+    "    Return a Redis protocol error with <string> as message.",
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+];
+
+/// True when `enable-debug-command` lets this client run DEBUG: `yes`, or `local` from a
+/// loopback address.
+fn debug_allowed(ctx: &Ctx<'_>) -> bool {
+    match ctx.node.config.get("enable-debug-command") {
+        Some("yes") => true,
+        Some("local") => is_local_addr(&ctx.client.addr),
+        _ => false,
+    }
+}
+
+/// Loopback peers (`127.x.x.x:port`, `[::1]:port`, `::1:port`) and Unix sockets (no port).
+fn is_local_addr(addr: &str) -> bool {
+    addr.starts_with("127.")
+        || addr.starts_with("[::1]")
+        || addr.starts_with("::1:")
+        || !addr.contains(':')
+}
+
+fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if !debug_allowed(ctx) {
+        return Err(CmdError::other(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        ));
+    }
+    let sub = &argv[1];
+    let argc = argv.len();
+    if eq_ignore_case(sub, "help") && argc == 2 {
+        Ok(super::subcmd::help_reply("debug", DEBUG_HELP))
+    } else if eq_ignore_case(sub, "digest") && argc == 2 {
+        Ok(Reply::Simple(
+            super::digest::hex(&super::digest::dataset(ctx.db, ctx.now_ms)).into(),
+        ))
+    } else if eq_ignore_case(sub, "digest-value") && argc >= 2 {
+        let replies = argv[2..]
+            .iter()
+            .map(|key| {
+                let d = super::digest::key_value(ctx.db, key, ctx.now_ms);
+                Reply::Simple(super::digest::hex(&d).into())
+            })
+            .collect();
+        Ok(Reply::Array(replies))
+    } else if eq_ignore_case(sub, "set-active-expire") && argc == 3 {
+        // Redis reads the flag with atoi: any non-zero number enables.
+        ctx.node.active_expire_enabled = parse_i64(&argv[2]).unwrap_or(0) != 0;
+        Ok(Reply::ok())
+    } else if eq_ignore_case(sub, "error") && argc == 3 {
+        Ok(Reply::Error(
+            String::from_utf8_lossy(&argv[2]).into_owned().into(),
+        ))
+    } else if eq_ignore_case(sub, "log") && argc == 3 {
+        let msg = format!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
+        ctx.node
+            .logger
+            .log(crate::log::Level::Warning, ctx.node.clock.unix_ms(), &msg);
+        Ok(Reply::ok())
+    } else {
+        Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::node::testing::TestNode;
+    use crate::resp::Protocol;
+
+    const HELLO3_TAIL: &str =
+        "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n";
+
+    #[test]
+    fn ping_and_echo_match_redis() {
+        let mut t = TestNode::new();
+        assert_eq!(t.run_text(&["PING"]), "+PONG\r\n");
+        assert_eq!(t.run_text(&["PING", "a"]), "$1\r\na\r\n");
+        assert_eq!(
+            t.run_text(&["PING", "x", "y"]),
+            "-ERR wrong number of arguments for 'ping' command\r\n"
+        );
+        assert_eq!(t.run_text(&["ECHO", "hi"]), "$2\r\nhi\r\n");
+        assert_eq!(
+            t.run_text(&["ECHO"]),
+            "-ERR wrong number of arguments for 'echo' command\r\n"
+        );
+        t.client.proto = Protocol::Resp3;
+        assert_eq!(t.run_text(&["PING"]), "+PONG\r\n");
+    }
+
+    #[test]
+    fn hello_matches_redis() {
+        let mut t = TestNode::new();
+        let id = t.client.id;
+        assert_eq!(
+            t.run_text(&["HELLO", "4"]),
+            "-NOPROTO unsupported protocol version\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["HELLO", "x"]),
+            "-ERR Protocol version is not an integer or out of range\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["HELLO", "2", "foo"]),
+            "-ERR Syntax error in HELLO option 'foo'\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["HELLO", "2", "AUTH", "a"]),
+            "-ERR Syntax error in HELLO option 'AUTH'\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["HELLO", "2", "SETNAME", "a b"]),
+            "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"
+        );
+        let reply = t.run_text(&["HELLO", "3"]);
+        assert_eq!(
+            reply,
+            format!("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:{id}\r\n{HELLO3_TAIL}")
+        );
+        assert_eq!(t.client.proto, Protocol::Resp3);
+        let reply = t.run_text(&["HELLO", "2", "SETNAME", "cc"]);
+        assert!(reply.starts_with("*14\r\n"), "{reply}");
+        assert_eq!(t.run_text(&["CLIENT", "GETNAME"]), "$2\r\ncc\r\n");
+        // HELLO without a version keeps the current protocol.
+        assert!(t.run_text(&["HELLO"]).contains("$5\r\nproto\r\n:2\r\n"));
+    }
+
+    #[test]
+    fn auth_without_password_matches_redis() {
+        let mut t = TestNode::new();
+        assert_eq!(
+            t.run_text(&["AUTH", "x"]),
+            "-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["AUTH", "a", "b"]),
+            "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+        );
+        assert_eq!(t.run_text(&["AUTH", "default", "x"]), "+OK\r\n");
+        assert_eq!(
+            t.run_text(&["AUTH", "a", "b", "c"]),
+            "-ERR syntax error\r\n"
+        );
+    }
+
+    #[test]
+    fn auth_with_requirepass_matches_redis() {
+        let mut c = Config::default();
+        c.set("requirepass", "pw").unwrap();
+        let mut t = TestNode::with_config(c);
+        assert_eq!(
+            t.run_text(&["PING"]),
+            "-NOAUTH Authentication required.\r\n"
+        );
+        let wrong = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+        assert_eq!(t.run_text(&["AUTH", "x"]), wrong);
+        assert_eq!(t.run_text(&["AUTH", "default", "x"]), wrong);
+        assert_eq!(t.run_text(&["AUTH", "foo", "pw"]), wrong);
+        assert_eq!(t.run_text(&["HELLO", "3", "AUTH", "default", "x"]), wrong);
+        assert_eq!(
+            t.run_text(&["HELLO", "3"]),
+            "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"
+        );
+        assert_eq!(t.run_text(&["AUTH", "pw"]), "+OK\r\n");
+        assert_eq!(t.run_text(&["PING"]), "+PONG\r\n");
+
+        let mut c = Config::default();
+        c.set("requirepass", "pw").unwrap();
+        let mut t = TestNode::with_config(c);
+        let reply = t.run_text(&["HELLO", "3", "AUTH", "default", "pw"]);
+        assert!(reply.starts_with("%7\r\n"), "{reply}");
+        assert!(t.client.authenticated);
+    }
+
+    #[test]
+    fn select_quit_role_time_lastsave() {
+        let mut t = TestNode::new();
+        assert_eq!(t.run_text(&["SELECT", "0"]), "+OK\r\n");
+        assert_eq!(
+            t.run_text(&["SELECT", "16"]),
+            "-ERR DB index is out of range\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["SELECT", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
+        assert_eq!(t.run_text(&["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+        let time = t.run_text(&["TIME"]);
+        assert!(time.starts_with("*2\r\n$10\r\n"), "{time}");
+        assert!(t.run_text(&["LASTSAVE"]).starts_with(':'));
+        assert_eq!(t.run_text(&["QUIT"]), "+OK\r\n");
+        assert!(t.client.close_after_reply);
+    }
+
+    fn debug_node() -> TestNode {
+        let mut c = Config::default();
+        c.set_startup("enable-debug-command", &["yes".to_string()])
+            .unwrap();
+        TestNode::with_config(c)
+    }
+
+    #[test]
+    fn debug_is_gated_like_redis() {
+        let mut t = TestNode::new();
+        assert_eq!(
+            t.run_text(&["DEBUG", "DIGEST"]),
+            "-ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.\r\n"
+        );
+        let mut c = Config::default();
+        c.set_startup("enable-debug-command", &["local".to_string()])
+            .unwrap();
+        let mut t = TestNode::with_config(c);
+        assert_eq!(t.run_text(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]), "+OK\r\n");
+        t.client.addr = "10.0.0.1:5000".into();
+        assert!(t
+            .run_text(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"])
+            .starts_with("-ERR DEBUG command not allowed"));
+    }
+
+    #[test]
+    fn debug_subcommands_match_redis() {
+        let mut t = debug_node();
+        let zeros = "0".repeat(40);
+        assert_eq!(t.run_text(&["DEBUG", "DIGEST"]), format!("+{zeros}\r\n"));
+        assert_eq!(
+            t.run_text(&["DEBUG", "DIGEST-VALUE", "a", "b"]),
+            format!("*2\r\n+{zeros}\r\n+{zeros}\r\n")
+        );
+        assert_eq!(t.run_text(&["DEBUG", "DIGEST-VALUE"]), "*0\r\n");
+        t.node.db.insert(
+            bytes::Bytes::from("a"),
+            crate::db::Value::Str(bytes::Bytes::from("1")),
+            None,
+        );
+        let d = t.run_text(&["DEBUG", "DIGEST"]);
+        assert_eq!(d.len(), 43);
+        assert_ne!(d, format!("+{zeros}\r\n"));
+        let v = t.run_text(&["DEBUG", "DIGEST-VALUE", "a", "b"]);
+        assert!(
+            v.ends_with(&format!("+{zeros}\r\n")) && !v.starts_with(&format!("*2\r\n+{zeros}"))
+        );
+        assert_eq!(t.run_text(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+        assert!(!t.node.rest.active_expire_enabled);
+        assert_eq!(t.run_text(&["DEBUG", "SET-ACTIVE-EXPIRE", "2"]), "+OK\r\n");
+        assert!(t.node.rest.active_expire_enabled);
+        assert_eq!(
+            t.run_text(&["DEBUG", "SET-ACTIVE-EXPIRE"]),
+            "-ERR unknown subcommand or wrong number of arguments for 'SET-ACTIVE-EXPIRE'. Try DEBUG HELP.\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["DEBUG", "foo"]),
+            "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["DEBUG"]),
+            "-ERR wrong number of arguments for 'debug' command\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["DEBUG", "ERROR", "MYERR foo"]),
+            "-MYERR foo\r\n"
+        );
+        let help = t.run_text(&["DEBUG", "HELP"]);
+        assert!(
+            help.contains("+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n")
+        );
+    }
 }
