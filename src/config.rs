@@ -88,18 +88,36 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("requirepass", Kind::Str, ""),
     opt("masterauth", Kind::Str, ""),
     opt("masteruser", Kind::Str, ""),
-    opt("maxclients", Kind::Int { min: 1, max: i64::MAX }, "10000"),
+    opt(
+        "maxclients",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "10000",
+    ),
     opt("timeout", INT, "0"),
     opt("tcp-keepalive", INT, "300"),
     opt("loglevel", Kind::Enum(LOGLEVELS), "notice"),
     fixed("logfile", Kind::Str, ""),
     fixed("daemonize", Kind::Bool, "no"),
-    fixed("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no"),
+    fixed(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+    ),
     fixed("pidfile", Kind::Str, ""),
     opt("protected-mode", Kind::Bool, "yes"),
     fixed("cluster-enabled", Kind::Bool, "no"),
     fixed("cluster-config-file", Kind::Str, "nodes.conf"),
-    opt("cluster-node-timeout", Kind::Int { min: 1, max: i64::MAX }, "15000"),
+    opt(
+        "cluster-node-timeout",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "15000",
+    ),
     fixed("cluster-port", PORT, "0"),
     alias(
         opt("cluster-replica-validity-factor", INT, "10"),
@@ -126,7 +144,11 @@ pub const OPTIONS: &[OptSpec] = &[
     ),
     opt("cluster-link-sendbuf-limit", INT, "0"),
     opt("appendonly", Kind::Bool, "no"),
-    opt("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec"),
+    opt(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+    ),
     fixed("appendfilename", Kind::Str, "appendonly.aof"),
     fixed("appenddirname", Kind::Str, "appendonlydir"),
     opt("save", Kind::Save, "3600 1 300 100 60 10000"),
@@ -137,30 +159,84 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("proto-max-bulk-len", Kind::Memory, "536870912"),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
-    opt("maxmemory-policy", Kind::Enum(MAXMEMORY_POLICIES), "noeviction"),
+    opt(
+        "maxmemory-policy",
+        Kind::Enum(MAXMEMORY_POLICIES),
+        "noeviction",
+    ),
     opt("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
     opt("repl-backlog-size", Kind::Memory, "1048576"),
     alias(
-        opt("repl-ping-replica-period", Kind::Int { min: 1, max: i64::MAX }, "10"),
+        opt(
+            "repl-ping-replica-period",
+            Kind::Int {
+                min: 1,
+                max: i64::MAX,
+            },
+            "10",
+        ),
         &["repl-ping-slave-period"],
     ),
-    opt("repl-timeout", Kind::Int { min: 1, max: i64::MAX }, "60"),
+    opt(
+        "repl-timeout",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "60",
+    ),
     opt("repl-diskless-sync", Kind::Bool, "yes"),
     opt("repl-diskless-sync-delay", INT, "5"),
     opt("repl-diskless-sync-max-replicas", INT, "0"),
-    opt("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
-    alias(opt("replica-read-only", Kind::Bool, "yes"), &["slave-read-only"]),
-    alias(opt("replica-serve-stale-data", Kind::Bool, "yes"), &["slave-serve-stale-data"]),
+    opt(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
+    alias(
+        opt("replica-read-only", Kind::Bool, "yes"),
+        &["slave-read-only"],
+    ),
+    alias(
+        opt("replica-serve-stale-data", Kind::Bool, "yes"),
+        &["slave-serve-stale-data"],
+    ),
     alias(opt("replica-priority", INT, "100"), &["slave-priority"]),
-    fixed("enable-debug-command", Kind::Enum(&["yes", "no", "local"]), "no"),
-    fixed("enable-protected-configs", Kind::Enum(&["yes", "no", "local"]), "no"),
-    fixed("enable-module-command", Kind::Enum(&["yes", "no", "local"]), "no"),
+    fixed(
+        "enable-debug-command",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    ),
+    fixed(
+        "enable-protected-configs",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    ),
+    fixed(
+        "enable-module-command",
+        Kind::Enum(&["yes", "no", "local"]),
+        "no",
+    ),
     opt("hz", Kind::Int { min: 1, max: 500 }, "10"),
-    opt("databases", Kind::Int { min: 1, max: i64::MAX }, "16"),
+    opt(
+        "databases",
+        Kind::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+        "16",
+    ),
     opt("always-show-logo", Kind::Bool, "no"),
     opt("notify-keyspace-events", Kind::Str, ""),
     opt("latency-monitor-threshold", INT, "0"),
-    opt("slowlog-log-slower-than", Kind::Int { min: -1, max: i64::MAX }, "10000"),
+    opt(
+        "slowlog-log-slower-than",
+        Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
+        "10000",
+    ),
     opt("slowlog-max-len", INT, "128"),
     opt("lazyfree-lazy-eviction", Kind::Bool, "no"),
     opt("lazyfree-lazy-expire", Kind::Bool, "no"),
@@ -171,14 +247,29 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("lua-time-limit", INT, "5000"),
     opt("activerehashing", Kind::Bool, "yes"),
     opt("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1"),
-    opt("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    opt(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+    ),
     opt("loading-process-events-interval-bytes", INT, "2097152"),
-    opt("key-load-delay", Kind::Int { min: i64::MIN, max: i64::MAX }, "0"),
+    opt(
+        "key-load-delay",
+        Kind::Int {
+            min: i64::MIN,
+            max: i64::MAX,
+        },
+        "0",
+    ),
     opt("tcp-backlog", INT, "511"),
     opt("io-threads", Kind::Int { min: 1, max: 128 }, "1"),
     opt("lfu-log-factor", INT, "10"),
     opt("lfu-decay-time", INT, "1"),
-    opt("client-output-buffer-limit", Kind::Str, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    opt(
+        "client-output-buffer-limit",
+        Kind::Str,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
 ];
 
 /// A bad option or value, with the text Redis answers it with.
@@ -393,7 +484,8 @@ impl Config {
                 line: line.to_string(),
                 error,
             };
-            let words = split_config_line(line).ok_or_else(|| fail(ConfigError::UnbalancedQuotes))?;
+            let words =
+                split_config_line(line).ok_or_else(|| fail(ConfigError::UnbalancedQuotes))?;
             let Some((name, values)) = words.split_first() else {
                 continue;
             };
@@ -401,7 +493,9 @@ impl Config {
                 let r = self.apply_save_line(values, saves_seen);
                 saves_seen = true;
                 r
-            } else if name.eq_ignore_ascii_case("include") || name.eq_ignore_ascii_case("rename-command") {
+            } else if name.eq_ignore_ascii_case("include")
+                || name.eq_ignore_ascii_case("rename-command")
+            {
                 Ok(())
             } else {
                 self.set_startup(name, values)
@@ -494,7 +588,10 @@ impl Config {
         self.cluster_node_timeout_ms = self.int("cluster-node-timeout").max(1) as u64;
         self.proto_max_bulk_len = self.int("proto-max-bulk-len").max(1) as u64;
         self.client_query_buffer_limit = self.int("client-query-buffer-limit").max(1) as u64;
-        self.requirepass = self.get("requirepass").filter(|p| !p.is_empty()).map(str::to_string);
+        self.requirepass = self
+            .get("requirepass")
+            .filter(|p| !p.is_empty())
+            .map(str::to_string);
         self.maxclients = self.int("maxclients").max(1) as u64;
         self.timeout_s = self.int("timeout").max(0) as u64;
     }
@@ -576,8 +673,10 @@ mod tests {
     #[test]
     fn config_file_lines() {
         let mut c = Config::default();
-        c.load_text("# comment\nport 7001\nsave 900 1\nsave 300 10\ncluster-slave-validity-factor 0\n")
-            .unwrap();
+        c.load_text(
+            "# comment\nport 7001\nsave 900 1\nsave 300 10\ncluster-slave-validity-factor 0\n",
+        )
+        .unwrap();
         assert_eq!(c.port, 7001);
         assert_eq!(c.get("save"), Some("900 1 300 10"));
         assert_eq!(c.int("cluster-replica-validity-factor"), 0);

@@ -4,13 +4,17 @@
 //! The real binary (`keyslot-server`) and the simulator (`sim/`) share everything here; only the
 //! runtime differs (`--cfg madsim` swaps tokio for madsim's simulated net, time and tasks).
 
+pub mod bus;
 pub mod clock;
 pub mod cluster;
 pub mod cmd;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod glob;
 pub mod log;
 pub mod node;
 pub mod resp;
+pub mod server;
 pub mod slot;
+pub mod storage;

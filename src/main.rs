@@ -1,1 +1,106 @@
-fn main() {}
+//! `keyslot-server`: takes redis-server's arguments (`[configfile] [--name value ...]`) and
+//! serves until killed.
+
+use keyslot::config::Config;
+use keyslot::log::{Level, Logger, Sink};
+use keyslot::server::{self, NodeEnv};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--version")
+        || args.first().map(String::as_str) == Some("-v")
+    {
+        println!(
+            "keyslot-server v={} (Redis server v=7.0.15 compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e);
+            return ExitCode::FAILURE;
+        }
+    };
+    if config.bool("daemonize") {
+        eprintln!("keyslot-server does not daemonize; run it under a supervisor (daemonize no).");
+        return ExitCode::FAILURE;
+    }
+    let level = config
+        .get("loglevel")
+        .and_then(Level::parse)
+        .unwrap_or(Level::Notice);
+    let sink = match config.get("logfile").filter(|f| !f.is_empty()) {
+        None => Sink::Stdout,
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(f) => Sink::File(f),
+            Err(e) => {
+                eprintln!("Can't open the log file: {}", e);
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    if let Some(dir) = config.get("dir").filter(|d| !d.is_empty()) {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            eprintln!("Can't chdir to '{}': {}", dir, e);
+            return ExitCode::FAILURE;
+        }
+    }
+    let env = NodeEnv::real(Logger::new(level, sink));
+    env.logger.log(
+        Level::Notice,
+        env.clock.unix_ms(),
+        &format!(
+            "keyslot {} (Redis 7.0.15 compatible) starting, PID: {}",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        ),
+    );
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("can't start the runtime: {}", e);
+            return ExitCode::FAILURE;
+        }
+    };
+    let logger = env.logger.clone();
+    let clock = env.clock.clone();
+    let result = runtime.block_on(async move {
+        tokio::select! {
+            r = server::run(config, env) => r,
+            _ = shutdown_signal() => {
+                logger.log(Level::Warning, clock.unix_ms(), "Received SIGTERM scheduling shutdown...");
+                logger.log(Level::Warning, clock.unix_ms(), "keyslot is now ready to exit, bye bye...");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

@@ -110,6 +110,18 @@ pub struct NodeRest {
     /// False after DEBUG SET-ACTIVE-EXPIRE 0: cron leaves expired keys to lazy expiry (tests use
     /// it to observe keys that are logically expired but still stored).
     pub active_expire_enabled: bool,
+    /// The cluster state machine, in cluster mode.
+    pub cluster: Option<crate::cluster::state::ClusterState>,
+    /// Where the node's files live (nodes.conf; later RDB and AOF).
+    pub storage: Arc<dyn crate::storage::Storage>,
+    /// Wakes the cluster bus driver when a command queued cluster outputs (MEET, FAILOVER...).
+    pub cluster_wakeup: Arc<tokio::sync::Notify>,
+    /// Monotonic ms until which write commands wait (CLUSTER FAILOVER pauses the master's
+    /// writes until its replica caught up); 0 when not paused.
+    pub write_pause_until_ms: u64,
+    /// Cluster events with their monotonic ms, kept only when a recorder asked for them (the
+    /// simulator's story); None in the real node, which logs them instead.
+    pub cluster_events: Option<Vec<(u64, crate::cluster::event::ClusterEvent)>>,
 }
 
 /// A node: its keyspace and everything else.
@@ -120,7 +132,13 @@ pub struct Node {
 
 impl Node {
     /// A node with `config`, its RNG seeded by `seed`.
-    pub fn new(config: Config, clock: Arc<Clock>, logger: Arc<Logger>, seed: u64) -> Node {
+    pub fn new(
+        config: Config,
+        clock: Arc<Clock>,
+        logger: Arc<Logger>,
+        seed: u64,
+        storage: Arc<dyn crate::storage::Storage>,
+    ) -> Node {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let db = Db::new(rng.next_u64());
         let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
@@ -140,6 +158,11 @@ impl Node {
                 started_unix_ms,
                 port,
                 killed_clients: Default::default(),
+                cluster: None,
+                storage,
+                cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
+                write_pause_until_ms: 0,
+                cluster_events: None,
                 active_expire_enabled: true,
             },
         }
@@ -179,6 +202,8 @@ impl Node {
             Err(CmdError::other("NOAUTH Authentication required."))
         } else if !spec.arity_ok(argv.len()) {
             Err(CmdError::WrongArity(spec.name.to_string()))
+        } else if let Some(redirect) = self.route(spec, argv, client) {
+            Err(redirect)
         } else {
             let now_ms = self.rest.clock.unix_ms();
             let mut ctx = Ctx {
@@ -189,6 +214,13 @@ impl Node {
             };
             (spec.handler)(&mut ctx, argv)
         };
+        // ASKING lasts for one command.
+        if spec.name != "asking" {
+            client.asking = false;
+        }
+        if spec.name == "config" {
+            self.refresh_cluster_config();
+        }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;
         let reply = match result {
@@ -202,6 +234,163 @@ impl Node {
             self.count_error(&reply);
         }
         reply
+    }
+
+    /// Cluster routing (Redis's getNodeByQuery): None to run the command here, or the
+    /// redirect / error to answer with. Commands without keys are never redirected.
+    fn route(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> Option<CmdError> {
+        let cluster = self.rest.cluster.as_ref()?;
+        let mut slot: Option<u16> = None;
+        for i in spec.keys.key_indexes(argv.len()) {
+            let s = crate::slot::key_slot(&argv[i]);
+            match slot {
+                None => slot = Some(s),
+                Some(prev) if prev != s => {
+                    return Some(CmdError::other(
+                        "CROSSSLOT Keys in request don't hash to the same slot",
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let slot = slot?;
+        let readonly_cmd = spec.flags & flags::READONLY != 0 && spec.flags & flags::WRITE == 0;
+        let preferred = self
+            .rest
+            .config
+            .get("cluster-preferred-endpoint-type")
+            .unwrap_or("ip");
+        match cluster.route(slot, readonly_cmd, client.readonly, client.asking) {
+            crate::cluster::routing::Route::Local => None,
+            crate::cluster::routing::Route::Moved { slot, node } => {
+                let n = cluster.nodes.get(&node)?;
+                Some(CmdError::other(format!(
+                    "MOVED {} {}:{}",
+                    slot,
+                    cmd::cluster::endpoint(n, preferred),
+                    n.port
+                )))
+            }
+            crate::cluster::routing::Route::Error(text) => Some(CmdError::other(text)),
+        }
+    }
+
+    /// Whether `argv` must wait: a write while CLUSTER FAILOVER has paused writes.
+    pub fn must_wait(&self, argv: &[Bytes]) -> bool {
+        if self.rest.write_pause_until_ms == 0 {
+            return false;
+        }
+        if self.rest.clock.mono_ms() >= self.rest.write_pause_until_ms {
+            return false;
+        }
+        argv.first()
+            .and_then(|n| cmd::lookup(n))
+            .map(|s| s.is_write())
+            .unwrap_or(false)
+    }
+
+    /// Creates the cluster state: loads nodes.conf if it exists, or starts as a new node and
+    /// writes it. Errors are fatal at startup, as in Redis.
+    pub fn start_cluster(&mut self) -> Result<(), String> {
+        let cfg = self.cluster_config();
+        let seed = self.rest.rng.next_u64();
+        let mut state = crate::cluster::state::ClusterState::new(cfg, seed);
+        let name = self.nodes_conf_name();
+        let existing = self
+            .rest
+            .storage
+            .read(&name)
+            .map_err(|e| format!("Can't read the cluster config file {}: {}", name, e))?;
+        match existing {
+            Some(bytes) if !bytes.is_empty() => {
+                let text = String::from_utf8_lossy(&bytes);
+                let conf = crate::cluster::nodes_conf::NodesConf::parse(&text).map_err(|e| {
+                    format!(
+                        "Unrecoverable error: corrupted cluster config file \"{}\": {}",
+                        name, e
+                    )
+                })?;
+                state.load(&conf).map_err(|e| {
+                    format!(
+                        "Unrecoverable error: corrupted cluster config file \"{}\": {}",
+                        name, e
+                    )
+                })?;
+                self.log(
+                    Level::Notice,
+                    &format!("Node configuration loaded, I'm {}", state.myself),
+                );
+            }
+            _ => {
+                self.log(
+                    Level::Notice,
+                    &format!("No cluster configuration found, I'm {}", state.myself),
+                );
+                state.mark_dirty();
+            }
+        }
+        self.rest.cluster = Some(state);
+        Ok(())
+    }
+
+    /// The nodes.conf file name (cluster-config-file).
+    pub fn nodes_conf_name(&self) -> String {
+        self.rest
+            .config
+            .get("cluster-config-file")
+            .filter(|n| !n.is_empty())
+            .unwrap_or("nodes.conf")
+            .to_string()
+    }
+
+    /// The cluster tunables from the config.
+    fn cluster_config(&self) -> crate::cluster::state::ClusterConfig {
+        let c = &self.rest.config;
+        let port = match c.int("cluster-announce-port") {
+            0 => c.port,
+            p => p as u16,
+        };
+        let cport = match (c.int("cluster-announce-bus-port"), c.int("cluster-port")) {
+            (0, 0) => c.port.wrapping_add(10000),
+            (0, p) => p as u16,
+            (p, _) => p as u16,
+        };
+        crate::cluster::state::ClusterConfig {
+            node_timeout_ms: c.cluster_node_timeout_ms,
+            replica_validity_factor: c.int("cluster-replica-validity-factor").max(0) as u64,
+            repl_ping_replica_period_s: c.int("repl-ping-replica-period").max(1) as u64,
+            require_full_coverage: c.bool("cluster-require-full-coverage"),
+            allow_reads_when_down: c.bool("cluster-allow-reads-when-down"),
+            migration_barrier: c.int("cluster-migration-barrier").max(0) as u64,
+            allow_replica_migration: c.bool("cluster-allow-replica-migration"),
+            replica_no_failover: c.bool("cluster-replica-no-failover"),
+            announce_ip: c
+                .get("cluster-announce-ip")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            announce_hostname: c
+                .get("cluster-announce-hostname")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            port,
+            cport,
+            planted_double_vote: self
+                .rest
+                .cluster
+                .as_ref()
+                .map(|s| s.config.planted_double_vote)
+                .unwrap_or(false),
+        }
+    }
+
+    /// Re-reads the cluster tunables after CONFIG SET.
+    pub fn refresh_cluster_config(&mut self) {
+        if self.rest.cluster.is_some() {
+            let cfg = self.cluster_config();
+            if let Some(s) = self.rest.cluster.as_mut() {
+                s.config = cfg;
+            }
+        }
     }
 
     fn count_error(&mut self, reply: &Reply) {
@@ -277,7 +466,13 @@ pub mod testing {
                 Arc::new(Clock::new()),
                 Arc::new(Logger::silent()),
                 42,
+                Arc::new(crate::storage::MemStorage::new()),
             );
+            if node.rest.config.cluster_enabled {
+                if let Err(e) = node.start_cluster() {
+                    panic!("test node cluster start: {e}");
+                }
+            }
             let client = node.connect_client("127.0.0.1:50000".into(), "127.0.0.1:6379".into());
             TestNode { node, client }
         }

@@ -5,8 +5,11 @@
 //! same code in the simulator).
 
 pub mod bitmap;
+pub mod event;
 pub mod node_id;
 pub mod nodes_conf;
+pub mod routing;
+pub mod state;
 pub mod wire;
 
 pub use bitmap::SlotBitmap;

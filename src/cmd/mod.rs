@@ -5,15 +5,16 @@
 //! gets the node state and the client through [`Ctx`] and the whole argv (name included, as in
 //! Redis), already checked against the arity; it returns a reply or a [`CmdError`].
 
-pub mod error;
-pub mod keys;
-pub mod server;
-pub mod strings;
 pub mod client;
+pub mod cluster;
 pub mod command;
 pub mod configcmd;
 pub mod digest;
+pub mod error;
 pub mod info;
+pub mod keys;
+pub mod server;
+pub mod strings;
 pub mod subcmd;
 
 pub use error::CmdError;
@@ -166,6 +167,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(configcmd::COMMANDS.iter())
         .chain(client::COMMANDS.iter())
         .chain(command::COMMANDS.iter())
+        .chain(cluster::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

@@ -73,6 +73,7 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "client" => super::client::SUBCOMMANDS,
         "command" => super::command::SUBCOMMANDS,
         "config" => super::configcmd::SUBCOMMANDS,
+        "cluster" => super::cluster::SUBCOMMANDS,
         _ => &[],
     }
 }

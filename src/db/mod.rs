@@ -90,11 +90,23 @@ impl Db {
 
     /// Deletes the key if it has expired at `now_ms`; true if it was deleted.
     fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
-        let expired = matches!(self.map.get(key), Some(Entry { expire_ms: Some(t), .. }) if *t <= now_ms);
+        let expired =
+            matches!(self.map.get(key), Some(Entry { expire_ms: Some(t), .. }) if *t <= now_ms);
         if expired {
             self.remove(key);
         }
         expired
+    }
+
+    /// Deletes the key if it has expired at `now_ms`; true if it was deleted (commands count this
+    /// in INFO's `expired_keys`, as Redis counts lazy expiry).
+    pub fn remove_if_expired(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.expire_if_needed(key, now_ms)
+    }
+
+    /// A key's entry without any expiry check (KEYS filters expired keys without deleting them).
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
     }
 
     /// The live entry of a key (an expired key is deleted and reads as absent).
@@ -223,6 +235,25 @@ impl Db {
             out.extend(self.slots[slot].keys.iter().cloned());
             slot += 1;
             visited += 1;
+        }
+        let next = if slot >= SLOT_COUNT { 0 } else { slot as u64 };
+        (next, out)
+    }
+
+    /// One SCAN step for the SCAN command: the keys of whole slots from `cursor` on until at
+    /// least `count` keys were gathered. Empty slots cost nothing and do not count, and the
+    /// returned cursor is 0 as soon as no key is left after it, so a small keyspace is
+    /// answered in one call with cursor 0, as Redis does. A key present for the whole scan is
+    /// returned exactly once.
+    pub fn scan_keys(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
+        let mut slot = usize::try_from(cursor).unwrap_or(SLOT_COUNT);
+        let mut out = Vec::new();
+        while slot < SLOT_COUNT && out.len() < count.max(1) {
+            out.extend(self.slots[slot].keys.iter().cloned());
+            slot += 1;
+        }
+        while slot < SLOT_COUNT && self.slots[slot].keys.is_empty() {
+            slot += 1;
         }
         let next = if slot >= SLOT_COUNT { 0 } else { slot as u64 };
         (next, out)

@@ -1,0 +1,382 @@
+//! The cluster bus I/O: the listener on port+10000, one task pair per link, and the driver that
+//! feeds the cluster state machine and performs its outputs.
+//!
+//! One driver task owns every link's write side. Reader tasks and connect attempts report to it
+//! through a channel; the 100 ms tick and a wake-up from command handlers (CLUSTER MEET,
+//! FAILOVER...) are its other inputs. For each input it locks the node once, feeds the state
+//! machine and drains its outputs in order: outputs that touch the node (saving nodes.conf,
+//! dropping keys, pausing writes, logging) happen under that lock, so a vote is on disk before the
+//! message granting it is handed to its link; network outputs run after the lock is released.
+
+use crate::cluster::state::{LinkId, Output};
+use crate::cluster::wire;
+use crate::log::Level;
+use crate::node::Node;
+use crate::server::CRON_INTERVAL_MS;
+use bytes::BytesMut;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// How long an outbound connect may take before it counts as failed.
+const CONNECT_TIMEOUT_MS: u64 = 1000;
+/// Bytes asked of a bus socket per read.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// What link tasks tell the driver.
+enum BusInput {
+    /// A complete message arrived on a link.
+    Message { link: LinkId, bytes: Vec<u8> },
+    /// An outbound connect finished.
+    Connected { link: LinkId, stream: TcpStream },
+    /// An outbound connect failed, or a link closed (EOF, error, malformed frame).
+    Closed { link: LinkId },
+    /// A peer connected to our bus port.
+    Accepted { stream: TcpStream, peer_ip: String },
+}
+
+/// A live link: where to hand bytes to write, and our local IP on it.
+struct LinkHandle {
+    writer: mpsc::UnboundedSender<Vec<u8>>,
+    local_ip: String,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// Runs the cluster bus of `node` on `listener` until the node is dropped.
+pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<BusInput>();
+    let wakeup = match node.lock() {
+        Ok(n) => n.rest.cluster_wakeup.clone(),
+        Err(_) => return,
+    };
+    let accept_tx = tx.clone();
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let msg = BusInput::Accepted {
+                        stream,
+                        peer_ip: peer.ip().to_string(),
+                    };
+                    if accept_tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    });
+    let mut driver = Driver {
+        node,
+        tx,
+        links: BTreeMap::new(),
+        pending_connects: BTreeMap::new(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => driver.tick(),
+            _ = wakeup.notified() => driver.drain_only(),
+            input = rx.recv() => match input {
+                Some(input) => driver.handle(input),
+                None => return,
+            },
+        }
+    }
+}
+
+struct Driver {
+    node: Arc<Mutex<Node>>,
+    /// For link tasks to report to the driver.
+    tx: mpsc::UnboundedSender<BusInput>,
+    links: BTreeMap<LinkId, LinkHandle>,
+    /// Connects in flight; a Close output for one of these makes its stream be dropped on
+    /// arrival.
+    pending_connects: BTreeMap<LinkId, ()>,
+}
+
+/// Network work collected under the lock and done after it.
+enum NetOp {
+    Connect {
+        link: LinkId,
+        ip: String,
+        cport: u16,
+    },
+    Send {
+        link: LinkId,
+        message: Vec<u8>,
+    },
+    Close {
+        link: LinkId,
+    },
+}
+
+impl Driver {
+    fn tick(&mut self) {
+        let ops = self.with_state(|node, now, unix| {
+            if let Some(s) = node.rest.cluster.as_mut() {
+                s.on_tick(now, unix);
+            }
+        });
+        self.perform(ops);
+    }
+
+    fn drain_only(&mut self) {
+        let ops = self.with_state(|_, _, _| {});
+        self.perform(ops);
+    }
+
+    fn handle(&mut self, input: BusInput) {
+        match input {
+            BusInput::Message { link, bytes } => {
+                let local_ip = self
+                    .links
+                    .get(&link)
+                    .map(|l| l.local_ip.clone())
+                    .unwrap_or_default();
+                let ops = self.with_state(|node, now, unix| {
+                    if let Some(s) = node.rest.cluster.as_mut() {
+                        s.on_message(now, unix, link, &local_ip, &bytes);
+                    }
+                });
+                self.perform(ops);
+            }
+            BusInput::Connected { link, stream } => {
+                if self.pending_connects.remove(&link).is_none() {
+                    return; // closed while connecting
+                }
+                self.attach(link, stream);
+                let ops = self.with_state(|node, now, unix| {
+                    if let Some(s) = node.rest.cluster.as_mut() {
+                        s.on_link_connected(now, unix, link);
+                    }
+                });
+                self.perform(ops);
+            }
+            BusInput::Closed { link } => {
+                self.pending_connects.remove(&link);
+                if let Some(h) = self.links.remove(&link) {
+                    h.reader.abort();
+                }
+                let ops = self.with_state(|node, _, _| {
+                    if let Some(s) = node.rest.cluster.as_mut() {
+                        s.on_link_closed(link);
+                    }
+                });
+                self.perform(ops);
+            }
+            BusInput::Accepted { stream, peer_ip } => {
+                let link = match self.node.lock() {
+                    Ok(mut n) => match n.rest.cluster.as_mut() {
+                        Some(s) => s.on_inbound_link(peer_ip),
+                        None => return,
+                    },
+                    Err(_) => return,
+                };
+                self.attach(link, stream);
+            }
+        }
+    }
+
+    /// Starts the reader and writer tasks of a connected stream.
+    fn attach(&mut self, link: LinkId, stream: TcpStream) {
+        let local_ip = stream
+            .local_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let (mut read_half, mut write_half) = tokio::io::split(stream);
+        let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let closed_tx = self.tx.clone();
+        tokio::spawn(async move {
+            while let Some(buf) = wrx.recv().await {
+                if write_half.write_all(&buf).await.is_err() || write_half.flush().await.is_err() {
+                    let _ = closed_tx.send(BusInput::Closed { link });
+                    return;
+                }
+            }
+            let _ = write_half.shutdown().await;
+        });
+        let tx = self.tx.clone();
+        let reader = tokio::spawn(async move {
+            let mut buf = BytesMut::with_capacity(READ_CHUNK_BYTES);
+            loop {
+                // Hand over every complete frame in the buffer.
+                loop {
+                    match wire::frame_len(&buf) {
+                        Ok(Some(len)) if buf.len() >= len => {
+                            let frame = buf.split_to(len).to_vec();
+                            if tx.send(BusInput::Message { link, bytes: frame }).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => break,
+                        Err(_) => {
+                            let _ = tx.send(BusInput::Closed { link });
+                            return;
+                        }
+                    }
+                }
+                buf.reserve(READ_CHUNK_BYTES);
+                match read_half.read_buf(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(BusInput::Closed { link });
+                        return;
+                    }
+                    Ok(_) => {}
+                }
+            }
+        });
+        self.links.insert(
+            link,
+            LinkHandle {
+                writer: wtx,
+                local_ip,
+                reader,
+            },
+        );
+    }
+
+    /// Locks the node, runs `f`, then drains the state machine's outputs: node-side ones are
+    /// done here under the lock, network ones are returned.
+    fn with_state(&mut self, f: impl FnOnce(&mut Node, u64, u64)) -> Vec<NetOp> {
+        let Ok(mut node) = self.node.lock() else {
+            return Vec::new();
+        };
+        let now = node.rest.clock.mono_ms();
+        let unix = node.rest.clock.unix_ms();
+        f(&mut node, now, unix);
+        let mut ops = Vec::new();
+        loop {
+            let out = match node.rest.cluster.as_mut() {
+                Some(s) => s.poll_output(),
+                None => None,
+            };
+            let Some(out) = out else { break };
+            match out {
+                Output::Connect { link, ip, cport } => ops.push(NetOp::Connect { link, ip, cport }),
+                Output::Send { link, message } => ops.push(NetOp::Send { link, message }),
+                Output::Close { link } => ops.push(NetOp::Close { link }),
+                other => apply_node_output(&mut node, other),
+            }
+        }
+        ops
+    }
+
+    fn perform(&mut self, ops: Vec<NetOp>) {
+        for op in ops {
+            match op {
+                NetOp::Send { link, message } => {
+                    if let Some(h) = self.links.get(&link) {
+                        let _ = h.writer.send(message);
+                    }
+                }
+                NetOp::Close { link } => {
+                    self.pending_connects.remove(&link);
+                    if let Some(h) = self.links.remove(&link) {
+                        h.reader.abort();
+                        // Dropping the writer's sender ends the writer task, which shuts the
+                        // socket down.
+                    }
+                }
+                NetOp::Connect { link, ip, cport } => {
+                    self.pending_connects.insert(link, ());
+                    let tx = self.tx.clone();
+                    tokio::spawn(async move {
+                        let addr = format_addr(&ip, cport);
+                        let attempt = tokio::time::timeout(
+                            Duration::from_millis(CONNECT_TIMEOUT_MS),
+                            TcpStream::connect(addr),
+                        )
+                        .await;
+                        let msg = match attempt {
+                            Ok(Ok(stream)) => {
+                                let _ = stream.set_nodelay(true);
+                                BusInput::Connected { link, stream }
+                            }
+                            _ => BusInput::Closed { link },
+                        };
+                        let _ = tx.send(msg);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// `ip:port`, with brackets for IPv6.
+fn format_addr(ip: &str, port: u16) -> String {
+    if ip.contains(':') {
+        format!("[{}]:{}", ip, port)
+    } else {
+        format!("{}:{}", ip, port)
+    }
+}
+
+/// Performs an output that changes the node itself (under the node lock).
+pub fn apply_node_output(node: &mut Node, out: Output) {
+    match out {
+        Output::SaveConfig => save_nodes_conf(node),
+        Output::DropSlotKeys { slots } => {
+            let mut dropped = 0;
+            for s in slots {
+                dropped += node.db.clear_slot(s);
+            }
+            if dropped > 0 {
+                node.log(
+                    Level::Warning,
+                    &format!(
+                        "Deleted {} keys from slots this node no longer serves",
+                        dropped
+                    ),
+                );
+            }
+        }
+        Output::PauseWrites { until_ms } => node.rest.write_pause_until_ms = until_ms,
+        Output::ReplicateFrom { master, ip, port } => {
+            node.log(
+                Level::Notice,
+                &format!("Configured to replicate {} at {}:{}", master, ip, port),
+            );
+        }
+        Output::StopReplication => {
+            node.log(
+                Level::Notice,
+                "Replication stopped: this node is a master now",
+            );
+        }
+        Output::Event(e) => {
+            let level = match &e {
+                crate::cluster::event::ClusterEvent::MessageDropped { .. } => Level::Verbose,
+                crate::cluster::event::ClusterEvent::LinkUp { .. }
+                | crate::cluster::event::ClusterEvent::LinkDown { .. } => Level::Verbose,
+                _ => Level::Notice,
+            };
+            node.log(level, &e.to_string());
+            let now = node.rest.clock.mono_ms();
+            if let Some(events) = node.rest.cluster_events.as_mut() {
+                events.push((now, e));
+            }
+        }
+        Output::Connect { .. } | Output::Send { .. } | Output::Close { .. } => {}
+    }
+}
+
+/// Writes nodes.conf through the node's storage; a failure is logged (Redis exits; we keep
+/// serving and retry at the next change).
+pub fn save_nodes_conf(node: &mut Node) {
+    let Some(s) = node.rest.cluster.as_ref() else {
+        return;
+    };
+    let text = crate::cmd::cluster::nodes_conf_text(s, node.rest.clock.unix_ms());
+    let name = node.nodes_conf_name();
+    if let Err(e) = node.rest.storage.write_atomic(&name, text.as_bytes()) {
+        node.log(
+            Level::Warning,
+            &format!("Could not save the cluster config file {}: {}", name, e),
+        );
+    }
+}

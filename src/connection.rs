@@ -1,0 +1,214 @@
+//! One client connection: read requests, run them against the node, write the replies.
+//!
+//! Each read is parsed into as many complete commands as it holds; the node is locked once for
+//! the whole batch and every reply is encoded into one output buffer, written and flushed once.
+//! Pipelined clients therefore cost one lock, one write and one flush per read, not per command.
+//! (Flushing matters beyond speed: madsim's simulated TCP only sends on flush.)
+
+use crate::log::Level;
+use crate::node::{Client, Node};
+use crate::resp::request::{Limits, ProtocolError, RequestParser};
+use bytes::{Bytes, BytesMut};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Bytes asked of the socket per read.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+/// How often a client whose write is paused (CLUSTER FAILOVER) checks the pause again.
+const WRITE_PAUSE_POLL_MS: u64 = 10;
+
+/// Why a connection ended.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionEnd {
+    #[error("client closed the connection")]
+    Eof,
+    #[error("client asked to quit")]
+    Quit,
+    #[error("protocol error: {0}")]
+    Protocol(ProtocolError),
+    #[error("client query buffer over its limit ({0} bytes)")]
+    QueryBufferLimit(usize),
+    #[error("killed by CLIENT KILL")]
+    Killed,
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves one client until it leaves or breaks the protocol.
+pub async fn serve<S>(
+    node: Arc<Mutex<Node>>,
+    stream: S,
+    addr: String,
+    laddr: String,
+) -> ConnectionEnd
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut client = match node.lock() {
+        Ok(mut n) => n.connect_client(addr, laddr),
+        Err(_) => return ConnectionEnd::Killed,
+    };
+    let id = client.id;
+    let end = serve_client(&node, stream, &mut client).await;
+    if let Ok(mut n) = node.lock() {
+        if let ConnectionEnd::Protocol(e) = &end {
+            n.rest.stats.protocol_errors += 1;
+            let level = if matches!(e, ProtocolError::HttpProbe) {
+                Level::Warning
+            } else {
+                Level::Verbose
+            };
+            let msg = if matches!(e, ProtocolError::HttpProbe) {
+                format!(
+                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection from {} aborted.",
+                    client.addr
+                )
+            } else {
+                format!(
+                    "Protocol error ({}) from client: id={} addr={}",
+                    e, id, client.addr
+                )
+            };
+            n.log(level, &msg);
+        }
+        n.disconnect_client(id);
+    }
+    end
+}
+
+async fn serve_client<S>(node: &Arc<Mutex<Node>>, stream: S, client: &mut Client) -> ConnectionEnd
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut parser = RequestParser::new();
+    let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut batch: Vec<Vec<Bytes>> = Vec::new();
+    loop {
+        input.reserve(READ_CHUNK_BYTES);
+        let n = match reader.read_buf(&mut input).await {
+            Ok(0) => return ConnectionEnd::Eof,
+            Ok(n) => n,
+            Err(e) => return ConnectionEnd::Io(e),
+        };
+        let (max_bulk_len, query_limit) = match node.lock() {
+            Ok(mut g) => {
+                g.rest.stats.total_net_input_bytes += n as u64;
+                (
+                    g.rest.config.proto_max_bulk_len,
+                    g.rest.config.client_query_buffer_limit as usize,
+                )
+            }
+            Err(_) => return ConnectionEnd::Killed,
+        };
+        // Parse every complete command of this read and run them under one lock; a protocol
+        // error ends the batch, and the commands before it still run, as in Redis. While the
+        // client is unauthenticated, commands run one at a time, since AUTH changes the limits
+        // the rest of the input is parsed with.
+        let mut end = None;
+        loop {
+            let mut protocol_error = None;
+            loop {
+                let limits = Limits {
+                    max_bulk_len,
+                    authenticated: client.authenticated,
+                };
+                match parser.parse(&mut input, &limits) {
+                    Ok(Some(argv)) => {
+                        batch.push(argv);
+                        if !client.authenticated {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        protocol_error = Some(e);
+                        break;
+                    }
+                }
+            }
+            let ran_any = !batch.is_empty();
+            if ran_any {
+                let Ok(mut g) = node.lock() else {
+                    return ConnectionEnd::Killed;
+                };
+                let mut done = 0;
+                for argv in batch.iter() {
+                    if g.must_wait(argv) {
+                        break;
+                    }
+                    let reply = g.execute(client, argv);
+                    done += 1;
+                    reply.encode(client.proto, &mut output);
+                    if client.close_after_reply {
+                        end = Some(ConnectionEnd::Quit);
+                        break;
+                    }
+                }
+                batch.drain(..done);
+                if end.is_some() {
+                    batch.clear();
+                }
+                if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
+                    g.rest.cluster_wakeup.notify_one();
+                }
+                g.rest.stats.total_net_output_bytes += output.len() as u64;
+                if let Some(entry) = g.rest.clients.get_mut(&client.id) {
+                    entry.clone_from(client);
+                }
+                if g.rest.killed_clients.remove(&client.id) {
+                    end = Some(ConnectionEnd::Killed);
+                }
+            }
+            if end.is_some() {
+                break;
+            }
+            if !batch.is_empty() {
+                // Writes are paused (manual failover): send what is ready, wait, retry. The
+                // parsed commands after the paused one stay queued in order.
+                if !output.is_empty() {
+                    if let Err(e) = writer.write_all(&output).await {
+                        return ConnectionEnd::Io(e);
+                    }
+                    if let Err(e) = writer.flush().await {
+                        return ConnectionEnd::Io(e);
+                    }
+                    output.clear();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(WRITE_PAUSE_POLL_MS)).await;
+                if protocol_error.is_none() {
+                    continue;
+                }
+            }
+            if let Some(e) = protocol_error {
+                if let Some(text) = e.reply_text() {
+                    output.extend_from_slice(b"-");
+                    output.extend_from_slice(text.as_bytes());
+                    output.extend_from_slice(b"\r\n");
+                }
+                end = Some(ConnectionEnd::Protocol(e));
+                break;
+            }
+            if !ran_any || client.authenticated {
+                break;
+            }
+        }
+        if end.is_none() && input.len() > query_limit {
+            end = Some(ConnectionEnd::QueryBufferLimit(input.len()));
+        }
+        if !output.is_empty() {
+            if let Err(e) = writer.write_all(&output).await {
+                return ConnectionEnd::Io(e);
+            }
+            if let Err(e) = writer.flush().await {
+                return ConnectionEnd::Io(e);
+            }
+            output.clear();
+        }
+        if let Some(end) = end {
+            let _ = writer.shutdown().await;
+            return end;
+        }
+    }
+}

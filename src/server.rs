@@ -1,0 +1,190 @@
+//! The node's listeners and background tasks.
+//!
+//! [`run`] binds the client port (and, in cluster mode, the cluster bus), spawns one task per
+//! connection and the 100 ms cron, and returns only on a fatal error. The same function runs in
+//! the real binary and on a simulated host under madsim.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::connection;
+use crate::log::{Level, Logger};
+use crate::node::Node;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// The interval of the node's cron (Redis's serverCron at hz 10, clusterCron every 100 ms).
+pub const CRON_INTERVAL_MS: u64 = 100;
+
+/// What can stop a node from serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("Could not create server TCP listening socket {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("Failed listening on port {0} (tcp), aborting.")]
+    NoListener(u16),
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// What the runtime hands a node: its clock, logger and RNG seed.
+pub struct NodeEnv {
+    pub clock: Arc<Clock>,
+    pub logger: Arc<Logger>,
+    pub seed: u64,
+    /// Where nodes.conf (and later data files) live.
+    pub storage: Arc<dyn crate::storage::Storage>,
+    /// Called with the node once it exists (the simulator keeps a handle to inspect it).
+    pub on_start: Option<Box<dyn FnOnce(Arc<Mutex<Node>>) + Send>>,
+}
+
+impl NodeEnv {
+    /// The environment of the real binary: OS-seeded RNG, a fresh clock.
+    pub fn real(logger: Logger) -> NodeEnv {
+        NodeEnv {
+            clock: Arc::new(Clock::new()),
+            logger: Arc::new(logger),
+            seed: crate::clock::rng_seed(),
+            storage: Arc::new(crate::storage::DirStorage::new(".")),
+            on_start: None,
+        }
+    }
+}
+
+/// The addresses the `bind` option names, on `port`. `*` is every IPv4 address, `::*` every IPv6
+/// one; a leading `-` marks an address whose bind failure is not fatal (Redis's rule).
+pub fn bind_addrs(bind: &str, port: u16) -> Vec<(SocketAddr, bool)> {
+    bind.split_whitespace()
+        .filter_map(|word| {
+            let (optional, word) = match word.strip_prefix('-') {
+                Some(w) => (true, w),
+                None => (false, word),
+            };
+            let ip = match word {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                other => other,
+            };
+            let ip: std::net::IpAddr = ip.parse().ok()?;
+            Some((SocketAddr::new(ip, port), optional))
+        })
+        .collect()
+}
+
+async fn bind_listeners(bind: &str, port: u16) -> Result<Vec<TcpListener>, ServerError> {
+    let mut listeners = Vec::new();
+    for (addr, optional) in bind_addrs(bind, port) {
+        match TcpListener::bind(addr).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if optional => {
+                let _ = e;
+            }
+            Err(source) => {
+                return Err(ServerError::Bind {
+                    addr: addr.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    if listeners.is_empty() {
+        return Err(ServerError::NoListener(port));
+    }
+    Ok(listeners)
+}
+
+/// Starts a node with `config` and serves until a fatal error.
+pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
+    let port = config.port;
+    let bind = config.get("bind").unwrap_or("*").to_string();
+    let cluster = config.cluster_enabled;
+    let cport = match config.int("cluster-port") {
+        0 => port.wrapping_add(10000),
+        p => p as u16,
+    };
+    let mut node = Node::new(
+        config,
+        env.clock.clone(),
+        env.logger.clone(),
+        env.seed,
+        env.storage.clone(),
+    );
+    if cluster {
+        node.start_cluster().map_err(ServerError::Startup)?;
+    }
+    let node = Arc::new(Mutex::new(node));
+    let listeners = bind_listeners(&bind, port).await?;
+    let bus_listener = if cluster {
+        let mut l = bind_listeners(&bind, cport).await?;
+        Some(l.remove(0))
+    } else {
+        None
+    };
+    if let Some(f) = env.on_start {
+        f(node.clone());
+    }
+    let log = |level, msg: &str| env.logger.log(level, env.clock.unix_ms(), msg);
+    log(
+        Level::Notice,
+        &format!(
+            "Running mode={}, port={}.",
+            if cluster { "cluster" } else { "standalone" },
+            port
+        ),
+    );
+    log(Level::Notice, "Server initialized");
+    log(Level::Notice, "Ready to accept connections tcp");
+
+    tokio::spawn(cron(node.clone()));
+    if let Some(l) = bus_listener {
+        tokio::spawn(crate::bus::run(node.clone(), l));
+    }
+    let mut accepts = Vec::new();
+    for listener in listeners {
+        accepts.push(tokio::spawn(accept_loop(node.clone(), listener)));
+    }
+    for a in accepts {
+        let _ = a.await;
+    }
+    Ok(())
+}
+
+async fn accept_loop(node: Arc<Mutex<Node>>, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(_) => {
+                // Out of file descriptors and the like: back off briefly, keep serving.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        spawn_connection(node.clone(), stream, peer);
+    }
+}
+
+fn spawn_connection(node: Arc<Mutex<Node>>, stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nodelay(true);
+    let local = stream
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tokio::spawn(async move {
+        connection::serve(node, stream, peer.to_string(), local).await;
+    });
+}
+
+async fn cron(node: Arc<Mutex<Node>>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
+    loop {
+        tick.tick().await;
+        match node.lock() {
+            Ok(mut n) => n.cron(),
+            Err(_) => return,
+        }
+    }
+}
