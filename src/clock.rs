@@ -33,6 +33,12 @@ impl Clock {
         }
     }
 
+    /// The runtime instant monotonic time counts from (the simulator maps node times to its own
+    /// timeline with it).
+    pub fn origin(&self) -> Instant {
+        self.origin
+    }
+
     /// Monotonic milliseconds since the node started. Never goes backwards.
     pub fn mono_ms(&self) -> u64 {
         Instant::now().duration_since(self.origin).as_millis() as u64

@@ -59,10 +59,7 @@ where
                 Level::Verbose
             };
             let msg = if matches!(e, ProtocolError::HttpProbe) {
-                format!(
-                    "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection from {} aborted.",
-                    client.addr
-                )
+                "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.".to_string()
             } else {
                 format!(
                     "Protocol error ({}) from client: id={} addr={}",
@@ -182,10 +179,11 @@ where
                 }
             }
             if let Some(e) = protocol_error {
-                if let Some(text) = e.reply_text() {
-                    output.extend_from_slice(b"-");
-                    output.extend_from_slice(text.as_bytes());
-                    output.extend_from_slice(b"\r\n");
+                if matches!(e, ProtocolError::HttpProbe) {
+                    // Redis drops the client at once: replies of this read are never sent.
+                    output.clear();
+                } else if let Some(bytes) = e.reply_bytes() {
+                    output.extend_from_slice(&bytes);
                 }
                 end = Some(ConnectionEnd::Protocol(e));
                 break;

@@ -1,1 +1,24 @@
 //! keyslot-sim: the keyslot node on madsim's simulated network and clock.
+//!
+//! Build and run with `--cfg madsim` (sim/.cargo/config.toml sets it): every node is the
+//! unchanged `keyslot::server::run` on its own simulated host; one seed decides every run.
+//!
+//! - [`world`]: the simulated cluster, its faults, and cluster formation as redis-cli does it;
+//! - [`client`]: cluster clients that follow MOVED/ASK and record a history;
+//! - [`check`]: the invariants;
+//! - [`trace`]: the story of a run;
+//! - [`scenarios`]: the built-in scenarios, and [`run`]: running them over seeds.
+
+#[cfg(madsim)]
+pub mod check;
+#[cfg(madsim)]
+pub mod client;
+#[cfg(madsim)]
+pub mod resp_client;
+#[cfg(madsim)]
+pub mod run;
+#[cfg(madsim)]
+pub mod scenarios;
+pub mod trace;
+#[cfg(madsim)]
+pub mod world;

@@ -1442,14 +1442,16 @@ impl ClusterState {
         }
         let mut ok = true;
         if self.config.require_full_coverage {
-            for owner in &self.slots {
-                match owner.and_then(|o| self.nodes.get(&o)) {
-                    Some(n) if !n.is_failed() => {}
-                    _ => {
-                        ok = false;
-                        break;
-                    }
-                }
+            // Every slot sits in exactly one node's bitmap (set_slot keeps them exclusive), so
+            // the slots served by non-failed nodes add up to 16384 exactly when all are covered.
+            let served: usize = self
+                .nodes
+                .values()
+                .filter(|n| !n.is_failed())
+                .map(|n| n.numslots())
+                .sum();
+            if served != SLOT_COUNT {
+                ok = false;
             }
         }
         let size = self.size();

@@ -956,7 +956,7 @@ mod tests {
             nodes,
             format!(
                 "${}\r\n{} :7000@17000 myself,master - 0 {} 0 connected\n\r\n",
-                nodes.split("\r\n").nth(1).unwrap().len() + 1,
+                nodes.split("\r\n").nth(1).unwrap().len(),
                 id,
                 nodes.split(' ').nth(5).unwrap()
             )

@@ -1,0 +1,287 @@
+//! The invariants of shared/DESIGN.md.
+//!
+//! Safety (checked after every world step): one owner per slot per configEpoch, currentEpoch
+//! never decreasing, one vote per master per epoch, no phantom reads. Liveness (once faults are
+//! healed and the cluster had time to settle): every slot owned by exactly one live master that
+//! every node agrees on, and cluster_state ok everywhere. Lost acknowledged writes are counted,
+//! not failed: Redis Cluster documents that window.
+
+use crate::client::{Op, OpKind, Outcome};
+use crate::world::World;
+use keyslot::cluster::event::ClusterEvent;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A broken invariant: which, when, and what the nodes saw.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub at_ms: u64,
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invariant violated: {} at {}.{:03}s: {}",
+            self.invariant,
+            self.at_ms / 1000,
+            self.at_ms % 1000,
+            self.detail
+        )
+    }
+}
+
+/// Safety state carried across steps.
+#[derive(Debug, Default)]
+pub struct Checker {
+    /// Highest currentEpoch seen per node name.
+    epochs: BTreeMap<String, u64>,
+    /// (voter, epoch) pairs granted.
+    votes: BTreeSet<(String, u64)>,
+    pub violations: Vec<Violation>,
+}
+
+impl Checker {
+    /// A node restarted: with a wiped disk its epochs legitimately start over.
+    pub fn forget_node(&mut self, name: &str, wiped: bool) {
+        if wiped {
+            self.epochs.remove(name);
+            self.votes.retain(|(n, _)| n != name);
+        }
+    }
+
+    fn violate(&mut self, invariant: &'static str, at_ms: u64, detail: String) {
+        // One report per invariant is enough to fail a run; keep the first.
+        if self.violations.iter().any(|v| v.invariant == invariant) {
+            return;
+        }
+        self.violations.push(Violation {
+            invariant,
+            at_ms,
+            detail,
+        });
+    }
+
+    /// Invariant 3 is checked on the events themselves: a master granting two votes in one
+    /// epoch is caught the moment the second is recorded.
+    pub fn observe_event(&mut self, node: &str, e: &ClusterEvent, at_ms: u64) {
+        if let ClusterEvent::VoteGranted { epoch, .. } = e {
+            if !self.votes.insert((node.to_string(), *epoch)) {
+                self.violate(
+                    "3: one vote per epoch",
+                    at_ms,
+                    format!("{} voted twice in epoch {}", node, epoch),
+                );
+            }
+        }
+    }
+
+    /// Invariants 1 and 2 over the live nodes' current views.
+    pub fn check_safety(&mut self, world: &World, at_ms: u64) {
+        // 1: no two masters claim the same slot with the same configEpoch.
+        let mut claims: BTreeMap<(u16, u64), String> = BTreeMap::new();
+        let mut conflict = None;
+        for i in world.live_nodes() {
+            let name = world.nodes[i].name.clone();
+            let view = world.with_node(i, |n| {
+                n.rest.cluster.as_ref().map(|c| {
+                    let me = c.me();
+                    (
+                        c.current_epoch,
+                        me.is_master(),
+                        me.config_epoch,
+                        me.slots.iter().collect::<Vec<u16>>(),
+                    )
+                })
+            });
+            let Some(Some((current_epoch, is_master, config_epoch, slots))) = view else {
+                continue;
+            };
+            // 2: currentEpoch never decreases.
+            let prev = self.epochs.get(&name).copied().unwrap_or(0);
+            if current_epoch < prev {
+                self.violate(
+                    "2: currentEpoch never decreases",
+                    at_ms,
+                    format!("{} went from {} to {}", name, prev, current_epoch),
+                );
+            }
+            self.epochs.insert(name.clone(), current_epoch.max(prev));
+            if !is_master || conflict.is_some() {
+                continue;
+            }
+            for s in slots {
+                if let Some(other) = claims.insert((s, config_epoch), name.clone()) {
+                    if other != name {
+                        conflict = Some(format!(
+                            "{} and {} both claim slot {} with configEpoch {}",
+                            other, name, s, config_epoch
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(detail) = conflict {
+            let views = world.views();
+            self.violate(
+                "1: one owner per slot and configEpoch",
+                at_ms,
+                format!("{}\n{}", detail, views),
+            );
+        }
+    }
+}
+
+/// Invariants 5 and 6: every live node has cluster_state ok, every slot has one owner, and all
+/// live nodes agree on the owner of every slot, its configEpoch, and every node's role.
+pub fn liveness(world: &World) -> Result<(), String> {
+    /// A node's view: for each slot-owning master its id, configEpoch and slot ranges; and the
+    /// role of every node it considers healthy.
+    type View = (
+        Vec<(String, u64, Vec<(u16, u16)>)>,
+        BTreeMap<String, String>,
+    );
+    let mut reference: Option<(String, View)> = None;
+    for i in world.live_nodes() {
+        let name = world.nodes[i].name.clone();
+        let view = world.with_node(i, |n| {
+            n.rest.cluster.as_ref().map(|c| {
+                let mut covered = 0;
+                let mut owners = Vec::new();
+                for node in c.nodes.values() {
+                    let count = node.numslots();
+                    if count > 0 {
+                        covered += count;
+                        owners.push((node.id.to_string(), node.config_epoch, node.slots.ranges()));
+                    }
+                }
+                let roles: BTreeMap<String, String> = c
+                    .nodes
+                    .values()
+                    .filter(|n| !n.in_handshake() && !n.is_failed())
+                    .map(|n| {
+                        let role = if n.is_master() {
+                            "master".to_string()
+                        } else {
+                            format!(
+                                "replica of {}",
+                                n.master.map(|m| m.to_string()).unwrap_or_default()
+                            )
+                        };
+                        (n.id.to_string(), role)
+                    })
+                    .collect();
+                (c.state_ok, covered, (owners, roles))
+            })
+        });
+        let Some(Some((ok, covered, view))) = view else {
+            return Err(format!("{} has no cluster state", name));
+        };
+        if !ok {
+            return Err(format!("{} reports cluster_state:fail", name));
+        }
+        if covered != 16384 {
+            return Err(format!("{} sees only {} slots assigned", name, covered));
+        }
+        match &reference {
+            None => reference = Some((name, view)),
+            Some((ref_name, (ref_owners, ref_roles))) => {
+                if *ref_owners != view.0 {
+                    return Err(format!(
+                        "{} and {} disagree on slot owners: {:?} vs {:?}",
+                        ref_name, name, ref_owners, view.0
+                    ));
+                }
+                for (id, role) in &view.1 {
+                    if let Some(r) = ref_roles.get(id) {
+                        if r != role {
+                            return Err(format!(
+                                "{} and {} disagree on the role of {}: {} vs {}",
+                                ref_name, name, id, r, role
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the history says about the data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataReport {
+    pub operations: usize,
+    pub acknowledged_writes: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    /// Keys whose final value is not their last acknowledged write (nor a later unknown one).
+    pub lost_writes: usize,
+    /// Reads that returned a value no client ever tried to write (invariant 4).
+    pub phantom_reads: Vec<String>,
+}
+
+/// Analyses the history against the final values read after the run.
+pub fn analyse(history: &[Op], finals: &BTreeMap<String, Option<String>>) -> DataReport {
+    let mut r = DataReport {
+        operations: history.len(),
+        ..Default::default()
+    };
+    let mut attempted: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for op in history {
+        if let OpKind::Set { value } = &op.kind {
+            attempted.entry(&op.key).or_default().insert(value);
+        }
+        match &op.outcome {
+            Outcome::Written => r.acknowledged_writes += 1,
+            Outcome::Failed(_) => r.failed += 1,
+            Outcome::Unknown => r.unknown += 1,
+            Outcome::Read(_) => {}
+        }
+    }
+    for op in history {
+        if let Outcome::Read(Some(v)) = &op.outcome {
+            let known = attempted
+                .get(op.key.as_str())
+                .is_some_and(|s| s.contains(v.as_str()));
+            if !known {
+                r.phantom_reads
+                    .push(format!("{} read {:?} that nobody wrote", op.key, v));
+            }
+        }
+    }
+    // Per key: the writes in order; the final value must be the last acknowledged write or a
+    // write after it whose outcome is unknown.
+    let mut per_key: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
+    for op in history {
+        if matches!(op.kind, OpKind::Set { .. }) {
+            per_key.entry(&op.key).or_default().push(op);
+        }
+    }
+    for (key, ops) in per_key {
+        let Some(last_ack) = ops.iter().rposition(|o| o.outcome == Outcome::Written) else {
+            continue;
+        };
+        let acceptable: BTreeSet<&str> = ops[last_ack..]
+            .iter()
+            .enumerate()
+            .filter(|(i, o)| *i == 0 || o.outcome == Outcome::Unknown)
+            .filter_map(|(_, o)| match &o.kind {
+                OpKind::Set { value } => Some(value.as_str()),
+                _ => None,
+            })
+            .collect();
+        let final_value = finals.get(key).cloned().flatten();
+        let ok = final_value
+            .as_deref()
+            .map(|v| acceptable.contains(v))
+            .unwrap_or(false);
+        if !ok {
+            r.lost_writes += 1;
+        }
+    }
+    r
+}

@@ -1,0 +1,81 @@
+//! Running a scenario at a seed, and over many seeds.
+
+use crate::check::DataReport;
+use std::future::Future;
+
+/// What one run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub seed: u64,
+    /// The story, one line per event.
+    pub story: String,
+    /// Hash of the full story: replaying the seed must reproduce it.
+    pub story_hash: u64,
+    /// Failover time (kill or partition to promotion), when the scenario has one.
+    pub failover_ms: Option<u64>,
+    pub data: Option<DataReport>,
+    /// Simulated milliseconds the run covered.
+    pub simulated_ms: u64,
+}
+
+/// A failed run: what broke and how to replay it.
+#[derive(Debug, Clone)]
+pub struct RunFailure {
+    pub seed: u64,
+    pub message: String,
+    pub story: String,
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "seed {} failed: {}\n--- story ---\n{}",
+            self.seed, self.message, self.story
+        )
+    }
+}
+
+/// Runs `scenario` in a fresh simulated runtime at `seed`.
+pub fn run_seed<F, Fut>(seed: u64, scenario: F) -> Result<RunReport, RunFailure>
+where
+    F: FnOnce(u64) -> Fut,
+    Fut: Future<Output = Result<RunReport, RunFailure>> + 'static,
+{
+    let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    rt.block_on(scenario(seed))
+}
+
+/// The seeds a test runs: `KEYSLOT_SEED=N` replays one seed; otherwise `pinned` and then
+/// `count - 1` more.
+pub fn seeds(pinned: u64, count: u64) -> Vec<u64> {
+    if let Some(seed) = std::env::var("KEYSLOT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return vec![seed];
+    }
+    let mut v = vec![pinned];
+    v.extend((1..count).map(|i| pinned.wrapping_add(i * 7919)));
+    v
+}
+
+/// Runs a scenario over seeds; panics at the first failure with the seed and the replay
+/// command.
+pub fn run_many<F, Fut>(test: &str, seeds: &[u64], scenario: F) -> Vec<RunReport>
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<RunReport, RunFailure>> + 'static,
+{
+    let mut out = Vec::new();
+    for &seed in seeds {
+        match run_seed(seed, &scenario) {
+            Ok(r) => out.push(r),
+            Err(f) => panic!(
+                "{}\nreplay: cd sim && KEYSLOT_SEED={} cargo test --test testbed {} -- --nocapture",
+                f, f.seed, test
+            ),
+        }
+    }
+    out
+}

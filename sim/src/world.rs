@@ -1,0 +1,674 @@
+//! A simulated cluster of real keyslot nodes, each on its own madsim host.
+//!
+//! | name        | IP          | client port | role at formation         |
+//! |-------------|-------------|-------------|---------------------------|
+//! | `master-i`  | 10.0.0.(i+1)| 7000+i      | master of the i-th range  |
+//! | `replica-j` | 10.0.0.(M+j+1) | 7000+M+j | replica of master j % M   |
+//! | admin       | 10.0.9.1    | —           | forms the cluster         |
+//! | `client-k`  | 10.0.8.(k+1)| —           | workload clients          |
+//!
+//! Every node runs the unchanged `keyslot::server::run`; its disk is a `MemStorage` owned by the
+//! world, so a restarted node finds its nodes.conf. The world drives time in small steps
+//! (`run_for`), collecting every node's `ClusterEvent`s into the story and checking the safety
+//! invariants after each step.
+
+use crate::check::{Checker, Violation};
+use crate::resp_client::{frame_text, Conn};
+use crate::trace::{Actor, Trace};
+use keyslot::clock::Clock;
+use keyslot::config::Config;
+use keyslot::log::Logger;
+use keyslot::node::Node;
+use keyslot::server::{self, NodeEnv};
+use keyslot::storage::MemStorage;
+use madsim::runtime::{Handle, NodeHandle};
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Client port of the first node; node i listens on BASE_PORT + i (the seed's 7000-7005).
+pub const BASE_PORT: u16 = 7000;
+/// How often the world collects events and checks safety.
+pub const STEP_MS: u64 = 50;
+
+/// The shape and settings of a simulated cluster.
+#[derive(Debug, Clone)]
+pub struct WorldConfig {
+    pub masters: usize,
+    pub replicas_per_master: usize,
+    pub node_timeout_ms: u64,
+    /// Extra `--name value` flags for every node.
+    pub extra_args: Vec<String>,
+    /// Test-only: let masters vote twice in one epoch (a planted protocol bug).
+    pub planted_double_vote: bool,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            masters: 3,
+            replicas_per_master: 1,
+            node_timeout_ms: 2000,
+            extra_args: Vec::new(),
+            planted_double_vote: false,
+        }
+    }
+}
+
+/// A running node's state and when it started on the world's timeline.
+type LiveSlot = Arc<Mutex<Option<(Arc<Mutex<Node>>, Instant)>>>;
+
+/// One simulated keyslot node.
+pub struct SimNode {
+    pub name: String,
+    pub ip: IpAddr,
+    pub port: u16,
+    handle: NodeHandle,
+    /// The node's disk; survives restarts, can be wiped.
+    pub storage: MemStorage,
+    live: LiveSlot,
+    pub alive: bool,
+    pub paused: bool,
+}
+
+impl SimNode {
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
+    }
+
+    pub fn madsim_id(&self) -> madsim::task::NodeId {
+        self.handle.id()
+    }
+}
+
+/// The simulated cluster.
+pub struct World {
+    pub config: WorldConfig,
+    pub nodes: Vec<SimNode>,
+    handle: Handle,
+    t0: Instant,
+    pub trace: Trace,
+    pub checker: Checker,
+    /// Directed links cut by faults (madsim node ids), so heal can undo exactly them.
+    clogged: BTreeSet<(usize, usize)>,
+    next_client: usize,
+}
+
+impl World {
+    /// Creates the nodes (not yet a cluster). Must run inside a madsim runtime.
+    pub fn new(config: WorldConfig) -> World {
+        let handle = Handle::current();
+        let t0 = Instant::now();
+        let total = config.masters * (1 + config.replicas_per_master);
+        let mut nodes = Vec::with_capacity(total);
+        for i in 0..total {
+            let name = if i < config.masters {
+                format!("master-{}", i)
+            } else {
+                format!("replica-{}", i - config.masters)
+            };
+            let ip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, (i + 1) as u8));
+            let port = BASE_PORT + i as u16;
+            let storage = MemStorage::new();
+            let live: LiveSlot = Arc::new(Mutex::new(None));
+            let args = node_args(&config, port);
+            let (st, lv, planted) = (storage.clone(), live.clone(), config.planted_double_vote);
+            let node_handle = handle
+                .create_node()
+                .name(name.clone())
+                .ip(ip)
+                .init(move || {
+                    let args = args.clone();
+                    let storage = st.clone();
+                    let live = lv.clone();
+                    async move {
+                        let config = match Config::from_args(&args) {
+                            Ok(c) => c,
+                            Err(e) => panic!("bad simulated node config: {e}"),
+                        };
+                        let env = NodeEnv {
+                            clock: Arc::new(Clock::new()),
+                            logger: Arc::new(Logger::silent()),
+                            seed: keyslot::clock::rng_seed(),
+                            storage: Arc::new(storage),
+                            on_start: Some(Box::new(move |node: Arc<Mutex<Node>>| {
+                                let origin = match node.lock() {
+                                    Ok(mut n) => {
+                                        n.rest.cluster_events = Some(Vec::new());
+                                        if let Some(c) = n.rest.cluster.as_mut() {
+                                            c.config.planted_double_vote = planted;
+                                        }
+                                        n.rest.clock.origin()
+                                    }
+                                    Err(_) => Instant::now(),
+                                };
+                                if let Ok(mut l) = live.lock() {
+                                    *l = Some((node, origin));
+                                }
+                            })),
+                        };
+                        if let Err(e) = server::run(config, env).await {
+                            panic!("simulated node failed: {e}");
+                        }
+                    }
+                })
+                .build();
+            nodes.push(SimNode {
+                name,
+                ip,
+                port,
+                handle: node_handle,
+                storage,
+                live,
+                alive: true,
+                paused: false,
+            });
+        }
+        World {
+            config,
+            nodes,
+            handle,
+            t0,
+            trace: Trace::default(),
+            checker: Checker::default(),
+            clogged: BTreeSet::new(),
+            next_client: 0,
+        }
+    }
+
+    /// Simulated milliseconds since the world was created.
+    pub fn now_ms(&self) -> u64 {
+        Instant::now().duration_since(self.t0).as_millis() as u64
+    }
+
+    /// Index of a node by name.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// Runs `f` on a live node's state.
+    pub fn with_node<R>(&self, i: usize, f: impl FnOnce(&Node) -> R) -> Option<R> {
+        let live = self.nodes.get(i)?.live.lock().ok()?;
+        let (node, _) = live.as_ref()?;
+        let guard = node.lock().ok()?;
+        Some(f(&guard))
+    }
+
+    /// Indexes of nodes that are running (not killed, not paused).
+    pub fn live_nodes(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].alive && !self.nodes[i].paused)
+            .collect()
+    }
+
+    fn world_event(&mut self, text: String) {
+        let at = self.now_ms();
+        self.trace.push(at, Actor::World, text);
+    }
+
+    // ----- driving time ---------------------------------------------------------------------
+
+    /// Lets simulated time pass, collecting events and checking safety every step.
+    pub async fn run_for(&mut self, duration: Duration) {
+        let end = Instant::now() + duration;
+        loop {
+            let now = Instant::now();
+            if now >= end {
+                break;
+            }
+            let step = Duration::from_millis(STEP_MS).min(end - now);
+            tokio::time::sleep(step).await;
+            self.step();
+        }
+        self.step();
+    }
+
+    /// Runs until `pred` holds (checked every step) or `timeout` passes; returns whether it held.
+    pub async fn run_until(
+        &mut self,
+        timeout: Duration,
+        mut pred: impl FnMut(&World) -> bool,
+    ) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            self.step();
+            if pred(self) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(STEP_MS)).await;
+        }
+    }
+
+    /// Collects events and runs the safety checks once.
+    pub fn step(&mut self) {
+        self.collect_events();
+        let at = self.now_ms();
+        let mut checker = std::mem::take(&mut self.checker);
+        checker.check_safety(self, at);
+        self.checker = checker;
+    }
+
+    /// Moves every live node's recorded events into the story, names instead of ids.
+    pub fn collect_events(&mut self) {
+        let names = self.id_names();
+        let mut batch = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Ok(live) = n.live.lock() else { continue };
+            let Some((node, origin)) = live.as_ref() else {
+                continue;
+            };
+            let base = origin.duration_since(self.t0).as_millis() as u64;
+            let Ok(mut g) = node.lock() else { continue };
+            let Some(events) = g.rest.cluster_events.as_mut() else {
+                continue;
+            };
+            for (mono, e) in events.drain(..) {
+                batch.push((base + mono, i, e));
+            }
+        }
+        for (at, i, e) in batch {
+            self.checker.observe_event(&self.nodes[i].name, &e, at);
+            let mut text = e.to_string();
+            for (short, name) in &names {
+                text = text.replace(short.as_str(), name);
+            }
+            self.trace
+                .push(at, Actor::Node(self.nodes[i].name.clone()), text);
+        }
+    }
+
+    /// Every node id any live node knows as itself, as (8-char prefix, name).
+    pub fn id_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(id) = self
+                .with_node(i, |node| node.rest.cluster.as_ref().map(|c| c.myself))
+                .flatten()
+            {
+                out.push((id.as_str()[..8].to_string(), n.name.clone()));
+            } else if let Some(id) = self.persisted_id(i) {
+                out.push((id[..8].to_string(), n.name.clone()));
+            }
+        }
+        out
+    }
+
+    /// The node id in a node's nodes.conf (for nodes that are down).
+    pub fn persisted_id(&self, i: usize) -> Option<String> {
+        use keyslot::storage::Storage;
+        let bytes = self.nodes.get(i)?.storage.read("nodes.conf").ok()??;
+        let text = String::from_utf8_lossy(&bytes);
+        let conf = keyslot::cluster::nodes_conf::NodesConf::parse(&text).ok()?;
+        conf.myself().map(|l| l.id.to_string())
+    }
+
+    /// The name of the node with a given id.
+    pub fn name_of(&self, id: &keyslot::cluster::NodeId) -> String {
+        let prefix = &id.as_str()[..8];
+        self.id_names()
+            .into_iter()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, n)| n)
+            .unwrap_or_else(|| prefix.to_string())
+    }
+
+    // ----- forming the cluster --------------------------------------------------------------
+
+    /// Forms the cluster the way `redis-cli --cluster create` does, over RESP from an admin
+    /// host: ADDSLOTS on masters, SET-CONFIG-EPOCH, MEET the first node, wait for agreement,
+    /// REPLICATE. Returns when every node reports cluster_state:ok.
+    pub async fn form_cluster(&mut self) -> Result<(), String> {
+        let masters = self.config.masters;
+        let addrs: Vec<SocketAddr> = self.nodes.iter().map(|n| n.addr()).collect();
+        let admin = self
+            .handle
+            .create_node()
+            .name("admin")
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 1)))
+            .build();
+        self.world_event("redis-cli --cluster create".to_string());
+        let task = admin.spawn(async move { form(addrs, masters).await });
+        let result = loop {
+            if task.is_finished() {
+                break task.await.map_err(|e| format!("admin task: {e:?}"))?;
+            }
+            tokio::time::sleep(Duration::from_millis(STEP_MS)).await;
+            self.step();
+        };
+        result?;
+        let ok = self
+            .run_until(Duration::from_secs(30), |w| w.all_ok_and_agree())
+            .await;
+        if !ok {
+            return Err(format!(
+                "cluster did not converge after formation:\n{}",
+                self.views()
+            ));
+        }
+        self.world_event("cluster formed".to_string());
+        Ok(())
+    }
+
+    /// Every live node says cluster_state ok and all agree on slot owners and roles.
+    pub fn all_ok_and_agree(&self) -> bool {
+        crate::check::liveness(self).is_ok()
+    }
+
+    /// CLUSTER NODES of every live node, for failure reports.
+    pub fn views(&self) -> String {
+        let mut out = String::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let view = self.with_node(i, |node| {
+                let now = node.rest.clock.mono_ms();
+                let unix = node.rest.clock.unix_ms();
+                node.rest.cluster.as_ref().map(|c| {
+                    let state = if c.state_ok { "ok" } else { "fail" };
+                    format!(
+                        "state {} epoch {}\n{}",
+                        state,
+                        c.current_epoch,
+                        keyslot::cmd::cluster::nodes_text(c, now, unix, true)
+                    )
+                })
+            });
+            out.push_str(&format!("--- {} ({}):\n", n.name, n.ip));
+            match view.flatten() {
+                Some(v) => out.push_str(&v),
+                None => out.push_str("(down)\n"),
+            }
+        }
+        out
+    }
+
+    // ----- faults ---------------------------------------------------------------------------
+
+    /// SIGKILL: the process stops; its disk stays.
+    pub fn kill(&mut self, i: usize) {
+        self.handle.kill(self.nodes[i].madsim_id());
+        self.nodes[i].alive = false;
+        self.nodes[i].paused = false;
+        if let Ok(mut l) = self.nodes[i].live.lock() {
+            *l = None;
+        }
+        self.world_event(format!("kill {}", self.nodes[i].name));
+    }
+
+    /// Starts a killed node again from its disk (or restarts a running one).
+    pub fn restart(&mut self, i: usize) {
+        if let Ok(mut l) = self.nodes[i].live.lock() {
+            *l = None;
+        }
+        self.handle.restart(self.nodes[i].madsim_id());
+        self.nodes[i].alive = true;
+        self.nodes[i].paused = false;
+        self.checker.forget_node(&self.nodes[i].name.clone(), false);
+        self.world_event(format!("restart {}", self.nodes[i].name));
+    }
+
+    /// Restarts a node with an empty disk: a new identity.
+    pub fn restart_wiped(&mut self, i: usize) {
+        self.nodes[i].storage.wipe();
+        if let Ok(mut l) = self.nodes[i].live.lock() {
+            *l = None;
+        }
+        self.handle.restart(self.nodes[i].madsim_id());
+        self.nodes[i].alive = true;
+        self.nodes[i].paused = false;
+        self.checker.forget_node(&self.nodes[i].name.clone(), true);
+        self.world_event(format!("restart {} with a wiped disk", self.nodes[i].name));
+    }
+
+    /// Stops a node's timers and sockets (SIGSTOP) until `resume`.
+    pub fn pause(&mut self, i: usize) {
+        self.handle.pause(self.nodes[i].madsim_id());
+        self.nodes[i].paused = true;
+        self.world_event(format!("pause {}", self.nodes[i].name));
+    }
+
+    pub fn resume(&mut self, i: usize) {
+        self.handle.resume(self.nodes[i].madsim_id());
+        self.nodes[i].paused = false;
+        self.world_event(format!("resume {}", self.nodes[i].name));
+    }
+
+    fn net(&self) -> Arc<madsim::net::NetSim> {
+        madsim::net::NetSim::current()
+    }
+
+    /// Cuts the link from `a` to `b` (one way).
+    pub fn cut(&mut self, a: usize, b: usize) {
+        let net = self.net();
+        net.clog_link(self.nodes[a].madsim_id(), self.nodes[b].madsim_id());
+        self.clogged.insert((a, b));
+    }
+
+    /// Cuts both directions between a and b.
+    pub fn cut_both(&mut self, a: usize, b: usize) {
+        self.cut(a, b);
+        self.cut(b, a);
+    }
+
+    /// Splits the nodes into groups that cannot talk to each other (nodes in no group keep
+    /// every link).
+    pub fn partition(&mut self, groups: &[Vec<usize>]) {
+        for (gi, g) in groups.iter().enumerate() {
+            for h in groups.iter().skip(gi + 1) {
+                for &a in g {
+                    for &b in h {
+                        self.cut_both(a, b);
+                    }
+                }
+            }
+        }
+        let text: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&i| self.nodes[i].name.clone())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        self.world_event(format!("partition [{}]", text.join("] | [")));
+    }
+
+    /// Isolates one node from every other cluster node.
+    pub fn isolate(&mut self, i: usize) {
+        let others: Vec<usize> = (0..self.nodes.len()).filter(|&j| j != i).collect();
+        self.partition(&[vec![i], others]);
+    }
+
+    /// Restores every link cut by `cut`/`partition`.
+    pub fn heal(&mut self) {
+        let net = self.net();
+        for (a, b) in std::mem::take(&mut self.clogged) {
+            net.unclog_link(self.nodes[a].madsim_id(), self.nodes[b].madsim_id());
+        }
+        self.world_event("heal all links".to_string());
+    }
+
+    /// Heals one direction of a link.
+    pub fn uncut(&mut self, a: usize, b: usize) {
+        if self.clogged.remove(&(a, b)) {
+            let net = self.net();
+            net.unclog_link(self.nodes[a].madsim_id(), self.nodes[b].madsim_id());
+        }
+    }
+
+    // ----- clients --------------------------------------------------------------------------
+
+    /// Starts a workload client on its own host; it runs until `stop` is set.
+    pub fn spawn_client(
+        &mut self,
+        workload: crate::client::Workload,
+    ) -> crate::client::ClientHandle {
+        let k = self.next_client;
+        self.next_client += 1;
+        let host = self
+            .handle
+            .create_node()
+            .name(format!("client-{}", k))
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 8, (k + 1) as u8)))
+            .build();
+        let seeds: Vec<SocketAddr> = self.nodes.iter().map(|n| n.addr()).collect();
+        crate::client::spawn(&host, k, seeds, workload, self.t0)
+    }
+
+    /// A violation found so far, if any.
+    pub fn first_violation(&self) -> Option<&Violation> {
+        self.checker.violations.first()
+    }
+
+    /// Master index of slot `slot` by the view of live node `viewer`.
+    pub fn owner_of_slot(&self, viewer: usize, slot: u16) -> Option<usize> {
+        let id = self.with_node(viewer, |n| {
+            n.rest.cluster.as_ref().and_then(|c| c.slot_owner_id(slot))
+        })??;
+        let name = self.name_of(&id);
+        self.index_of(&name)
+    }
+
+    /// Whether node i is a master in its own view.
+    pub fn is_master(&self, i: usize) -> Option<bool> {
+        self.with_node(i, |n| n.rest.cluster.as_ref().map(|c| c.is_master()))?
+    }
+
+    /// The name of node i's master in its own view.
+    pub fn master_of(&self, i: usize) -> Option<String> {
+        let id = self.with_node(i, |n| n.rest.cluster.as_ref().and_then(|c| c.me().master))??;
+        Some(self.name_of(&id))
+    }
+}
+
+/// The command line of a simulated node.
+fn node_args(config: &WorldConfig, port: u16) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        &config.node_timeout_ms.to_string(),
+        "--save",
+        "",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(config.extra_args.iter().cloned());
+    args
+}
+
+/// The admin's work: redis-cli --cluster create's sequence.
+async fn form(addrs: Vec<SocketAddr>, masters: usize) -> Result<(), String> {
+    let mut conns = Vec::new();
+    for a in &addrs {
+        let mut tries = 0;
+        let conn = loop {
+            match Conn::connect(*a).await {
+                Ok(c) => break c,
+                Err(e) if tries < 50 => {
+                    let _ = e;
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        conns.push(conn);
+    }
+    let mut ids = Vec::new();
+    for c in conns.iter_mut() {
+        let id = c
+            .call_str(&["CLUSTER", "MYID"])
+            .await
+            .map_err(|e| e.to_string())?;
+        ids.push(frame_text(&id));
+    }
+    // Master i gets [first, last] as redis-cli computes it.
+    let per = 16384.0 / masters as f64;
+    let mut cursor = 0.0f64;
+    for (i, conn) in conns.iter_mut().enumerate().take(masters) {
+        let first = cursor.round() as u32;
+        let last = if i == masters - 1 {
+            16383
+        } else {
+            (cursor + per - 1.0).round() as u32
+        };
+        cursor += per;
+        let mut args: Vec<String> = vec!["CLUSTER".into(), "ADDSLOTS".into()];
+        args.extend((first..=last).map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = conn.call_str(&refs).await.map_err(|e| e.to_string())?;
+        if r.is_error() {
+            return Err(format!("ADDSLOTS: {}", frame_text(&r)));
+        }
+    }
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let epoch = (i + 1).to_string();
+        let _ = conn
+            .call_str(&["CLUSTER", "SET-CONFIG-EPOCH", &epoch])
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let first = addrs[0];
+    for conn in conns.iter_mut().skip(1) {
+        let r = conn
+            .call_str(&[
+                "CLUSTER",
+                "MEET",
+                &first.ip().to_string(),
+                &first.port().to_string(),
+            ])
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.is_error() {
+            return Err(format!("MEET: {}", frame_text(&r)));
+        }
+    }
+    // Wait for every node to know every other, then attach replicas (redis-cli retries
+    // REPLICATE until the master is known).
+    let total = addrs.len();
+    for _ in 0..200 {
+        let mut all = true;
+        for c in conns.iter_mut() {
+            let info = c
+                .call_str(&["CLUSTER", "INFO"])
+                .await
+                .map_err(|e| e.to_string())?;
+            if !frame_text(&info).contains(&format!("cluster_known_nodes:{}\r\n", total)) {
+                all = false;
+            }
+        }
+        if all {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for j in masters..total {
+        let master = &ids[(j - masters) % masters];
+        let mut done = false;
+        for _ in 0..100 {
+            let r = conns[j]
+                .call_str(&["CLUSTER", "REPLICATE", master])
+                .await
+                .map_err(|e| e.to_string())?;
+            if !r.is_error() {
+                done = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !done {
+            return Err(format!("REPLICATE {} never succeeded", master));
+        }
+    }
+    Ok(())
+}
