@@ -1896,7 +1896,10 @@ impl ClusterState {
     // ----- manual failover -------------------------------------------------------------------
 
     fn reset_manual_failover(&mut self) {
-        if self.manual.end_ms != 0 && self.is_master() {
+        // Redis's resetManualFailover unpauses whenever mf_slave is set (master side), even
+        // when called from clusterSetMaster after this node was already demoted: clients
+        // paused during the failover must wake up and get MOVED, not wait out the pause.
+        if self.manual.replica.is_some() {
             self.push(Output::PauseWrites { until_ms: 0 });
         }
         self.manual = ManualFailover::default();
