@@ -106,6 +106,7 @@ where
         let mut end = None;
         loop {
             let mut protocol_error = None;
+            let one_at_a_time = !client.authenticated;
             loop {
                 let limits = Limits {
                     max_bulk_len,
@@ -188,7 +189,7 @@ where
                 end = Some(ConnectionEnd::Protocol(e));
                 break;
             }
-            if !ran_any || client.authenticated {
+            if !ran_any || !one_at_a_time {
                 break;
             }
         }

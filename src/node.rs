@@ -417,26 +417,25 @@ impl Node {
     }
 }
 
-/// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it (each
-/// argument quoted and followed by a space; name and arguments cut at 128 bytes).
+/// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it: the name
+/// cut at 128 bytes, then each argument quoted and followed by a space while the argument text
+/// is shorter than 128 bytes, each cut to what is left of those 128.
 fn unknown_command_text(argv: &[Bytes]) -> String {
-    let cut = |b: &Bytes| {
-        let s = String::from_utf8_lossy(&b[..b.len().min(128)]).into_owned();
-        s
-    };
-    let mut text = format!(
-        "ERR unknown command '{}', with args beginning with: ",
-        cut(&argv[0])
-    );
+    let mut args = String::new();
     for arg in &argv[1..] {
-        if text.len() >= 128 + 60 {
+        if args.len() >= 128 {
             break;
         }
-        text.push('\'');
-        text.push_str(&cut(arg));
-        text.push_str("' ");
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&cmd::error::quote_arg(arg, room));
+        args.push_str("' ");
     }
-    text
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        cmd::error::quote_arg(&argv[0], 128),
+        args
+    )
 }
 
 /// Helpers for unit tests of commands: a node with default config and one client.

@@ -50,7 +50,11 @@ impl fmt::Display for NodeId {
 
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeId({})", &self.as_str()[..8.min(self.as_str().len())])
+        write!(
+            f,
+            "NodeId({})",
+            &self.as_str()[..8.min(self.as_str().len())]
+        )
     }
 }
 

@@ -41,3 +41,15 @@ impl CmdError {
         }
     }
 }
+
+/// Client input shown inside an error text the way Redis's `%.*s` formatting shows it: cut at
+/// `max` bytes and at the first NUL, with CR and LF turned into spaces (so a client cannot inject
+/// a reply). Bytes that are not UTF-8 become U+FFFD (Redis echoes them raw).
+pub fn quote_arg(arg: &[u8], max: usize) -> String {
+    let cut = &arg[..arg.len().min(max)];
+    let cut = match cut.iter().position(|&b| b == 0) {
+        Some(nul) => &cut[..nul],
+        None => cut,
+    };
+    String::from_utf8_lossy(cut).replace(['\r', '\n'], " ")
+}

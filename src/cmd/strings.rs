@@ -112,6 +112,15 @@ pub const COMMANDS: &[CommandSpec] = &[
         handler: getrange,
     },
     CommandSpec {
+        name: "substr",
+        arity: 4,
+        flags: flags::READONLY,
+        keys: KeySpec::FIRST,
+        group: "string",
+        summary: "Get a substring of the string stored at a key (old name of GETRANGE)",
+        handler: getrange,
+    },
+    CommandSpec {
         name: "setrange",
         arity: 4,
         flags: flags::WRITE | flags::DENYOOM,

@@ -58,7 +58,7 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[Bytes], subs: &'static [SubSpec]) -> 
 
 /// `ERR unknown subcommand 'foo'. Try CONFIG HELP.` (the argument cut at 128 bytes, as Redis).
 pub fn unknown_subcommand(word: &[u8], container: &str) -> CmdError {
-    let shown = String::from_utf8_lossy(&word[..word.len().min(128)]).into_owned();
+    let shown = super::error::quote_arg(word, 128);
     CmdError::other(format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
         shown,

@@ -6,4 +6,4 @@ pub mod frame;
 pub mod reply;
 pub mod request;
 
-pub use reply::{Reply, Protocol};
+pub use reply::{Protocol, Reply};

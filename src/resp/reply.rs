@@ -82,6 +82,11 @@ impl Reply {
         let resp3 = proto == Protocol::Resp3;
         match self {
             Reply::Simple(s) => line(out, b'+', s.as_bytes()),
+            Reply::Error(s) if s.contains(['\r', '\n']) => {
+                // A newline inside an error would end it early and forge a reply; Redis turns
+                // them into spaces.
+                line(out, b'-', s.replace(['\r', '\n'], " ").as_bytes())
+            }
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
             Reply::Integer(n) => int_line(out, b':', *n),
             Reply::Bulk(b) => bulk(out, b'$', b),
@@ -186,7 +191,10 @@ mod tests {
         assert_eq!(enc(Reply::Integer(-3), Protocol::Resp2), b":-3\r\n");
         assert_eq!(enc(Reply::bulk("hi"), Protocol::Resp2), b"$2\r\nhi\r\n");
         let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Integer(1))]);
-        assert_eq!(enc(map.clone(), Protocol::Resp2), b"*2\r\n$1\r\na\r\n:1\r\n");
+        assert_eq!(
+            enc(map.clone(), Protocol::Resp2),
+            b"*2\r\n$1\r\na\r\n:1\r\n"
+        );
         assert_eq!(enc(map, Protocol::Resp3), b"%1\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(enc(Reply::Boolean(true), Protocol::Resp3), b"#t\r\n");
         assert_eq!(enc(Reply::Double(1.5), Protocol::Resp3), b",1.5\r\n");
