@@ -192,7 +192,7 @@ impl Node {
         let now_mono = self.rest.clock.mono_ms();
         client.last_interaction_ms = now_mono;
         let Some(spec) = cmd::lookup(name) else {
-            let reply = Reply::error(unknown_command_text(argv));
+            let reply = unknown_command_reply(argv);
             self.count_error(&reply);
             return reply;
         };
@@ -394,11 +394,16 @@ impl Node {
     }
 
     fn count_error(&mut self, reply: &Reply) {
-        if let Reply::Error(text) = reply {
-            self.rest.stats.total_error_replies += 1;
-            let code = text.split(' ').next().unwrap_or("ERR").to_string();
-            *self.rest.stats.errors.entry(code).or_default() += 1;
-        }
+        let code = match reply {
+            Reply::Error(text) => text.split(' ').next().unwrap_or("ERR").to_string(),
+            Reply::ErrorBytes(b) => {
+                let end = b.iter().position(|&c| c == b' ').unwrap_or(b.len());
+                String::from_utf8_lossy(&b[..end]).into_owned()
+            }
+            _ => return,
+        };
+        self.rest.stats.total_error_replies += 1;
+        *self.rest.stats.errors.entry(code).or_default() += 1;
     }
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
@@ -419,23 +424,24 @@ impl Node {
 
 /// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it: the name
 /// cut at 128 bytes, then each argument quoted and followed by a space while the argument text
-/// is shorter than 128 bytes, each cut to what is left of those 128.
-fn unknown_command_text(argv: &[Bytes]) -> String {
-    let mut args = String::new();
+/// is shorter than 128 bytes, each cut to what is left of those 128. Client bytes are echoed as
+/// they are (Redis does not require UTF-8).
+fn unknown_command_reply(argv: &[Bytes]) -> Reply {
+    let mut args: Vec<u8> = Vec::new();
     for arg in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        args.push('\'');
-        args.push_str(&cmd::error::quote_arg(arg, room));
-        args.push_str("' ");
+        args.push(b'\'');
+        args.extend_from_slice(&cmd::error::quote_arg_bytes(arg, room));
+        args.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        cmd::error::quote_arg(&argv[0], 128),
-        args
-    )
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(&cmd::error::quote_arg_bytes(&argv[0], 128));
+    text.extend_from_slice(b"', with args beginning with: ");
+    text.extend_from_slice(&args);
+    Reply::ErrorBytes(Bytes::from(text))
 }
 
 /// Helpers for unit tests of commands: a node with default config and one client.

@@ -140,3 +140,17 @@ fn print_story() {
         Err(f) => panic!("{f}"),
     }
 }
+
+fn kill_master_at_fixed_seed() -> impl std::future::Future<Output = ()> {
+    async {
+        if let Err(f) = scenarios::kill_master_under_load(9).await {
+            panic!("{f}");
+        }
+    }
+}
+
+/// madsim's own check: the same seed run twice draws the same random numbers in the same order.
+#[test]
+fn madsim_check_determinism_on_kill_master() {
+    madsim::runtime::Runtime::check_determinism(9, madsim::Config::default(), kill_master_at_fixed_seed);
+}

@@ -46,10 +46,17 @@ impl CmdError {
 /// `max` bytes and at the first NUL, with CR and LF turned into spaces (so a client cannot inject
 /// a reply). Bytes that are not UTF-8 become U+FFFD (Redis echoes them raw).
 pub fn quote_arg(arg: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&quote_arg_bytes(arg, max)).into_owned()
+}
+
+/// [`quote_arg`] keeping the bytes as they are (for replies that echo raw input, as Redis does).
+pub fn quote_arg_bytes(arg: &[u8], max: usize) -> Vec<u8> {
     let cut = &arg[..arg.len().min(max)];
     let cut = match cut.iter().position(|&b| b == 0) {
         Some(nul) => &cut[..nul],
         None => cut,
     };
-    String::from_utf8_lossy(cut).replace(['\r', '\n'], " ")
+    cut.iter()
+        .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+        .collect()
 }

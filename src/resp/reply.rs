@@ -22,6 +22,9 @@ pub enum Reply {
     Simple(Cow<'static, str>),
     /// `-CODE text`: the whole line after `-`, code included (`ERR ...`, `MOVED ...`).
     Error(Cow<'static, str>),
+    /// An error whose text echoes client bytes that need not be UTF-8 (Redis prints them raw);
+    /// CR and LF are still turned into spaces when encoded.
+    ErrorBytes(Bytes),
     /// `:n`
     Integer(i64),
     /// `$len\r\nbytes`
@@ -74,7 +77,7 @@ impl Reply {
 
     /// True for error replies.
     pub fn is_error(&self) -> bool {
-        matches!(self, Reply::Error(_))
+        matches!(self, Reply::Error(_) | Reply::ErrorBytes(_))
     }
 
     /// Appends the encoding of this reply for `proto` to `out`.
@@ -88,6 +91,13 @@ impl Reply {
                 line(out, b'-', s.replace(['\r', '\n'], " ").as_bytes())
             }
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
+            Reply::ErrorBytes(b) => {
+                let clean: Vec<u8> = b
+                    .iter()
+                    .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+                    .collect();
+                line(out, b'-', &clean)
+            }
             Reply::Integer(n) => int_line(out, b':', *n),
             Reply::Bulk(b) => bulk(out, b'$', b),
             Reply::Null if resp3 => out.put_slice(b"_\r\n"),
