@@ -9,6 +9,7 @@
 use crate::client::{Op, OpKind, Outcome};
 use crate::world::World;
 use keyslot::cluster::event::ClusterEvent;
+use keyslot::cluster::SlotBitmap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -80,23 +81,23 @@ impl Checker {
 
     /// Invariants 1 and 2 over the live nodes' current views.
     pub fn check_safety(&mut self, world: &World, at_ms: u64) {
-        // 1: no two masters claim the same slot with the same configEpoch.
-        let mut claims: BTreeMap<(u16, u64), String> = BTreeMap::new();
-        let mut conflict = None;
+        // 1: no two masters claim the same slot with the same configEpoch. Claims are grouped
+        // by configEpoch; within a group the slot bitmaps must not overlap.
+        let mut claims: BTreeMap<u64, Vec<(String, SlotBitmap)>> = BTreeMap::new();
         for i in world.live_nodes() {
             let name = world.nodes[i].name.clone();
             let view = world.with_node(i, |n| {
                 n.rest.cluster.as_ref().map(|c| {
                     let me = c.me();
-                    (
-                        c.current_epoch,
-                        me.is_master(),
-                        me.config_epoch,
-                        me.slots.iter().collect::<Vec<u16>>(),
-                    )
+                    let slots = if me.is_master() {
+                        Some(me.slots.clone())
+                    } else {
+                        None
+                    };
+                    (c.current_epoch, me.config_epoch, slots)
                 })
             });
-            let Some(Some((current_epoch, is_master, config_epoch, slots))) = view else {
+            let Some(Some((current_epoch, config_epoch, slots))) = view else {
                 continue;
             };
             // 2: currentEpoch never decreases.
@@ -109,17 +110,28 @@ impl Checker {
                 );
             }
             self.epochs.insert(name.clone(), current_epoch.max(prev));
-            if !is_master || conflict.is_some() {
-                continue;
+            if let Some(slots) = slots.filter(|s| !s.is_empty()) {
+                claims.entry(config_epoch).or_default().push((name, slots));
             }
-            for s in slots {
-                if let Some(other) = claims.insert((s, config_epoch), name.clone()) {
-                    if other != name {
+        }
+        let mut conflict = None;
+        'outer: for (epoch, group) in &claims {
+            for (a, (name_a, slots_a)) in group.iter().enumerate() {
+                for (name_b, slots_b) in &group[a + 1..] {
+                    let overlap = slots_a
+                        .as_bytes()
+                        .iter()
+                        .zip(slots_b.as_bytes().iter())
+                        .position(|(x, y)| x & y != 0);
+                    if let Some(byte) = overlap {
+                        let slot = (byte * 8..byte * 8 + 8)
+                            .find(|&s| slots_a.get(s as u16) && slots_b.get(s as u16))
+                            .unwrap_or(byte * 8);
                         conflict = Some(format!(
                             "{} and {} both claim slot {} with configEpoch {}",
-                            other, name, s, config_epoch
+                            name_a, name_b, slot, epoch
                         ));
-                        break;
+                        break 'outer;
                     }
                 }
             }

@@ -27,7 +27,10 @@ mod cli {
     use std::time::Instant;
 
     #[derive(Parser)]
-    #[command(name = "keyslot-sim", about = "Deterministic simulation of a keyslot Redis Cluster")]
+    #[command(
+        name = "keyslot-sim",
+        about = "Deterministic simulation of a keyslot Redis Cluster"
+    )]
     struct Cli {
         #[command(subcommand)]
         command: Command,
@@ -61,7 +64,10 @@ mod cli {
 
     fn run(scenario: &str, seed: u64) -> Result<RunReport, keyslot_sim::run::RunFailure> {
         let name = scenario.to_string();
-        run_seed(seed, move |s| async move { scenarios::by_name(&name, s).await })
+        run_seed(
+            seed,
+            move |s| async move { scenarios::by_name(&name, s).await },
+        )
     }
 
     pub fn main() -> ExitCode {
@@ -92,12 +98,19 @@ mod cli {
                     }
                     Err(f) => {
                         println!("{f}");
-                        println!("verdict: FAILED; replay: keyslot-sim run {scenario} --seed {}", f.seed);
+                        println!(
+                            "verdict: FAILED; replay: keyslot-sim run {scenario} --seed {}",
+                            f.seed
+                        );
                         ExitCode::FAILURE
                     }
                 }
             }
-            Command::Explore { scenario, seeds, first_seed } => {
+            Command::Explore {
+                scenario,
+                seeds,
+                first_seed,
+            } => {
                 let started = Instant::now();
                 let mut failures = Vec::new();
                 let mut failovers = Vec::new();
@@ -118,7 +131,11 @@ mod cli {
                     }
                 }
                 failovers.sort_unstable();
-                let pct = |p: usize| failovers.get((failovers.len().max(1) - 1) * p / 100).copied();
+                let pct = |p: usize| {
+                    failovers
+                        .get((failovers.len().max(1) - 1) * p / 100)
+                        .copied()
+                };
                 println!(
                     "{scenario}: {seeds} seeds, {} failed, failover ms p50 {:?} p99 {:?}, writes acknowledged {acked} lost {lost}, {:.1} s wall",
                     failures.len(),

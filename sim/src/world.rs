@@ -94,6 +94,8 @@ pub struct World {
     /// Directed links cut by faults (madsim node ids), so heal can undo exactly them.
     clogged: BTreeSet<(usize, usize)>,
     next_client: usize,
+    /// Each node's id as last seen while it ran (names in the story for nodes that are down).
+    known_ids: Vec<Option<keyslot::cluster::NodeId>>,
 }
 
 impl World {
@@ -175,6 +177,7 @@ impl World {
             checker: Checker::default(),
             clogged: BTreeSet::new(),
             next_client: 0,
+            known_ids: vec![None; total],
         }
     }
 
@@ -255,6 +258,14 @@ impl World {
 
     /// Moves every live node's recorded events into the story, names instead of ids.
     pub fn collect_events(&mut self) {
+        for i in 0..self.nodes.len() {
+            if let Some(id) = self
+                .with_node(i, |node| node.rest.cluster.as_ref().map(|c| c.myself))
+                .flatten()
+            {
+                self.known_ids[i] = Some(id);
+            }
+        }
         let names = self.id_names();
         let mut batch = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
@@ -282,29 +293,18 @@ impl World {
         }
     }
 
-    /// Every node id any live node knows as itself, as (8-char prefix, name).
+    /// Every node's id as (8-char prefix, name): from the running node, else as last seen.
     pub fn id_names(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            if let Some(id) = self
+            let live = self
                 .with_node(i, |node| node.rest.cluster.as_ref().map(|c| c.myself))
-                .flatten()
-            {
+                .flatten();
+            if let Some(id) = live.or(self.known_ids[i]) {
                 out.push((id.as_str()[..8].to_string(), n.name.clone()));
-            } else if let Some(id) = self.persisted_id(i) {
-                out.push((id[..8].to_string(), n.name.clone()));
             }
         }
         out
-    }
-
-    /// The node id in a node's nodes.conf (for nodes that are down).
-    pub fn persisted_id(&self, i: usize) -> Option<String> {
-        use keyslot::storage::Storage;
-        let bytes = self.nodes.get(i)?.storage.read("nodes.conf").ok()??;
-        let text = String::from_utf8_lossy(&bytes);
-        let conf = keyslot::cluster::nodes_conf::NodesConf::parse(&text).ok()?;
-        conf.myself().map(|l| l.id.to_string())
     }
 
     /// The name of the node with a given id.

@@ -743,34 +743,28 @@ fn slots(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         .unwrap_or("ip")
         .to_string();
     let s = state(ctx)?;
-    let mut out = Vec::new();
-    let mut slot = 0usize;
-    while slot < SLOT_COUNT {
-        let Some(owner) = s.slot_owner_id(slot as u16) else {
-            slot += 1;
-            continue;
-        };
-        let start = slot;
-        while slot + 1 < SLOT_COUNT && s.slot_owner_id(slot as u16 + 1) == Some(owner) {
-            slot += 1;
+    // One entry per maximal run of one owner, in slot order: each owner's runs, then sorted.
+    let mut runs: Vec<(u16, u16, &ClusterNode)> = Vec::new();
+    for n in s.nodes.values().filter(|n| n.numslots() > 0) {
+        for (a, b) in n.slots.ranges() {
+            runs.push((a, b, n));
         }
-        let Some(master) = s.nodes.get(&owner) else {
-            slot += 1;
-            continue;
-        };
+    }
+    runs.sort_by_key(|(a, _, _)| *a);
+    let mut out = Vec::with_capacity(runs.len());
+    for (start, end, master) in runs {
         let mut entry = vec![
             Reply::Integer(start as i64),
-            Reply::Integer(slot as i64),
+            Reply::Integer(end as i64),
             slot_node_entry(master, &preferred),
         ];
-        for r in s.replicas_of(&owner) {
+        for r in s.replicas_of(&master.id) {
             if r.is_failed() {
                 continue;
             }
             entry.push(slot_node_entry(r, &preferred));
         }
         out.push(Reply::Array(entry));
-        slot += 1;
     }
     Ok(Reply::Array(out))
 }
@@ -872,20 +866,17 @@ fn message_type_name(kind: u16) -> &'static str {
 
 /// CLUSTER INFO text.
 pub fn info_text(s: &ClusterState) -> String {
-    let mut assigned = 0;
-    let mut ok = 0;
-    let mut pfail = 0;
-    let mut fail = 0;
-    for slot in 0..SLOT_COUNT as u16 {
-        if let Some(n) = s.slot_owner(slot) {
-            assigned += 1;
-            if n.is_failed() {
-                fail += 1;
-            } else if n.is_pfail() {
-                pfail += 1;
-            } else {
-                ok += 1;
-            }
+    // Every slot is in exactly one node's bitmap, so per-node counts add up to the slot states.
+    let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
+    for n in s.nodes.values() {
+        let count = n.numslots();
+        assigned += count;
+        if n.is_failed() {
+            fail += count;
+        } else if n.is_pfail() {
+            pfail += count;
+        } else {
+            ok += count;
         }
     }
     let my_epoch = s.shown_config_epoch(s.me());

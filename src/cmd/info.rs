@@ -632,6 +632,6 @@ mod tests {
         assert!(all.contains("# Errorstats\r\nerrorstat_ERR:count=2\r\n"));
         let cmd = text(&mut t, &["INFO", "commandstats"]);
         assert!(cmd.starts_with("# Commandstats\r\ncmdstat_info:calls=2,"));
-        assert_eq!(headers(&text(&mut t, &["INFO", "everything"])).len(), 12);
+        assert_eq!(headers(&text(&mut t, &["INFO", "everything"])).len(), 13);
     }
 }
