@@ -10,6 +10,10 @@ pub mod node_id;
 pub mod nodes_conf;
 pub mod routing;
 pub mod state;
+#[cfg(test)]
+mod state_tests;
+#[cfg(test)]
+mod testnet;
 pub mod wire;
 
 pub use bitmap::SlotBitmap;

@@ -983,6 +983,8 @@ impl ClusterState {
             }
         }
 
+        // Re-read the link's node: completing a handshake above renamed it.
+        let outbound_node = self.outbound.get(&link).copied();
         if let (Some(target), true) = (outbound_node, kind == wire::types::PONG) {
             if let Some(n) = self.nodes.get_mut(&target) {
                 n.pong_received_ms = now_ms;
@@ -1023,6 +1025,11 @@ impl ClusterState {
                     let n = self.nodes.get_mut(&s).expect("sender is known");
                     if n.master != Some(master_id) {
                         n.master = Some(master_id);
+                        // clusterNodeAddSlave: a master that has had replicas is a migration
+                        // target once orphaned.
+                        if let Some(m) = self.nodes.get_mut(&master_id) {
+                            m.flags |= MIGRATE_TO;
+                        }
                         self.save();
                     }
                 }
@@ -2101,6 +2108,9 @@ impl ClusterState {
             self.importing.clear();
         }
         self.me_mut().master = Some(master);
+        if let Some(m) = self.nodes.get_mut(&master) {
+            m.flags |= MIGRATE_TO;
+        }
         self.reset_manual_failover();
         self.election = Election::default();
         if let Some(m) = self.nodes.get(&master) {
@@ -2256,6 +2266,9 @@ impl ClusterState {
             self.nodes.insert(line.id, n);
         }
         for line in &conf.nodes {
+            if let Some(m) = line.master.and_then(|m| self.nodes.get_mut(&m)) {
+                m.flags |= MIGRATE_TO;
+            }
             for slot in line.slots.iter() {
                 self.set_slot(slot, line.id);
             }
