@@ -769,10 +769,14 @@ impl ClusterState {
         match wire::decode(bytes) {
             Ok(msg) => self.process(now_ms, unix_ms, link, local_ip, msg),
             Err(e) => {
+                // A peer that sends what does not decode is broken or hostile: drop the message,
+                // count it, and close the link (the next tick reconnects if it is ours).
                 self.stats.dropped += 1;
                 self.event(ClusterEvent::MessageDropped {
                     reason: e.to_string(),
                 });
+                self.push(Output::Close { link });
+                self.on_link_closed(link);
             }
         }
     }
