@@ -63,6 +63,42 @@ fn feed_value(h: &mut Sha1, value: &Value) {
     feed_field(h, value.type_name().as_bytes());
     match value {
         Value::Str(s) => feed_field(h, s),
+        Value::List(l) => {
+            h.update(&(l.len() as u64).to_be_bytes());
+            for e in l {
+                feed_field(h, e);
+            }
+        }
+        Value::Hash(map) => {
+            // Hash order is not part of the value: XOR per-field digests.
+            let mut acc = [0u8; 20];
+            for (f, v) in map.iter() {
+                let mut e = Sha1::new();
+                feed_field(&mut e, f);
+                feed_field(&mut e, v);
+                xor_into(&mut acc, &e.finish());
+            }
+            h.update(&(map.len() as u64).to_be_bytes());
+            h.update(&acc);
+        }
+        Value::Set(set) => {
+            let mut acc = [0u8; 20];
+            for m in set.iter() {
+                let mut e = Sha1::new();
+                feed_field(&mut e, m);
+                xor_into(&mut acc, &e.finish());
+            }
+            h.update(&(set.len() as u64).to_be_bytes());
+            h.update(&acc);
+        }
+        Value::ZSet(z) => {
+            // Score order is part of the value and deterministic.
+            h.update(&(z.len() as u64).to_be_bytes());
+            for (m, score) in z.iter() {
+                feed_field(h, m);
+                h.update(&score.to_bits().to_be_bytes());
+            }
+        }
     }
 }
 

@@ -171,9 +171,7 @@ fn dataset_bytes(ctx: &Ctx<'_>) -> u64 {
     ctx.db
         .entries()
         .map(|(k, e)| {
-            let v = match &e.value {
-                crate::db::Value::Str(s) => s.len() as u64,
-            };
+            let v = e.value.approx_bytes();
             PER_KEY + k.len() as u64 + v
         })
         .sum()

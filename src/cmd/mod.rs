@@ -12,10 +12,14 @@ pub mod configcmd;
 pub mod digest;
 pub mod error;
 pub mod info;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod subcmd;
+pub mod zsets;
 
 pub use error::CmdError;
 
@@ -168,6 +172,10 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(client::COMMANDS.iter())
         .chain(command::COMMANDS.iter())
         .chain(cluster::COMMANDS.iter())
+        .chain(lists::COMMANDS.iter())
+        .chain(hashes::COMMANDS.iter())
+        .chain(sets::COMMANDS.iter())
+        .chain(zsets::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

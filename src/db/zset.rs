@@ -1,0 +1,601 @@
+//! The sorted set value, and score parsing / printing as Redis does them.
+//!
+//! A [`ZSet`] is two structures over the same members:
+//!
+//! - `scores`: member -> score, an insertion-ordered hash map (`indexmap`): ZSCORE, ZMSCORE,
+//!   ZADD's "already there?" and ZREM are O(1), and ZSCAN walks it by index.
+//! - `tree`: a `BTreeSet` of (score, member), the order every range command answers in. ZADD is
+//!   O(log n); ZRANGE by score or lex seeks in O(log n) and then walks the B-tree's leaves, which
+//!   hold many keys per node: far fewer cache misses per element than a skip list's pointer
+//!   chasing, which is what ZRANGE and ZPOPMIN spend their time on. The price is rank: the
+//!   standard B-tree keeps no subtree sizes, so ZRANK and ZRANGE by index cost O(rank) (from
+//!   whichever end is nearer) where Redis's spans make them O(log n). ZRANGE 0 N and ZPOPMIN /
+//!   ZPOPMAX, the common cases, touch only one end and stay O(log n + N).
+//!
+//! Scores are never NaN, and -0 is stored as 0 (what Redis's compact encoding does), so
+//! `f64::total_cmp` orders them as Redis does; equal scores order by member bytes (memcmp).
+
+use super::{FixedState, SMALL_LEN};
+use bytes::Bytes;
+use indexmap::IndexMap;
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+/// One element in score order.
+#[derive(Debug, Clone)]
+struct ZKey {
+    score: f64,
+    member: Bytes,
+}
+
+impl PartialEq for ZKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ZKey {}
+
+impl PartialOrd for ZKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ZKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| self.member.cmp(&other.member))
+    }
+}
+
+/// A score interval (ZRANGEBYSCORE's `(1.5`, `-inf`, ...).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    pub min: f64,
+    pub minex: bool,
+    pub max: f64,
+    pub maxex: bool,
+}
+
+impl ScoreRange {
+    fn gte_min(&self, s: f64) -> bool {
+        if self.minex {
+            s > self.min
+        } else {
+            s >= self.min
+        }
+    }
+
+    fn lte_max(&self, s: f64) -> bool {
+        if self.maxex {
+            s < self.max
+        } else {
+            s <= self.max
+        }
+    }
+
+    /// True if no score can be inside.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.minex || self.maxex))
+    }
+}
+
+/// One end of a lex interval (`-`, `+`, `[a`, `(a`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexBound {
+    NegInf,
+    PosInf,
+    Incl(Bytes),
+    Excl(Bytes),
+}
+
+/// A member interval (ZRANGEBYLEX).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexRange {
+    pub min: LexBound,
+    pub max: LexBound,
+}
+
+impl LexRange {
+    fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Incl(b) => m >= b.as_ref(),
+            LexBound::Excl(b) => m > b.as_ref(),
+        }
+    }
+
+    fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(b) => m <= b.as_ref(),
+            LexBound::Excl(b) => m < b.as_ref(),
+        }
+    }
+
+    /// True if no member can be inside (Redis's zslLexValue checks).
+    pub fn is_empty(&self) -> bool {
+        use LexBound::*;
+        match (&self.min, &self.max) {
+            (PosInf, _) | (_, NegInf) => true,
+            (NegInf, _) | (_, PosInf) => false,
+            (Incl(a), Incl(b)) => a > b,
+            (Incl(a), Excl(b)) | (Excl(a), Incl(b)) | (Excl(a), Excl(b)) => a >= b,
+        }
+    }
+}
+
+/// A sorted set (see the module doc).
+#[derive(Debug, Clone, Default)]
+pub struct ZSet {
+    scores: IndexMap<Bytes, f64, FixedState>,
+    tree: BTreeSet<ZKey>,
+}
+
+impl PartialEq for ZSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.tree == other.tree
+    }
+}
+
+impl ZSet {
+    pub fn new() -> ZSet {
+        ZSet::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.scores.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scores.is_empty()
+    }
+
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.scores.get(member).copied()
+    }
+
+    /// Sets a member's score; returns the previous score if it was there. `score` must not be
+    /// NaN.
+    pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        let score = if score == 0.0 { 0.0 } else { score };
+        match self.scores.get_mut(&member) {
+            Some(old) => {
+                let prev = *old;
+                if prev.total_cmp(&score) != Ordering::Equal {
+                    *old = score;
+                    let key = self.tree.take(&ZKey {
+                        score: prev,
+                        member,
+                    });
+                    if let Some(mut k) = key {
+                        k.score = score;
+                        self.tree.insert(k);
+                    }
+                }
+                Some(prev)
+            }
+            None => {
+                self.scores.insert(member.clone(), score);
+                self.tree.insert(ZKey { score, member });
+                None
+            }
+        }
+    }
+
+    /// Removes a member; its score if it was there.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let (_, m, score) = self.scores.swap_remove_full(member)?;
+        self.tree.remove(&ZKey { score, member: m });
+        Some(score)
+    }
+
+    /// Removes and returns the lowest (`max == false`) or highest element.
+    pub fn pop(&mut self, max: bool) -> Option<(Bytes, f64)> {
+        let k = if max {
+            self.tree.pop_last()?
+        } else {
+            self.tree.pop_first()?
+        };
+        self.scores.swap_remove(&k.member);
+        Some((k.member, k.score))
+    }
+
+    /// The 0-based rank in ascending order.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let score = self.score(member)?;
+        let key = ZKey {
+            score,
+            member: Bytes::copy_from_slice(member),
+        };
+        let len = self.len();
+        // Count from whichever end is nearer: the tail's size is the upper range's.
+        let below = self.tree.range(..&key).count();
+        debug_assert!(below < len);
+        Some(below)
+    }
+
+    /// Every element in ascending order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Bytes, f64)> {
+        self.tree.iter().map(|k| (&k.member, k.score))
+    }
+
+    /// The element at insertion-map index `i` (ZSCAN's walk).
+    pub fn get_index(&self, i: usize) -> Option<(&Bytes, f64)> {
+        self.scores.get_index(i).map(|(m, s)| (m, *s))
+    }
+
+    /// Elements of ranks `start..=end` (already clamped to `0..len`), ascending, or counted from
+    /// the top when `rev`.
+    pub fn range_by_rank(&self, start: usize, end: usize, rev: bool) -> Vec<(Bytes, f64)> {
+        let len = self.len();
+        if start > end || start >= len {
+            return Vec::new();
+        }
+        let end = end.min(len - 1);
+        let n = end - start + 1;
+        let pick = |k: &ZKey| (k.member.clone(), k.score);
+        // Walk from the nearer end.
+        if start <= len - 1 - end {
+            if rev {
+                self.tree
+                    .iter()
+                    .rev()
+                    .skip(start)
+                    .take(n)
+                    .map(pick)
+                    .collect()
+            } else {
+                self.tree.iter().skip(start).take(n).map(pick).collect()
+            }
+        } else {
+            let mut v: Vec<_> = if rev {
+                self.tree
+                    .iter()
+                    .skip(len - 1 - end)
+                    .take(n)
+                    .map(pick)
+                    .collect()
+            } else {
+                self.tree
+                    .iter()
+                    .rev()
+                    .skip(len - 1 - end)
+                    .take(n)
+                    .map(pick)
+                    .collect()
+            };
+            v.reverse();
+            v
+        }
+    }
+
+    /// Elements with scores in `r`, ascending (descending when `rev`), skipping `offset` and
+    /// taking at most `limit` (None: all).
+    pub fn range_by_score(
+        &self,
+        r: &ScoreRange,
+        rev: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Vec<(Bytes, f64)> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let pick = |k: &ZKey| (k.member.clone(), k.score);
+        if r.is_empty() {
+            return Vec::new();
+        }
+        if rev {
+            let upper = if r.max == f64::INFINITY {
+                Bound::Unbounded
+            } else {
+                Bound::Excluded(ZKey {
+                    score: r.max.next_up(),
+                    member: Bytes::new(),
+                })
+            };
+            self.tree
+                .range((Bound::Unbounded, upper))
+                .rev()
+                .skip_while(|k| !r.lte_max(k.score))
+                .take_while(|k| r.gte_min(k.score))
+                .skip(offset)
+                .take(limit)
+                .map(pick)
+                .collect()
+        } else {
+            let lower = ZKey {
+                score: if r.min == 0.0 { -0.0 } else { r.min },
+                member: Bytes::new(),
+            };
+            self.tree
+                .range((Bound::Included(lower), Bound::Unbounded))
+                .skip_while(|k| !r.gte_min(k.score))
+                .take_while(|k| r.lte_max(k.score))
+                .skip(offset)
+                .take(limit)
+                .map(pick)
+                .collect()
+        }
+    }
+
+    /// How many scores are in `r`.
+    pub fn count_by_score(&self, r: &ScoreRange) -> usize {
+        if r.is_empty() {
+            return 0;
+        }
+        let lower = ZKey {
+            score: if r.min == 0.0 { -0.0 } else { r.min },
+            member: Bytes::new(),
+        };
+        self.tree
+            .range((Bound::Included(lower), Bound::Unbounded))
+            .skip_while(|k| !r.gte_min(k.score))
+            .take_while(|k| r.lte_max(k.score))
+            .count()
+    }
+
+    /// Elements with members in `r` (meaningful when all scores are equal, as in Redis),
+    /// ascending or descending, with offset and limit.
+    pub fn range_by_lex(
+        &self,
+        r: &LexRange,
+        rev: bool,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Vec<(Bytes, f64)> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let pick = |k: &ZKey| (k.member.clone(), k.score);
+        if r.is_empty() {
+            return Vec::new();
+        }
+        // With a single score the tree is in member order and can be entered by seeking.
+        let single = match (self.tree.first(), self.tree.last()) {
+            (Some(a), Some(b)) if a.score == b.score => Some(a.score),
+            _ => None,
+        };
+        if rev {
+            let it: Box<dyn Iterator<Item = &ZKey>> = match (single, &r.max) {
+                (Some(s), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(
+                    self.tree
+                        .range((
+                            Bound::Unbounded,
+                            Bound::Included(ZKey {
+                                score: s,
+                                member: m.clone(),
+                            }),
+                        ))
+                        .rev(),
+                ),
+                _ => Box::new(self.tree.iter().rev()),
+            };
+            it.skip_while(|k| !r.lte_max(&k.member))
+                .take_while(|k| r.gte_min(&k.member))
+                .skip(offset)
+                .take(limit)
+                .map(pick)
+                .collect()
+        } else {
+            let it: Box<dyn Iterator<Item = &ZKey>> = match (single, &r.min) {
+                (Some(s), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(self.tree.range((
+                    Bound::Included(ZKey {
+                        score: s,
+                        member: m.clone(),
+                    }),
+                    Bound::Unbounded,
+                ))),
+                _ => Box::new(self.tree.iter()),
+            };
+            it.skip_while(|k| !r.gte_min(&k.member))
+                .take_while(|k| r.lte_max(&k.member))
+                .skip(offset)
+                .take(limit)
+                .map(pick)
+                .collect()
+        }
+    }
+
+    /// True when Redis would still hold this set in its compact encoding (ZSCAN answers in one
+    /// call, in score order).
+    pub fn is_small(&self) -> bool {
+        self.len() <= SMALL_LEN
+    }
+}
+
+/// A score argument as Redis's getDoubleFromObject reads it (strtod over the whole text, no
+/// leading space, no NaN, no overflow to infinity, no underflow to zero).
+pub fn parse_score(b: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(b).ok()?;
+    let first = *b.first()?;
+    if is_c_space(first) {
+        return None;
+    }
+    let v: f64 = match s.parse() {
+        Ok(v) => v,
+        Err(_) => parse_hex(s)?,
+    };
+    if v.is_nan() {
+        return None;
+    }
+    let digits = s.trim_start_matches(['+', '-']);
+    let lower = digits.to_ascii_lowercase();
+    if v.is_infinite() && lower != "inf" && lower != "infinity" {
+        return None;
+    }
+    if v == 0.0 && !lower.starts_with("0x") {
+        let mantissa = lower.split('e').next().unwrap_or("");
+        if mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c)) {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+/// A range bound's number as Redis's zslParseRange reads it: plain strtod (leading space
+/// skipped, overflow to infinity allowed), NaN refused.
+pub fn parse_range_number(b: &[u8]) -> Option<f64> {
+    if b.is_empty() {
+        // strtod converts nothing and stops at the terminator: Redis takes that as 0.
+        return Some(0.0);
+    }
+    let start = b.iter().position(|&c| !is_c_space(c)).unwrap_or(b.len());
+    let s = std::str::from_utf8(&b[start..]).ok()?;
+    let v: f64 = match s.parse() {
+        Ok(v) => v,
+        Err(_) => parse_hex(s)?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+/// strtod's hexadecimal form: `[+-]0x` hex digits, optional `.` fraction, optional `p`
+/// binary exponent.
+fn parse_hex(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let body = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (mant, exp) = match body.find(['p', 'P']) {
+        Some(i) => (&body[..i], body[i + 1..].parse::<i32>().ok()?),
+        None => (body, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp);
+    Some(if neg { -v } else { v })
+}
+
+/// A score as Redis 7.0's d2string stores and ZSCAN prints it: integers (within +-2^62) in
+/// plain digits, anything else as [`fmt_score`].
+pub fn fmt_score_d2string(d: f64) -> String {
+    const LIM: f64 = 4_611_686_018_427_387_903.0;
+    if d != 0.0 && (-LIM..=LIM).contains(&d) && d == d.trunc() {
+        return itoa::Buffer::new().format(d as i64).to_string();
+    }
+    fmt_score(d)
+}
+
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+/// A double as Redis 7.0 prints it in replies and stores it: C's `%.17g`, `inf` / `-inf`.
+pub fn fmt_score(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let e = format!("{:.16e}", d);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", trim(mant), sign, exp.abs())
+    } else {
+        trim(&format!("{:.*}", (16 - exp) as usize, d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_printf_g17() {
+        let cases = [
+            (1.1, "1.1000000000000001"),
+            (0.1, "0.10000000000000001"),
+            (1e-5, "1.0000000000000001e-05"),
+            (3.0, "3"),
+            (123456789.123, "123456789.123"),
+            (1e16, "10000000000000000"),
+            (1.5e17, "1.5e+17"),
+            (1e20, "1e+20"),
+            (-2.5, "-2.5"),
+            (0.0001, "0.0001"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (1e300, "1.0000000000000001e+300"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(fmt_score(d), want, "{d}");
+        }
+    }
+
+    #[test]
+    fn parses_scores_like_redis() {
+        assert_eq!(parse_score(b"1.5"), Some(1.5));
+        assert_eq!(parse_score(b"+inf"), Some(f64::INFINITY));
+        assert_eq!(parse_score(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_score(b"1e400"), None);
+        assert_eq!(parse_score(b"1e-400"), None);
+        assert_eq!(parse_score(b"0e5"), Some(0.0));
+        assert_eq!(parse_score(b" 1"), None);
+        assert_eq!(parse_score(b"nan"), None);
+        assert_eq!(parse_score(b""), None);
+        assert_eq!(parse_score(b"1x"), None);
+        assert_eq!(parse_range_number(b" 1"), Some(1.0));
+        assert_eq!(parse_range_number(b"1e400"), Some(f64::INFINITY));
+        assert_eq!(parse_range_number(b""), Some(0.0));
+        assert_eq!(parse_range_number(b" "), None);
+        assert_eq!(parse_score(b"0x10"), Some(16.0));
+        assert_eq!(parse_score(b"-0x1.8p1"), Some(-3.0));
+        assert_eq!(fmt_score_d2string(1.5e17), "150000000000000000");
+        assert_eq!(fmt_score_d2string(1e20), "1e+20");
+        assert_eq!(fmt_score_d2string(2.5), "2.5");
+    }
+
+    #[test]
+    fn ordered_ops() {
+        let mut z = ZSet::new();
+        for (m, s) in [("c", 3.0), ("a", 1.0), ("b", 1.0), ("d", -1.0)] {
+            assert_eq!(z.insert(Bytes::from(m), s), None);
+        }
+        assert_eq!(z.insert(Bytes::from("c"), 0.5), Some(3.0));
+        let order: Vec<_> = z.iter().map(|(m, _)| m.clone()).collect();
+        assert_eq!(order, vec!["d", "c", "a", "b"]);
+        assert_eq!(z.rank(b"a"), Some(2));
+        assert_eq!(z.range_by_rank(1, 2, true)[0].0, "a");
+        let r = ScoreRange {
+            min: 0.5,
+            minex: true,
+            max: 1.0,
+            maxex: false,
+        };
+        assert_eq!(z.count_by_score(&r), 2);
+        assert_eq!(z.range_by_score(&r, true, 0, None)[0].0, "b");
+        assert_eq!(z.pop(false), Some((Bytes::from("d"), -1.0)));
+        assert_eq!(z.remove(b"a"), Some(1.0));
+        assert_eq!(z.len(), 2);
+    }
+}
