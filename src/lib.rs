@@ -14,6 +14,7 @@ pub mod db;
 pub mod glob;
 pub mod log;
 pub mod node;
+pub mod rdb;
 pub mod resp;
 pub mod server;
 pub mod slot;

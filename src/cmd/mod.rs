@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod command;
 pub mod configcmd;
 pub mod digest;
+pub mod dump;
 pub mod error;
 pub mod info;
 pub mod hashes;
@@ -172,6 +173,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(client::COMMANDS.iter())
         .chain(command::COMMANDS.iter())
         .chain(cluster::COMMANDS.iter())
+        .chain(dump::COMMANDS.iter())
         .chain(lists::COMMANDS.iter())
         .chain(hashes::COMMANDS.iter())
         .chain(sets::COMMANDS.iter())
