@@ -78,8 +78,11 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
     };
     let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
     loop {
+        // A deadline the state machine asked for between ticks (an election's start).
+        let deadline = driver.next_deadline();
         tokio::select! {
             _ = tick.tick() => driver.tick(),
+            _ = sleep_until_or_forever(deadline) => driver.timeout(),
             _ = wakeup.notified() => driver.drain_only(),
             input = rx.recv() => match input {
                 Some(input) => driver.handle(input),
@@ -101,6 +104,10 @@ struct Driver {
 
 /// Network work collected under the lock and done after it.
 enum NetOp {
+    /// Start the replica task of a replication generation (needs the node's Arc).
+    StartReplica {
+        generation: u64,
+    },
     Connect {
         link: LinkId,
         ip: String,
@@ -115,7 +122,30 @@ enum NetOp {
     },
 }
 
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until_or_forever(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 impl Driver {
+    fn next_deadline(&self) -> Option<tokio::time::Instant> {
+        let node = self.node.lock().ok()?;
+        let at_ms = node.rest.cluster.as_ref()?.poll_timeout()?;
+        Some(node.rest.clock.origin() + Duration::from_millis(at_ms))
+    }
+
+    fn timeout(&mut self) {
+        let ops = self.with_state(|node, now, unix| {
+            if let Some(s) = node.rest.cluster.as_mut() {
+                s.on_timeout(now, unix);
+            }
+        });
+        self.perform(ops);
+    }
+
     fn tick(&mut self) {
         let ops = self.with_state(|node, now, unix| {
             if let Some(s) = node.rest.cluster.as_mut() {
@@ -248,6 +278,16 @@ impl Driver {
         };
         let now = node.rest.clock.mono_ms();
         let unix = node.rest.clock.unix_ms();
+        // The state machine ranks replicas and checks data age with replication's numbers.
+        let offset = node.rest.repl.offset;
+        let down_since = match &node.rest.repl.role {
+            crate::replication::Role::Replica(l) => l.down_since_ms,
+            crate::replication::Role::Master => 0,
+        };
+        if let Some(s) = node.rest.cluster.as_mut() {
+            s.repl_offset = offset;
+            s.master_link_down_since_ms = down_since;
+        }
         f(&mut node, now, unix);
         let mut ops = Vec::new();
         loop {
@@ -263,12 +303,21 @@ impl Driver {
                 other => apply_node_output(&mut node, other),
             }
         }
+        if let Some(generation) = node.rest.repl.task_needed.take() {
+            ops.push(NetOp::StartReplica { generation });
+        }
         ops
     }
 
     fn perform(&mut self, ops: Vec<NetOp>) {
         for op in ops {
             match op {
+                NetOp::StartReplica { generation } => {
+                    tokio::spawn(crate::replication::replica::run(
+                        self.node.clone(),
+                        generation,
+                    ));
+                }
                 NetOp::Send { link, message } => {
                     if let Some(h) = self.links.get(&link) {
                         let _ = h.writer.send(message);
@@ -341,13 +390,9 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
                 Level::Notice,
                 &format!("Configured to replicate {} at {}:{}", master, ip, port),
             );
+            node.view().become_replica_of(&ip, port);
         }
-        Output::StopReplication => {
-            node.log(
-                Level::Notice,
-                "Replication stopped: this node is a master now",
-            );
-        }
+        Output::StopReplication => node.view().become_master(),
         Output::Event(e) => {
             let level = match &e {
                 crate::cluster::event::ClusterEvent::MessageDropped { .. } => Level::Verbose,

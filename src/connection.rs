@@ -30,6 +30,8 @@ pub enum ConnectionEnd {
     QueryBufferLimit(usize),
     #[error("killed by CLIENT KILL")]
     Killed,
+    #[error("the connection served a replica until its link ended")]
+    Replica,
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -143,6 +145,11 @@ where
                         end = Some(ConnectionEnd::Quit);
                         break;
                     }
+                    // PSYNC turned this connection into a replica feed; WAIT blocks the
+                    // client: either way the rest of the batch waits.
+                    if client.replica_feed || client.wait.is_some() {
+                        break;
+                    }
                 }
                 batch.drain(..done);
                 if end.is_some() {
@@ -150,6 +157,9 @@ where
                 }
                 if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
                     g.rest.cluster_wakeup.notify_one();
+                }
+                if let Some(generation) = g.rest.repl.task_needed.take() {
+                    tokio::spawn(crate::replication::replica::run(node.clone(), generation));
                 }
                 g.rest.stats.total_net_output_bytes += output.len() as u64;
                 if let Some(entry) = g.rest.clients.get_mut(&client.id) {
@@ -161,6 +171,26 @@ where
             }
             if end.is_some() {
                 break;
+            }
+            if client.replica_feed || client.wait.is_some() {
+                if !output.is_empty() {
+                    if let Err(e) = writer.write_all(&output).await {
+                        return ConnectionEnd::Io(e);
+                    }
+                    if let Err(e) = writer.flush().await {
+                        return ConnectionEnd::Io(e);
+                    }
+                    output.clear();
+                }
+                if client.replica_feed {
+                    let id = client.id;
+                    crate::replication::primary::feed(node.clone(), id, reader, writer, input)
+                        .await;
+                    return ConnectionEnd::Replica;
+                }
+                let acked = wait_for_acks(node, client).await;
+                crate::resp::Reply::Integer(acked as i64).encode(client.proto, &mut output);
+                continue;
             }
             if !batch.is_empty() {
                 // Writes are paused (manual failover): send what is ready, wait, retry. The
@@ -209,5 +239,29 @@ where
             let _ = writer.shutdown().await;
             return end;
         }
+    }
+}
+
+/// Blocks a client in WAIT until enough replicas acknowledged its offset or the deadline
+/// passes; returns how many did.
+async fn wait_for_acks(node: &Arc<Mutex<Node>>, client: &mut Client) -> usize {
+    let Some(req) = client.wait.take() else {
+        return 0;
+    };
+    loop {
+        let (acked, now, notify) = match node.lock() {
+            Ok(g) => (
+                g.rest.repl.acked(req.offset),
+                g.rest.clock.mono_ms(),
+                g.rest.repl.ack_notify.clone(),
+            ),
+            Err(_) => return 0,
+        };
+        if acked >= req.replicas || now >= req.deadline_ms {
+            return acked;
+        }
+        let wait_ms = (req.deadline_ms - now).min(100);
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), notify.notified())
+            .await;
     }
 }

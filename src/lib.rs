@@ -15,6 +15,7 @@ pub mod glob;
 pub mod log;
 pub mod node;
 pub mod rdb;
+pub mod replication;
 pub mod resp;
 pub mod server;
 pub mod slot;

@@ -44,6 +44,25 @@ pub struct Client {
     pub asking: bool,
     /// Set by QUIT (and protocol errors): close after writing the pending replies.
     pub close_after_reply: bool,
+    /// REPLCONF listening-port of a replica connection.
+    pub replconf_listening_port: u16,
+    /// Set by PSYNC: this connection now feeds a replica.
+    pub replica_feed: bool,
+    /// A WAIT this client is blocked in.
+    pub wait: Option<WaitRequest>,
+    /// Replication offset right after this client's last write (what WAIT waits for).
+    pub woff: u64,
+}
+
+/// A client blocked in WAIT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitRequest {
+    /// Replicas wanted.
+    pub replicas: usize,
+    /// The offset they must have acknowledged.
+    pub offset: u64,
+    /// Node monotonic ms when WAIT answers anyway (u64::MAX: never).
+    pub deadline_ms: u64,
 }
 
 impl Client {
@@ -62,6 +81,10 @@ impl Client {
             readonly: false,
             asking: false,
             close_after_reply: false,
+            replconf_listening_port: 0,
+            replica_feed: false,
+            wait: None,
+            woff: 0,
         }
     }
 }
@@ -122,6 +145,24 @@ pub struct NodeRest {
     /// Cluster events with their monotonic ms, kept only when a recorder asked for them (the
     /// simulator's story); None in the real node, which logs them instead.
     pub cluster_events: Option<Vec<(u64, crate::cluster::event::ClusterEvent)>>,
+    /// Replication: ids, offsets, backlog, attached replicas, the link to our master.
+    pub repl: crate::replication::ReplState,
+    /// Node monotonic ms of the last PING sent down the replication stream.
+    pub repl_last_ping_ms: u64,
+}
+
+/// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
+/// needs both (replication, snapshots) runs from a handler as well as from the node.
+pub struct NodeView<'a> {
+    pub db: &'a mut Db,
+    pub rest: &'a mut NodeRest,
+}
+
+impl NodeView<'_> {
+    /// Writes a log line through the node's logger.
+    pub fn log(&self, level: Level, msg: &str) {
+        self.rest.logger.log(level, self.rest.clock.unix_ms(), msg);
+    }
 }
 
 /// A node: its keyspace and everything else.
@@ -142,6 +183,8 @@ impl Node {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let db = Db::new(rng.next_u64());
         let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
+        let backlog_bytes = config.int("repl-backlog-size").max(0) as usize;
+        let repl = crate::replication::ReplState::new(&mut rng, backlog_bytes);
         let started_unix_ms = clock.unix_ms();
         let port = config.port;
         Node {
@@ -163,8 +206,18 @@ impl Node {
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
                 write_pause_until_ms: 0,
                 cluster_events: None,
+                repl,
+                repl_last_ping_ms: 0,
                 active_expire_enabled: true,
             },
+        }
+    }
+
+    /// Both halves of the node, for code shared with command handlers.
+    pub fn view(&mut self) -> NodeView<'_> {
+        NodeView {
+            db: &mut self.db,
+            rest: &mut self.rest,
         }
     }
 
@@ -204,6 +257,14 @@ impl Node {
             Err(CmdError::WrongArity(spec.name.to_string()))
         } else if let Some(redirect) = self.route(spec, argv, client) {
             Err(redirect)
+        } else if spec.is_write()
+            && self.rest.repl.is_replica()
+            && self.rest.cluster.is_none()
+            && self.rest.config.bool("replica-read-only")
+        {
+            Err(CmdError::other(
+                "READONLY You can't write against a read only replica.",
+            ))
         } else {
             let now_ms = self.rest.clock.unix_ms();
             let mut ctx = Ctx {
@@ -232,8 +293,35 @@ impl Node {
         };
         if reply.is_error() {
             self.count_error(&reply);
+        } else if spec.is_write() {
+            self.view().propagate_write(spec.name, argv, &reply);
+            client.woff = self.rest.repl.offset;
         }
+        self.view().propagate_expired();
         reply
+    }
+
+    /// Applies one command of the master's replication stream (replica side): no reply, no
+    /// routing, no authentication, keys never expire on their own (the master sends DELs).
+    pub fn apply_replicated(&mut self, argv: &[Bytes]) {
+        let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) else {
+            return;
+        };
+        if !spec.arity_ok(argv.len()) {
+            return;
+        }
+        let saved = self.db.expiry;
+        self.db.expiry = crate::db::ExpiryMode::Ignore;
+        let mut master = Client::new(0, String::new(), String::new(), 0, true);
+        let now_ms = self.rest.clock.unix_ms();
+        let mut ctx = Ctx {
+            db: &mut self.db,
+            node: &mut self.rest,
+            client: &mut master,
+            now_ms,
+        };
+        let _ = (spec.handler)(&mut ctx, argv);
+        self.db.expiry = saved;
     }
 
     /// Cluster routing (Redis's getNodeByQuery): None to run the command here, or the
@@ -408,12 +496,23 @@ impl Node {
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
     pub fn cron(&mut self) {
-        if !self.rest.active_expire_enabled {
-            return;
+        // Only a master expires keys actively; a replica waits for its master's DELs.
+        if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
+            let now = self.rest.clock.unix_ms();
+            let expired = self.db.active_expire(now, 200);
+            self.rest.stats.expired_keys += expired as u64;
+            self.view().propagate_expired();
         }
-        let now = self.rest.clock.unix_ms();
-        let expired = self.db.active_expire(now, 200);
-        self.rest.stats.expired_keys += expired as u64;
+        // A master with replicas pings them through the stream every repl-ping-replica-period.
+        let now = self.rest.clock.mono_ms();
+        let period_ms = self.rest.config.int("repl-ping-replica-period").max(1) as u64 * 1000;
+        if !self.rest.repl.is_replica()
+            && !self.rest.repl.replicas.is_empty()
+            && now.saturating_sub(self.rest.repl_last_ping_ms) >= period_ms
+        {
+            self.rest.repl_last_ping_ms = now;
+            self.rest.repl.propagate(&[b"PING"]);
+        }
     }
 
     /// Writes a log line through the node's logger.

@@ -223,6 +223,42 @@ pub fn liveness(world: &World) -> Result<(), String> {
     Ok(())
 }
 
+/// Invariant 7: every live replica has applied exactly its master's stream (same replication
+/// offset) and holds the same dataset (same digest). Meaningful once writes stopped.
+pub fn replicas_in_sync(world: &World) -> Result<(), String> {
+    let view = |i: usize| {
+        world.with_node(i, |n| {
+            let now = n.rest.clock.unix_ms();
+            let digest = keyslot::cmd::digest::hex(&keyslot::cmd::digest::dataset(&n.db, now));
+            (n.rest.repl.offset, digest, n.rest.repl.is_replica())
+        })
+    };
+    for i in world.live_nodes() {
+        let Some((offset, digest, true)) = view(i) else {
+            continue;
+        };
+        let Some(master_name) = world.master_of(i) else {
+            continue;
+        };
+        let Some(m) = world.index_of(&master_name) else {
+            continue;
+        };
+        if !world.live_nodes().contains(&m) {
+            continue;
+        }
+        let Some((m_offset, m_digest, _)) = view(m) else {
+            continue;
+        };
+        if offset != m_offset || digest != m_digest {
+            return Err(format!(
+                "{} (offset {}, digest {}) differs from its master {} (offset {}, digest {})",
+                world.nodes[i].name, offset, &digest[..8], master_name, m_offset, &m_digest[..8]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What the history says about the data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataReport {
@@ -232,6 +268,8 @@ pub struct DataReport {
     pub unknown: usize,
     /// Keys whose final value is not their last acknowledged write (nor a later unknown one).
     pub lost_writes: usize,
+    /// Those keys, with the acknowledged value that was lost.
+    pub lost: Vec<String>,
     /// Reads that returned a value no client ever tried to write (invariant 4).
     pub phantom_reads: Vec<String>,
 }
@@ -293,6 +331,9 @@ pub fn analyse(history: &[Op], finals: &BTreeMap<String, Option<String>>) -> Dat
             .unwrap_or(false);
         if !ok {
             r.lost_writes += 1;
+            if let Some(OpKind::Set { value }) = ops.get(last_ack).map(|o| &o.kind) {
+                r.lost.push(format!("{} = {} (now {:?})", key, value, final_value));
+            }
         }
     }
     r

@@ -14,6 +14,8 @@ pub mod check;
 #[cfg(madsim)]
 pub mod client;
 #[cfg(madsim)]
+pub mod faults;
+#[cfg(madsim)]
 pub mod resp_client;
 #[cfg(madsim)]
 pub mod run;

@@ -92,6 +92,9 @@ mod cli {
                                 "data: {} ops, {} acknowledged writes, {} lost, {} failed, {} unknown",
                                 d.operations, d.acknowledged_writes, d.lost_writes, d.failed, d.unknown
                             );
+                            for l in &d.lost {
+                                println!("  lost: {l}");
+                            }
                         }
                         println!("verdict: ok; story hash {:016x}", r.story_hash);
                         ExitCode::SUCCESS

@@ -123,12 +123,20 @@ async fn final_values(world: &World, history: &[Op]) -> BTreeMap<String, Option<
     task.await.unwrap_or_default()
 }
 
-/// Checks invariant 4 and counts lost writes.
+/// Checks invariant 4, counts lost writes, and (invariant 7) waits for every replica to hold
+/// its master's data.
 async fn audit(
     world: &mut World,
     seed: u64,
     history: Vec<Op>,
 ) -> Result<check::DataReport, RunFailure> {
+    if !world
+        .run_until(Duration::from_secs(5), |w| check::replicas_in_sync(w).is_ok())
+        .await
+    {
+        let why = check::replicas_in_sync(world).err().unwrap_or_default();
+        return Err(fail(world, seed, format!("7: replicas in sync: {}", why)));
+    }
     let finals = final_values(world, &history).await;
     let data = analyse(&history, &finals);
     if let Some(p) = data.phantom_reads.first() {

@@ -93,6 +93,8 @@ pub struct World {
     pub checker: Checker,
     /// Directed links cut by faults (madsim node ids), so heal can undo exactly them.
     clogged: BTreeSet<(usize, usize)>,
+    /// Nodes clogged whole.
+    clogged_nodes: BTreeSet<usize>,
     next_client: usize,
     /// Each node's id as last seen while it ran (names in the story for nodes that are down).
     known_ids: Vec<Option<keyslot::cluster::NodeId>>,
@@ -176,6 +178,7 @@ impl World {
             trace: Trace::default(),
             checker: Checker::default(),
             clogged: BTreeSet::new(),
+            clogged_nodes: BTreeSet::new(),
             next_client: 0,
             known_ids: vec![None; total],
         }
@@ -209,6 +212,11 @@ impl World {
     fn world_event(&mut self, text: String) {
         let at = self.now_ms();
         self.trace.push(at, Actor::World, text);
+    }
+
+    /// Adds a line to the story from the world.
+    pub fn note(&mut self, text: String) {
+        self.world_event(text);
     }
 
     // ----- driving time ---------------------------------------------------------------------
@@ -483,13 +491,33 @@ impl World {
         self.partition(&[vec![i], others]);
     }
 
-    /// Restores every link cut by `cut`/`partition`.
+    /// Restores every link cut by `cut`/`partition`, every clogged node, and the default
+    /// latency.
     pub fn heal(&mut self) {
         let net = self.net();
         for (a, b) in std::mem::take(&mut self.clogged) {
             net.unclog_link(self.nodes[a].madsim_id(), self.nodes[b].madsim_id());
         }
+        for i in std::mem::take(&mut self.clogged_nodes) {
+            net.unclog_node(self.nodes[i].madsim_id());
+        }
+        net.update_config(|c| {
+            c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
+        });
         self.world_event("heal all links".to_string());
+    }
+
+    /// Holds every byte a node sends or receives until `unclog_node`.
+    pub fn clog_node(&mut self, i: usize) {
+        self.net().clog_node(self.nodes[i].madsim_id());
+        self.clogged_nodes.insert(i);
+        self.world_event(format!("clog {}", self.nodes[i].name));
+    }
+
+    pub fn unclog_node(&mut self, i: usize) {
+        self.net().unclog_node(self.nodes[i].madsim_id());
+        self.clogged_nodes.remove(&i);
+        self.world_event(format!("unclog {}", self.nodes[i].name));
     }
 
     /// Heals one direction of a link.

@@ -154,3 +154,17 @@ fn kill_master_at_fixed_seed() -> impl std::future::Future<Output = ()> {
 fn madsim_check_determinism_on_kill_master() {
     madsim::runtime::Runtime::check_determinism(9, madsim::Config::default(), kill_master_at_fixed_seed);
 }
+
+/// Regression: sibling elections started on the same 100 ms tick even with different random
+/// delays, so the replicas of two failed masters split the three remaining votes in every
+/// epoch and neither was ever promoted (found at seed 102951 of two-masters-fail). Elections
+/// now start at their exact deadline.
+#[test]
+fn election_delays_are_not_rounded_to_the_tick() {
+    let mut all = vec![102951];
+    all.extend(seeds(20000, 100));
+    let r = run_many("election_delays_are_not_rounded_to_the_tick", &all, |s| {
+        scenarios::two_masters_fail(s, false)
+    });
+    summary("two-masters-fail x100", &r);
+}

@@ -1647,6 +1647,25 @@ impl ClusterState {
 
     // ----- elections -------------------------------------------------------------------------
 
+    /// The monotonic ms at which this node wants to run before its next tick: a scheduled
+    /// election's start. The election delay's random 0-500 ms exists to keep sibling replicas
+    /// from asking for votes at the same moment; rounding it to the 100 ms tick would undo that
+    /// (Redis checks it on every event-loop turn).
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let waiting =
+            !self.is_master() && self.election.auth_time_ms != 0 && !self.election.auth_sent;
+        waiting.then_some(self.election.auth_time_ms)
+    }
+
+    /// Runs what [`ClusterState::poll_timeout`] asked for.
+    pub fn on_timeout(&mut self, now_ms: u64, unix_ms: u64) {
+        if !self.is_master() {
+            self.handle_manual_failover(now_ms);
+            self.handle_replica_failover(now_ms, unix_ms);
+        }
+        self.update_state(now_ms);
+    }
+
     /// This replica's rank among its master's replicas: how many have a better offset (or the
     /// same offset and a smaller id).
     fn my_rank(&self) -> u32 {

@@ -353,9 +353,10 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
         field(&mut s, name, "0.00");
     }
     field(&mut s, "rejected_connections", st.rejected_connections);
-    for name in ["sync_full", "sync_partial_ok", "sync_partial_err"] {
-        field(&mut s, name, 0);
-    }
+    let repl = &ctx.node.repl;
+    field(&mut s, "sync_full", repl.sync_full);
+    field(&mut s, "sync_partial_ok", repl.sync_partial_ok);
+    field(&mut s, "sync_partial_err", repl.sync_partial_err);
     field(&mut s, "expired_keys", st.expired_keys);
     field(&mut s, "expired_stale_perc", "0.00");
     for name in [
@@ -409,20 +410,7 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
 /// The Replication section of a master without replicas. The replication module replaces this
 /// when it lands.
 pub fn info_replication(node: &NodeRest) -> String {
-    let backlog = node.config.int("repl-backlog-size");
-    let mut s = String::new();
-    field(&mut s, "role", "master");
-    field(&mut s, "connected_slaves", 0);
-    field(&mut s, "master_failover_state", "no-failover");
-    field(&mut s, "master_replid", &node.run_id);
-    field(&mut s, "master_replid2", "0".repeat(40));
-    field(&mut s, "master_repl_offset", 0);
-    field(&mut s, "second_repl_offset", -1);
-    field(&mut s, "repl_backlog_active", 0);
-    field(&mut s, "repl_backlog_size", backlog);
-    field(&mut s, "repl_backlog_first_byte_offset", 0);
-    field(&mut s, "repl_backlog_histlen", 0);
-    s
+    super::replication::info_replication(node)
 }
 
 /// The Cluster section (`cluster_enabled:0|1`; redis-cli --cluster requires the 1).

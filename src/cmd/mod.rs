@@ -21,6 +21,7 @@ pub mod sets;
 pub mod strings;
 pub mod subcmd;
 pub mod zsets;
+pub mod replication;
 
 pub use error::CmdError;
 
@@ -178,6 +179,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS.iter())
         .chain(sets::COMMANDS.iter())
         .chain(zsets::COMMANDS.iter())
+        .chain(replication::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

@@ -60,22 +60,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         auth,
     ),
     spec(
-        "wait",
-        3,
-        flags::STALE,
-        "generic",
-        "Wait for the synchronous replication of all the write commands sent in the context of the current connection",
-        wait,
-    ),
-    spec(
-        "role",
-        1,
-        flags::FAST | flags::STALE,
-        "server",
-        "Return the role of the instance in the context of replication",
-        role,
-    ),
-    spec(
         "time",
         1,
         flags::FAST | flags::STALE,
@@ -263,15 +247,6 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         (Reply::bulk("mode"), Reply::bulk(mode)),
         (Reply::bulk("role"), Reply::bulk("master")),
         (Reply::bulk("modules"), Reply::Array(Vec::new())),
-    ]))
-}
-
-/// A master with no replicas: `master`, offset 0, no replicas.
-fn role(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    Ok(Reply::Array(vec![
-        Reply::bulk("master"),
-        Reply::Integer(0),
-        Reply::Array(Vec::new()),
     ]))
 }
 
@@ -569,20 +544,4 @@ mod tests {
             help.contains("+DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n")
         );
     }
-}
-
-/// `WAIT numreplicas timeout`: how many replicas acknowledged this client's writes. No replica
-/// streams from this node yet (replication is not built), so the count is 0 at once.
-fn wait(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    let _wanted = arg_i64(&argv[1])?;
-    let timeout = arg_i64(&argv[2])?;
-    if timeout < 0 {
-        return Err(CmdError::other("ERR timeout is negative"));
-    }
-    if ctx.node.cluster.as_ref().is_some_and(|c| !c.is_master()) {
-        return Err(CmdError::other(
-            "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
-        ));
-    }
-    Ok(Reply::Integer(0))
 }

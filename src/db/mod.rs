@@ -48,6 +48,21 @@ pub struct Db {
     expire_cursor: usize,
     /// Seeds for every hash table of this keyspace.
     hasher: Hasher,
+    /// How expired keys are treated (a replica keeps them until its master's DEL arrives).
+    pub expiry: ExpiryMode,
+    /// Keys deleted by expiry, for replication (see [`Db::take_expired`]).
+    expired_log: Vec<Bytes>,
+}
+
+/// What touching an expired key does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryMode {
+    /// A master: the key is deleted (and the deletion replicated).
+    Delete,
+    /// A replica serving clients: the key reads as absent but stays until the master deletes it.
+    HideOnly,
+    /// A replica applying its master's stream: keys are live until the master says otherwise.
+    Ignore,
 }
 
 impl Db {
@@ -71,6 +86,8 @@ impl Db {
             volatile: 0,
             expire_cursor: 0,
             hasher,
+            expiry: ExpiryMode::Delete,
+            expired_log: Vec::new(),
         }
     }
 
@@ -90,12 +107,23 @@ impl Db {
 
     /// Deletes the key if it has expired at `now_ms`; true if it was deleted.
     fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
+        if self.expiry == ExpiryMode::Ignore {
+            return false;
+        }
         let expired =
             matches!(self.map.get(key), Some(Entry { expire_ms: Some(t), .. }) if *t <= now_ms);
-        if expired {
+        if expired && self.expiry == ExpiryMode::Delete {
+            if let Some((k, _)) = self.map.get_key_value(key) {
+                self.expired_log.push(k.clone());
+            }
             self.remove(key);
         }
         expired
+    }
+
+    /// Keys deleted by expiry since the last call (a master replicates each as DEL).
+    pub fn take_expired(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.expired_log)
     }
 
     /// Deletes the key if it has expired at `now_ms`; true if it was deleted (commands count this
@@ -111,14 +139,18 @@ impl Db {
 
     /// The live entry of a key (an expired key is deleted and reads as absent).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.expire_if_needed(key, now_ms);
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
         self.map.get(key)
     }
 
     /// The live entry of a key, for in-place change. Changing `expire_ms` through this reference
     /// would break the volatile count: use [`Db::set_expire`] for that.
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
-        self.expire_if_needed(key, now_ms);
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
         self.map.get_mut(key).map(|e| &mut e.value)
     }
 
@@ -313,7 +345,9 @@ impl Db {
         for k in &expired {
             self.remove(k);
         }
-        expired.len()
+        let n = expired.len();
+        self.expired_log.extend(expired);
+        n
     }
 
     /// A fresh empty keyspace with the same hash seeds (FLUSHALL ASYNC hands the old one away).
@@ -324,6 +358,7 @@ impl Db {
         for s in &mut db.slots {
             s.keys = HashSet::with_hasher(self.hasher.clone());
         }
+        db.expiry = self.expiry;
         db
     }
 }

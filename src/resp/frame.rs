@@ -161,6 +161,7 @@ pub fn reply_to_frame(r: &Reply, proto: Protocol) -> Frame {
     match r {
         Reply::Simple(s) => Frame::Simple(Bytes::copy_from_slice(s.as_bytes())),
         Reply::Error(s) => Frame::Error(Bytes::copy_from_slice(s.as_bytes())),
+        Reply::NoReply => Frame::Null,
         Reply::ErrorBytes(b) => Frame::Error(Bytes::from(
             b.iter()
                 .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })

@@ -47,6 +47,9 @@ pub enum Reply {
     Verbatim(Bytes),
     /// RESP3 `>n` push (pub/sub messages); an array in RESP2.
     Push(Vec<Reply>),
+    /// Nothing is written (PSYNC, whose answer is part of the replication feed; a blocked WAIT,
+    /// answered later).
+    NoReply,
 }
 
 impl Reply {
@@ -135,6 +138,7 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(b) => bulk(out, b'$', b),
+            Reply::NoReply => {}
         }
     }
 

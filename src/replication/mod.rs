@@ -1,0 +1,366 @@
+//! Replication in Redis's shape: a replica connects to its master's client port, says
+//! `REPLCONF listening-port/capa` and `PSYNC replid offset`; the master answers `+FULLRESYNC`
+//! with an RDB snapshot or `+CONTINUE` with the missing part of its backlog, then streams every
+//! write as the command it executed (made deterministic: relative expire times become absolute).
+//!
+//! Two replication ids (PSYNC2): when a replica is promoted it keeps the old id as `replid2` up
+//! to the offset where the histories diverge, so its old master and its sibling replicas can
+//! continue from it with a partial resync.
+//!
+//! This module holds the bookkeeping ([`ReplState`]) and the node-side operations; the master's
+//! per-replica feeder is in [`primary`], the replica's link to its master in [`replica`].
+
+pub mod backlog;
+pub mod primary;
+pub mod replica;
+pub mod snapshot;
+
+use crate::node::NodeView;
+use backlog::Backlog;
+use bytes::Bytes;
+use rand::RngCore;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Notify};
+
+/// The all-zero replication id Redis shows when there is no second id.
+pub const NULL_REPLID: &str = "0000000000000000000000000000000000000000";
+
+/// What this node is in replication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    Replica(MasterLink),
+}
+
+/// A replica's view of its link to the master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterLink {
+    pub host: String,
+    pub port: u16,
+    pub state: LinkState,
+    /// Node monotonic ms the link went down (or the node became a replica); 0 while up.
+    pub down_since_ms: u64,
+    /// Node monotonic ms of the last byte from the master.
+    pub last_io_ms: u64,
+}
+
+/// Redis's replication link states, as ROLE and INFO name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Connect,
+    Connecting,
+    Sync,
+    Connected,
+}
+
+impl LinkState {
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Sync => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// One replica attached to this node (master side).
+#[derive(Debug)]
+pub struct ReplicaLink {
+    /// The replica's IP as seen on the socket.
+    pub ip: String,
+    /// REPLCONF listening-port.
+    pub listening_port: u16,
+    /// Last offset the replica acknowledged (REPLCONF ACK).
+    pub ack_offset: u64,
+    /// Node monotonic ms of the last ACK.
+    pub ack_ms: u64,
+    /// Where new stream bytes go (the feeder task writes them to the socket).
+    pub tx: mpsc::UnboundedSender<Bytes>,
+}
+
+/// A stream handed to a connection that just became a replica feeder (see `primary`).
+pub struct PendingFeed {
+    /// `+FULLRESYNC ...` and the snapshot, or `+CONTINUE ...` and the backlog tail.
+    pub initial: Vec<u8>,
+    pub rx: mpsc::UnboundedReceiver<Bytes>,
+}
+
+/// A node's replication state.
+pub struct ReplState {
+    /// Current replication id (40 hex).
+    pub replid: String,
+    /// Previous id, valid up to `second_offset` (PSYNC2); NULL_REPLID when none.
+    pub replid2: String,
+    /// Offset up to which `replid2` is valid, -1 when none.
+    pub second_offset: i64,
+    /// master_repl_offset: stream bytes produced (master) or applied (replica).
+    pub offset: u64,
+    pub backlog: Backlog,
+    pub role: Role,
+    /// Replicas attached to this node, by client id.
+    pub replicas: BTreeMap<u64, ReplicaLink>,
+    /// Feeds prepared by PSYNC for their connections to pick up, by client id.
+    pub pending_feeds: BTreeMap<u64, PendingFeed>,
+    /// Whether the stream has selected db 0 since the last full sync (Redis emits SELECT before
+    /// the first command a replica sees).
+    select_sent: bool,
+    /// Bumped whenever the role changes: a replica task of an older generation stops.
+    pub generation: u64,
+    /// A replica task of this generation must be started (done by whoever holds the node's Arc).
+    pub task_needed: Option<u64>,
+    /// Woken on every REPLCONF ACK (WAIT).
+    pub ack_notify: Arc<Notify>,
+    /// Full and partial syncs served (INFO stats).
+    pub sync_full: u64,
+    pub sync_partial_ok: u64,
+    pub sync_partial_err: u64,
+}
+
+impl ReplState {
+    pub fn new(rng: &mut impl RngCore, backlog_bytes: usize) -> ReplState {
+        ReplState {
+            replid: random_replid(rng),
+            replid2: NULL_REPLID.to_string(),
+            second_offset: -1,
+            offset: 0,
+            backlog: Backlog::new(backlog_bytes, 1),
+            role: Role::Master,
+            replicas: BTreeMap::new(),
+            pending_feeds: BTreeMap::new(),
+            select_sent: false,
+            generation: 0,
+            task_needed: None,
+            ack_notify: Arc::new(Notify::new()),
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+        }
+    }
+
+    pub fn is_replica(&self) -> bool {
+        matches!(self.role, Role::Replica(_))
+    }
+
+    /// Replicas whose acknowledged offset reached `offset` (WAIT).
+    pub fn acked(&self, offset: u64) -> usize {
+        self.replicas
+            .values()
+            .filter(|r| r.ack_offset >= offset)
+            .count()
+    }
+
+    /// Appends stream bytes: backlog, offset, and every attached replica.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.backlog.append(bytes);
+        self.offset += bytes.len() as u64;
+        if !self.replicas.is_empty() {
+            let shared = Bytes::copy_from_slice(bytes);
+            for r in self.replicas.values() {
+                let _ = r.tx.send(shared.clone());
+            }
+        }
+    }
+
+    /// Propagates one command (master side).
+    pub fn propagate(&mut self, argv: &[&[u8]]) {
+        if !self.select_sent {
+            self.select_sent = true;
+            self.feed(&encode_command(&[b"SELECT", b"0"]));
+        }
+        self.feed(&encode_command(argv));
+    }
+
+    /// Starts a new history after a full sync or on promotion.
+    pub fn shift_replid(&mut self, rng: &mut impl RngCore) {
+        self.replid2 = std::mem::replace(&mut self.replid, random_replid(rng));
+        self.second_offset = self.offset as i64 + 1;
+    }
+
+    /// Whether a PSYNC for (`replid`, `from`) can continue from the backlog.
+    pub fn can_continue(&self, replid: &str, from: u64) -> bool {
+        let id_ok = replid == self.replid
+            || (replid == self.replid2
+                && self.second_offset >= 0
+                && from <= self.second_offset as u64);
+        id_ok && self.backlog.since(from).is_some()
+    }
+
+    /// Forces a SELECT before the next propagated command (after a full sync starts).
+    pub fn reset_select(&mut self) {
+        self.select_sent = false;
+    }
+}
+
+/// 40 random hex characters.
+pub fn random_replid(rng: &mut impl RngCore) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..40)
+        .map(|_| HEX[(rng.next_u32() & 15) as usize] as char)
+        .collect()
+}
+
+/// RESP multibulk encoding of a command.
+pub fn encode_command(argv: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
+    out.push(b'*');
+    out.extend_from_slice(itoa::Buffer::new().format(argv.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in argv {
+        out.push(b'$');
+        out.extend_from_slice(itoa::Buffer::new().format(a.len()).as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+impl NodeView<'_> {
+    /// Becomes a replica of `host:port` (CLUSTER REPLICATE, REPLICAOF, startup from nodes.conf).
+    /// The replica task is started by the caller that holds the node's `Arc` (see
+    /// [`ReplState::task_needed`]).
+    pub fn become_replica_of(&mut self, host: &str, port: u16) {
+        let now = self.rest.clock.mono_ms();
+        if let Role::Replica(link) = &self.rest.repl.role {
+            if link.host == host && link.port == port {
+                return;
+            }
+        }
+        self.drop_replicas();
+        let repl = &mut self.rest.repl;
+        repl.generation += 1;
+        repl.role = Role::Replica(MasterLink {
+            host: host.to_string(),
+            port,
+            state: LinkState::Connect,
+            down_since_ms: now,
+            last_io_ms: 0,
+        });
+        repl.task_needed = Some(repl.generation);
+        self.db.expiry = crate::db::ExpiryMode::HideOnly;
+        self.rest
+            .logger
+            .role
+            .store(b'S', std::sync::atomic::Ordering::Relaxed);
+        self.log(
+            crate::log::Level::Notice,
+            &format!("Connecting to MASTER {}:{}", host, port),
+        );
+    }
+
+    /// Stops replicating and becomes a master with the data it has; a new replication id
+    /// starts, the old one stays valid as replid2 for partial resyncs.
+    pub fn become_master(&mut self) {
+        if !self.rest.repl.is_replica() {
+            return;
+        }
+        let repl = &mut self.rest.repl;
+        repl.generation += 1;
+        repl.role = Role::Master;
+        repl.task_needed = None;
+        repl.shift_replid(&mut self.rest.rng);
+        self.db.expiry = crate::db::ExpiryMode::Delete;
+        self.rest
+            .logger
+            .role
+            .store(b'M', std::sync::atomic::Ordering::Relaxed);
+        self.log(
+            crate::log::Level::Notice,
+            "MASTER MODE enabled (user request from 'id=0 addr= laddr= fd=-1 name= ')",
+        );
+    }
+
+    /// Disconnects every attached replica (their feeders end when the channel closes).
+    pub fn drop_replicas(&mut self) {
+        self.rest.repl.replicas.clear();
+        self.rest.repl.pending_feeds.clear();
+    }
+
+    /// Replicates the effects of a write command that just ran (master only). Commands whose
+    /// effect depends on the time they run are rewritten to absolute forms, as Redis 7 does:
+    /// relative expire times become PXAT / PEXPIREAT, SPOP becomes SREM of what it popped.
+    pub fn propagate_write(&mut self, name: &str, argv: &[Bytes], reply: &crate::resp::Reply) {
+        if self.rest.repl.is_replica() {
+            return;
+        }
+        let key = argv.get(1);
+        match (name, key) {
+            ("set" | "setex" | "psetex", Some(key)) => {
+                // peek, not get: looking must not expire the key (Redis keeps a key SET with
+                // a past PXAT until something touches it).
+                match self.db.peek(key) {
+                    Some(crate::db::Entry {
+                        value: crate::db::Value::Str(v),
+                        expire_ms,
+                    }) => {
+                        let (v, expire_ms) = (v.clone(), *expire_ms);
+                        match expire_ms {
+                            Some(t) => {
+                                let t = t.to_string();
+                                self.rest
+                                    .repl
+                                    .propagate(&[b"SET", key, &v, b"PXAT", t.as_bytes()]);
+                            }
+                            None => self.rest.repl.propagate(&[b"SET", key, &v]),
+                        }
+                    }
+                    // XX on a missing key, or an expire time already past: the key is gone.
+                    _ => self.rest.repl.propagate(&[b"DEL", key]),
+                }
+            }
+            ("expire" | "pexpire" | "expireat" | "pexpireat" | "getex", Some(key)) => {
+                if matches!(reply, crate::resp::Reply::Integer(0)) {
+                    return;
+                }
+                match self.db.peek(key).map(|e| e.expire_ms) {
+                    Some(Some(t)) => {
+                        let t = t.to_string();
+                        self.rest.repl.propagate(&[b"PEXPIREAT", key, t.as_bytes()]);
+                    }
+                    Some(None) if name == "getex" => {
+                        if argv.iter().any(|a| a.eq_ignore_ascii_case(b"persist")) {
+                            self.rest.repl.propagate(&[b"PERSIST", key]);
+                        }
+                    }
+                    Some(None) => {}
+                    None => self.rest.repl.propagate(&[b"DEL", key]),
+                }
+            }
+            ("spop", Some(key)) => {
+                let popped: Vec<Bytes> = match reply {
+                    crate::resp::Reply::Bulk(b) => vec![b.clone()],
+                    crate::resp::Reply::Array(items) | crate::resp::Reply::Set(items) => items
+                        .iter()
+                        .filter_map(|i| match i {
+                            crate::resp::Reply::Bulk(b) => Some(b.clone()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                if !popped.is_empty() {
+                    let mut v: Vec<&[u8]> = vec![b"SREM", key];
+                    v.extend(popped.iter().map(|b| b.as_ref()));
+                    self.rest.repl.propagate(&v);
+                }
+            }
+            _ => {
+                let v: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
+                self.rest.repl.propagate(&v);
+            }
+        }
+    }
+
+    /// Replicates deletions made by expiry (lazy or active) as DELs (master only).
+    pub fn propagate_expired(&mut self) {
+        let expired = self.db.take_expired();
+        if expired.is_empty() || self.rest.repl.is_replica() {
+            return;
+        }
+        for k in expired {
+            self.rest.repl.propagate(&[b"DEL", &k]);
+        }
+    }
+}

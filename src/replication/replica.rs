@@ -1,0 +1,393 @@
+//! Replica side: the link to the master.
+//!
+//! One task per replication "generation" (a role change starts a new one and the old task
+//! stops at its next step). It connects to the master's client port, handshakes
+//! (`PING`, `AUTH`, `REPLCONF listening-port`, `REPLCONF capa psync2`), asks `PSYNC replid
+//! offset+1`, loads a full snapshot or continues from its offset, then applies the stream
+//! command by command, counting its bytes into the replication offset, and acknowledges its
+//! offset every second (and when the master asks with `REPLCONF GETACK`).
+
+use super::{encode_command, LinkState, Role};
+use crate::log::Level;
+use crate::node::Node;
+use crate::resp::request::{Limits, RequestParser};
+use bytes::BytesMut;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Seconds between REPLCONF ACKs, as Redis.
+const ACK_INTERVAL_MS: u64 = 1000;
+/// Wait before reconnecting after a failure.
+const RETRY_MS: u64 = 1000;
+/// Handshake steps give up after this long.
+const HANDSHAKE_TIMEOUT_MS: u64 = 5000;
+
+/// Why a sync attempt ended.
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("master closed the connection")]
+    Closed,
+    #[error("timeout")]
+    Timeout,
+    #[error("unexpected reply from master: {0}")]
+    Protocol(String),
+    #[error("replication role changed")]
+    Superseded,
+    #[error("bad snapshot: {0}")]
+    Snapshot(String),
+}
+
+/// Runs the replica link of `generation` until the role changes.
+pub async fn run(node: Arc<Mutex<Node>>, generation: u64) {
+    loop {
+        let target = match node.lock() {
+            Ok(n) if n.rest.repl.generation == generation => match &n.rest.repl.role {
+                Role::Replica(l) => Some((l.host.clone(), l.port)),
+                Role::Master => None,
+            },
+            _ => None,
+        };
+        let Some((host, port)) = target else {
+            return;
+        };
+        let result = sync_once(&node, generation, &host, port).await;
+        let still_mine = set_link(&node, generation, LinkState::Connect, |n| {
+            let now = n.rest.clock.mono_ms();
+            if let Role::Replica(l) = &mut n.rest.repl.role {
+                if l.down_since_ms == 0 {
+                    l.down_since_ms = now;
+                }
+            }
+        });
+        if !still_mine {
+            return;
+        }
+        if let Err(e) = result {
+            if let Ok(n) = node.lock() {
+                n.log(
+                    Level::Warning,
+                    &format!(
+                        "Replication with MASTER {}:{} interrupted: {}",
+                        host, port, e
+                    ),
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(RETRY_MS)).await;
+    }
+}
+
+/// Updates the link state if this generation is still current; false if it is not.
+fn set_link(
+    node: &Arc<Mutex<Node>>,
+    generation: u64,
+    state: LinkState,
+    f: impl FnOnce(&mut Node),
+) -> bool {
+    let Ok(mut n) = node.lock() else {
+        return false;
+    };
+    if n.rest.repl.generation != generation {
+        return false;
+    }
+    if let Role::Replica(l) = &mut n.rest.repl.role {
+        l.state = state;
+    }
+    f(&mut n);
+    true
+}
+
+/// A connection to the master with a read buffer.
+struct Link {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+impl Link {
+    async fn send(&mut self, argv: &[&[u8]]) -> Result<(), SyncError> {
+        self.stream.write_all(&encode_command(argv)).await?;
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Reads one `\r\n`-terminated line (without it).
+    async fn line(&mut self) -> Result<String, SyncError> {
+        loop {
+            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                let line = self.buf.split_to(pos + 2);
+                return Ok(String::from_utf8_lossy(&line[..pos]).into_owned());
+            }
+            if self.buf.len() > 64 * 1024 {
+                return Err(SyncError::Protocol("line too long".into()));
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// Reads more bytes into the buffer.
+    async fn fill(&mut self) -> Result<usize, SyncError> {
+        self.buf.reserve(64 * 1024);
+        let n = self.stream.read_buf(&mut self.buf).await?;
+        if n == 0 {
+            return Err(SyncError::Closed);
+        }
+        Ok(n)
+    }
+
+    /// Sends a command and reads a one-line reply, within the handshake timeout.
+    async fn ask(&mut self, argv: &[&[u8]]) -> Result<String, SyncError> {
+        self.send(argv).await?;
+        tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), self.line())
+            .await
+            .map_err(|_| SyncError::Timeout)?
+    }
+}
+
+async fn sync_once(
+    node: &Arc<Mutex<Node>>,
+    generation: u64,
+    host: &str,
+    port: u16,
+) -> Result<(), SyncError> {
+    if !set_link(node, generation, LinkState::Connecting, |_| {}) {
+        return Err(SyncError::Superseded);
+    }
+    let addr = if host.contains(':') {
+        format!("[{}]:{}", host, port)
+    } else {
+        format!("{}:{}", host, port)
+    };
+    let stream = tokio::time::timeout(
+        Duration::from_millis(HANDSHAKE_TIMEOUT_MS),
+        TcpStream::connect(addr),
+    )
+    .await
+    .map_err(|_| SyncError::Timeout)??;
+    let _ = stream.set_nodelay(true);
+    let mut link = Link {
+        stream,
+        buf: BytesMut::with_capacity(64 * 1024),
+    };
+    let (masterauth, masteruser, my_port, replid, offset) = {
+        let n = node.lock().map_err(|_| SyncError::Superseded)?;
+        let cfg = &n.rest.config;
+        (
+            cfg.get("masterauth")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            cfg.get("masteruser")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            n.rest.port,
+            n.rest.repl.replid.clone(),
+            n.rest.repl.offset,
+        )
+    };
+    let pong = link.ask(&[b"PING"]).await?;
+    if pong.starts_with('-') && !pong.starts_with("-NOAUTH") {
+        return Err(SyncError::Protocol(pong));
+    }
+    if let Some(pass) = &masterauth {
+        let reply = match &masteruser {
+            Some(user) => {
+                link.ask(&[b"AUTH", user.as_bytes(), pass.as_bytes()])
+                    .await?
+            }
+            None => link.ask(&[b"AUTH", pass.as_bytes()]).await?,
+        };
+        if reply.starts_with('-') {
+            return Err(SyncError::Protocol(reply));
+        }
+    }
+    let port_text = my_port.to_string();
+    let _ = link
+        .ask(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
+        .await?;
+    let _ = link.ask(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    // An empty history (offset 0) asks for a full sync.
+    let psync_reply = if offset == 0 {
+        link.ask(&[b"PSYNC", b"?", b"-1"]).await?
+    } else {
+        let from = (offset + 1).to_string();
+        link.ask(&[b"PSYNC", replid.as_bytes(), from.as_bytes()])
+            .await?
+    };
+    let mut words = psync_reply.split(' ');
+    match words.next() {
+        Some("+FULLRESYNC") => {
+            let new_id = words.next().unwrap_or_default().to_string();
+            let start: u64 = words
+                .next()
+                .and_then(|o| o.parse().ok())
+                .ok_or_else(|| SyncError::Protocol(psync_reply.clone()))?;
+            set_link(node, generation, LinkState::Sync, |_| {});
+            let rdb = read_snapshot_payload(&mut link).await?;
+            let snapshot = super::snapshot::read(&rdb).map_err(SyncError::Snapshot)?;
+            let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+            if n.rest.repl.generation != generation {
+                return Err(SyncError::Superseded);
+            }
+            n.db.clear();
+            let keys = snapshot.entries.len();
+            for (key, value, expire_ms) in snapshot.entries {
+                n.db.insert(key, value, expire_ms);
+            }
+            let repl = &mut n.rest.repl;
+            repl.replid = new_id;
+            repl.replid2 = super::NULL_REPLID.to_string();
+            repl.second_offset = -1;
+            repl.offset = start;
+            repl.backlog.reset(start + 1);
+            n.log(
+                Level::Notice,
+                &format!(
+                    "MASTER <-> REPLICA sync: Finished with success ({} keys)",
+                    keys
+                ),
+            );
+        }
+        Some("+CONTINUE") => {
+            let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+            if let Some(new_id) = words.next().filter(|w| !w.is_empty()) {
+                let repl = &mut n.rest.repl;
+                if new_id != repl.replid {
+                    repl.replid2 = std::mem::replace(&mut repl.replid, new_id.to_string());
+                    repl.second_offset = repl.offset as i64 + 1;
+                }
+            }
+            n.log(
+                Level::Notice,
+                "Successful partial resynchronization with master.",
+            );
+        }
+        _ => return Err(SyncError::Protocol(psync_reply)),
+    }
+    set_link(node, generation, LinkState::Connected, |n| {
+        let now = n.rest.clock.mono_ms();
+        if let Role::Replica(l) = &mut n.rest.repl.role {
+            l.down_since_ms = 0;
+            l.last_io_ms = now;
+        }
+    });
+    stream_commands(node, generation, &mut link).await
+}
+
+/// Reads `$<len>\r\n<bytes>` (the snapshot of a full sync).
+async fn read_snapshot_payload(link: &mut Link) -> Result<Vec<u8>, SyncError> {
+    // Masters may send newlines as keepalives before the payload.
+    let header = loop {
+        let line = link.line().await?;
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let len: usize = header
+        .strip_prefix('$')
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| SyncError::Protocol(format!("bad snapshot header {:?}", header)))?;
+    while link.buf.len() < len {
+        link.fill().await?;
+    }
+    Ok(link.buf.split_to(len).to_vec())
+}
+
+/// Applies the master's stream until the link breaks or the role changes.
+async fn stream_commands(
+    node: &Arc<Mutex<Node>>,
+    generation: u64,
+    link: &mut Link,
+) -> Result<(), SyncError> {
+    let mut parser = RequestParser::new();
+    let limits = Limits {
+        max_bulk_len: u64::MAX,
+        authenticated: true,
+    };
+    // Bytes of the command being parsed so far (the parser consumes partial commands).
+    let mut pending_bytes: u64 = 0;
+    let mut ack = tokio::time::interval(Duration::from_millis(ACK_INTERVAL_MS));
+    loop {
+        // Apply every complete command in the buffer.
+        let mut acks_requested = false;
+        {
+            let mut applied = Vec::new();
+            loop {
+                let before = link.buf.len();
+                let parsed = parser.parse(&mut link.buf, &limits);
+                pending_bytes += (before - link.buf.len()) as u64;
+                match parsed {
+                    Ok(Some(argv)) => {
+                        applied.push((argv, pending_bytes));
+                        pending_bytes = 0;
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(SyncError::Protocol(e.to_string())),
+                }
+            }
+            if !applied.is_empty() {
+                let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+                if n.rest.repl.generation != generation {
+                    return Err(SyncError::Superseded);
+                }
+                for (argv, len) in applied {
+                    let is_getack = argv.len() >= 2
+                        && argv[0].eq_ignore_ascii_case(b"replconf")
+                        && argv[1].eq_ignore_ascii_case(b"getack");
+                    if is_getack {
+                        acks_requested = true;
+                    } else {
+                        n.apply_replicated(&argv);
+                    }
+                    let raw =
+                        encode_command(&argv.iter().map(|a| a.as_ref()).collect::<Vec<&[u8]>>());
+                    let repl = &mut n.rest.repl;
+                    // The raw bytes equal the re-encoding for multibulk streams; keep our own
+                    // backlog so our replicas (and a promotion) continue from the same offsets.
+                    if raw.len() as u64 == len {
+                        repl.feed(&raw);
+                    } else {
+                        repl.offset += len;
+                        repl.backlog.append(&raw);
+                    }
+                }
+                let now = n.rest.clock.mono_ms();
+                if let Role::Replica(l) = &mut n.rest.repl.role {
+                    l.last_io_ms = now;
+                }
+            }
+        }
+        if acks_requested {
+            send_ack(node, link).await?;
+        }
+        tokio::select! {
+            r = link.stream.read_buf(&mut link.buf) => {
+                match r {
+                    Ok(0) => return Err(SyncError::Closed),
+                    Ok(_) => {}
+                    Err(e) => return Err(SyncError::Io(e)),
+                }
+            }
+            _ = ack.tick() => {
+                if node.lock().map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
+                    return Err(SyncError::Superseded);
+                }
+                send_ack(node, link).await?;
+            }
+        }
+        if link.buf.capacity() - link.buf.len() < 4096 {
+            link.buf.reserve(64 * 1024);
+        }
+    }
+}
+
+async fn send_ack(node: &Arc<Mutex<Node>>, link: &mut Link) -> Result<(), SyncError> {
+    let offset = node
+        .lock()
+        .map(|n| n.rest.repl.offset)
+        .map_err(|_| SyncError::Superseded)?;
+    let text = offset.to_string();
+    link.send(&[b"REPLCONF", b"ACK", text.as_bytes()]).await
+}

@@ -1,0 +1,28 @@
+//! The snapshot a full resync carries: the RDB codec's whole-dataset format (`crate::rdb`),
+//! with the replication id and offset in its aux fields as Redis writes them.
+
+use crate::db::{Entry, Value};
+use bytes::Bytes;
+
+/// A decoded snapshot: every key with its value and expire time.
+pub struct Loaded {
+    pub entries: Vec<(Bytes, Value, Option<u64>)>,
+}
+
+/// Serializes the dataset (and replication aux fields) for a full resync.
+pub fn write<'a>(
+    entries: impl Iterator<Item = (&'a Bytes, &'a Entry)>,
+    aux: &[(&str, String)],
+    out: &mut Vec<u8>,
+) {
+    let mut fields: Vec<(&str, String)> = vec![("repl-stream-db", "0".to_string())];
+    fields.extend(aux.iter().map(|(k, v)| (*k, v.clone())));
+    crate::rdb::snapshot::write_snapshot(entries, &fields, out);
+}
+
+/// Decodes a snapshot received from a master.
+pub fn read(bytes: &[u8]) -> Result<Loaded, String> {
+    crate::rdb::snapshot::read_snapshot(bytes)
+        .map(|s| Loaded { entries: s.entries })
+        .map_err(|e| e.to_string())
+}
