@@ -328,6 +328,27 @@ impl NodeView<'_> {
                     None => self.rest.repl.propagate(&[b"DEL", key]),
                 }
             }
+            ("restore" | "restore-asking", Some(key)) if argv.len() >= 4 => {
+                // A relative TTL would restart on the replica: send the absolute time.
+                match self.db.peek(key).map(|e| e.expire_ms) {
+                    Some(Some(t)) => {
+                        let t = t.to_string();
+                        self.rest.repl.propagate(&[
+                            b"RESTORE",
+                            key,
+                            t.as_bytes(),
+                            &argv[3],
+                            b"REPLACE",
+                            b"ABSTTL",
+                        ]);
+                    }
+                    Some(None) => self
+                        .rest
+                        .repl
+                        .propagate(&[b"RESTORE", key, b"0", &argv[3], b"REPLACE"]),
+                    None => self.rest.repl.propagate(&[b"DEL", key]),
+                }
+            }
             ("spop", Some(key)) => {
                 let popped: Vec<Bytes> = match reply {
                     crate::resp::Reply::Bulk(b) => vec![b.clone()],
