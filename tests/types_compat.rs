@@ -535,8 +535,23 @@ SREM s a zz
 SREM nos a
 ~ SMEMBERS s
 SADD i 3 1 2 10 -5
-# Redis keeps small integer sets sorted (intset); keyslot keeps insertion order.
+# Small integer sets are sorted, as Redis's intset.
+SMEMBERS i
+SSCAN i 0
+SREM i 2
+SMEMBERS i
+SADD i 007 x
 ~ SMEMBERS i
+SINTERSTORE i2 i i
+~ SMEMBERS i2
+SADD j 5 4 3 -1
+SADD k 3 9 -1 100
+SINTERSTORE jk j k
+SMEMBERS jk
+SUNIONSTORE jk j k
+SMEMBERS jk
+SDIFF j k
+SUNION j k
 SADD a 1 2 3 4 x
 SADD b 3 4 5 y
 SADD c 4 5 6

@@ -8,7 +8,7 @@ use super::keys::{expire_key, lookup_read};
 use super::sets::{parse_scan_opts, scan_window};
 use super::{arg_i64, flags, parse_i64, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::db::format::LongDouble;
-use crate::db::value::{hash_remove, own, HashMapValue};
+use crate::db::value::{own, own_all, HashMapValue};
 use crate::db::Value;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
@@ -186,13 +186,10 @@ fn arity_error(argv: &[Bytes]) -> CmdError {
 /// Sets fields from `pairs`; the number of new fields.
 fn set_pairs(h: &mut HashMapValue, pairs: &[Bytes]) -> i64 {
     let mut added = 0;
-    for pair in pairs.chunks_exact(2) {
-        match h.get_mut(&pair[0]) {
-            Some(v) => *v = own(&pair[1]),
-            None => {
-                h.insert(own(&pair[0]), own(&pair[1]));
-                added += 1;
-            }
+    let mut owned = own_all(pairs).into_iter();
+    while let (Some(f), Some(v)) = (owned.next(), owned.next()) {
+        if h.insert(f, v).is_none() {
+            added += 1;
         }
     }
     added
@@ -254,7 +251,7 @@ fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let mut n = 0;
     for f in &argv[2..] {
-        if hash_remove(h, f).is_some() {
+        if h.remove(f).is_some() {
             n += 1;
         }
     }
@@ -470,7 +467,7 @@ fn hscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(super::sets::empty_scan());
     };
     let opts = parse_scan_opts(argv, 3)?;
-    let (next, window) = scan_window(h.len(), cursor, opts.count);
+    let (next, window) = scan_window(h.len(), h.is_small(), cursor, opts.count);
     let mut out = Vec::new();
     for i in window {
         if let Some((k, v)) = h.get_index(i) {

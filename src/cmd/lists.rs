@@ -7,7 +7,7 @@
 
 use super::keys::{expire_key, lookup_read};
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
-use crate::db::value::own;
+use crate::db::value::{own, own_all};
 use crate::db::Value;
 use crate::resp::Reply;
 use bytes::Bytes;
@@ -286,8 +286,8 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
         );
     }
     let l = write_list(ctx, key)?.ok_or(CmdError::NoSuchKey)?;
-    for v in &argv[2..] {
-        push(l, end, own(v));
+    for v in own_all(&argv[2..]) {
+        push(l, end, v);
     }
     Ok(Reply::Integer(l.len() as i64))
 }

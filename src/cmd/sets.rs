@@ -6,7 +6,7 @@
 use super::keys::{expire_key, lookup_read, lookup_write};
 use super::lists::arg_positive;
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
-use crate::db::value::{own, set_remove, set_remove_index, SetValue, SMALL_LEN};
+use crate::db::value::{own, own_all, SetValue};
 use crate::db::Value;
 use crate::resp::Reply;
 use bytes::Bytes;
@@ -231,14 +231,19 @@ pub(crate) fn parse_scan_opts(argv: &[Bytes], from: usize) -> Result<ScanOpts, C
 }
 
 /// One step of a collection scan over index positions `0..len` of an insertion-ordered
-/// collection. A collection of at most [`SMALL_LEN`] entries is returned whole with cursor 0,
-/// as Redis does for its compact encodings. A bigger one is walked from the top index down: the
+/// collection. A collection in its compact form (`small`) is returned whole with cursor 0, as
+/// Redis does for its compact encodings. A bigger one is walked from the top index down: the
 /// cursor is the number of positions still to visit. Deletes move an entry from the end (or
 /// shift entries down), so an entry present for the whole scan can only move from the visited
 /// region into the unvisited one, never the other way: it is returned at least once, as Redis
 /// promises.
-pub(crate) fn scan_window(len: usize, cursor: u64, count: usize) -> (u64, std::ops::Range<usize>) {
-    if len <= SMALL_LEN {
+pub(crate) fn scan_window(
+    len: usize,
+    small: bool,
+    cursor: u64,
+    count: usize,
+) -> (u64, std::ops::Range<usize>) {
+    if small {
         return (0, 0..len);
     }
     let hi = if cursor == 0 {
@@ -312,7 +317,7 @@ fn store_set(ctx: &mut Ctx<'_>, dst: &Bytes, members: SetValue) -> CmdResult {
 }
 
 fn new_set() -> SetValue {
-    SetValue::with_hasher(Default::default())
+    SetValue::new()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,9 +331,8 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let s = write_set(ctx, key)?.ok_or(CmdError::NoSuchKey)?;
     let mut added = 0;
-    for m in &argv[2..] {
-        if !s.contains(m) {
-            s.insert(own(m));
+    for m in own_all(&argv[2..]) {
+        if s.insert(m) {
             added += 1;
         }
     }
@@ -343,7 +347,7 @@ fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let mut n = 0;
     for m in &argv[2..] {
-        if set_remove(s, m) {
+        if s.remove(m) {
             n += 1;
         }
     }
@@ -401,7 +405,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let len = s.len();
         let i = ctx.node.rng.gen_range(0..len);
         let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
-        let m = set_remove_index(s, i).unwrap_or_default();
+        let m = s.remove_index(i).unwrap_or_default();
         if s.is_empty() {
             ctx.db.remove(key);
         }
@@ -424,8 +428,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let len = set_again(ctx, key).map_or(0, |s| s.len());
         let i = ctx.node.rng.gen_range(0..len);
         let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
-        // Swap-remove whatever the size: the order left behind is random anyway.
-        if let Some(m) = s.swap_remove_index(i) {
+        if let Some(m) = s.remove_index(i) {
             out.push(Reply::Bulk(m));
         }
     }
@@ -499,7 +502,7 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(found as i64));
     }
     let s = set_again(ctx, src).ok_or(CmdError::NoSuchKey)?;
-    if !set_remove(s, m) {
+    if !s.remove(m) {
         return Ok(Reply::Integer(0));
     }
     if s.is_empty() {
@@ -689,7 +692,7 @@ fn sscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(empty_scan());
     };
     let opts = parse_scan_opts(argv, 3)?;
-    let (next, window) = scan_window(s.len(), cursor, opts.count);
+    let (next, window) = scan_window(s.len(), s.is_small(), cursor, opts.count);
     let mut out = Vec::new();
     for i in window {
         if let Some(m) = s.get_index(i) {

@@ -999,7 +999,7 @@ fn zscan(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         z.iter().for_each(|(m, s)| push(m, s));
         return Ok(scan_reply(0, out));
     }
-    let (next, window) = scan_window(z.len(), cursor, opts.count);
+    let (next, window) = scan_window(z.len(), false, cursor, opts.count);
     for i in window {
         if let Some((m, s)) = z.get_index(i) {
             push(m, s);

@@ -5,17 +5,22 @@
 //!
 //! - **List**: a `VecDeque<Bytes>`: O(1) push and pop at both ends, O(1) index, and LRANGE is a
 //!   contiguous walk of at most two slices.
-//! - **Hash** and **Set**: `indexmap` maps/sets, boxed so that a string key's [`Value`] stays
-//!   small. Their iteration order is insertion order (with the edits below), never the hasher's:
-//!   replies are deterministic and the simulator replays them. Elements are reachable by index,
-//!   so SPOP / SRANDMEMBER / HRANDFIELD pick uniformly in O(1) with the node's RNG. A small
-//!   collection (up to [`SMALL_LEN`] entries) deletes with an order-preserving shift, so its order
-//!   is exactly Redis's listpack order (insertion order); a big one deletes by swapping the last
-//!   entry in (O(1)), where Redis's own order is a hash table's anyway.
-//! - **Sorted set**: see [`ZSet`].
+//! - **Hash** ([`HashMapValue`]) and **Set** ([`SetValue`]): compact while small, as Redis's
+//!   listpack / intset encodings are. A hash of up to [`SMALL_LEN`] fields is a plain vector of
+//!   pairs searched linearly (no index table, no per-entry hash): a few dozen bytes per field,
+//!   and its order is exactly Redis's listpack order. A set of canonical integers (up to
+//!   [`INTSET_LEN`]) is kept sorted by value, as Redis's intset is, so SMEMBERS answers in
+//!   Redis's order; other small sets are a plain vector. Past those sizes both become
+//!   `indexmap` maps / sets: O(1) lookups, iteration in insertion order (never the hasher's, so
+//!   replies are deterministic and the simulator replays them), and O(1) pick by index for
+//!   SPOP / SRANDMEMBER / HRANDFIELD with the node's RNG. Small ones delete with an
+//!   order-preserving shift, big ones by swapping the last entry in (O(1); Redis's own order is a
+//!   hash table's there).
+//! - **Sorted set**: see [`ZSet`] (a sorted vector while small, a map plus a B-tree after).
 //!
-//! The hasher is ahash with fixed keys (a zero-sized builder, so no per-map seed bytes). Since
-//! iteration order never depends on it, a fixed key only matters for collision flooding.
+//! The collections are boxed so that a string key's [`Value`] stays small. The hasher is ahash
+//! with fixed keys (a zero-sized builder, no per-map seed bytes); since iteration order never
+//! depends on it, a fixed key only matters for collision flooding.
 
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
@@ -27,9 +32,13 @@ pub mod zset;
 
 pub use zset::ZSet;
 
-/// Up to this many entries a hash, set or sorted set behaves like Redis's compact encodings
-/// (listpack): order-preserving deletes, and HSCAN / SSCAN / ZSCAN answer in one call.
+/// Up to this many entries a hash, set or sorted set uses its compact form (Redis's
+/// `*-max-listpack-entries` default): order-preserving deletes, and HSCAN / SSCAN / ZSCAN
+/// answer in one call.
 pub const SMALL_LEN: usize = 128;
+
+/// Up to this many integers a set keeps the sorted integer form (`set-max-intset-entries`).
+pub const INTSET_LEN: usize = 512;
 
 /// A fixed-key ahash builder (zero-sized).
 #[derive(Debug, Clone, Copy, Default)]
@@ -48,11 +57,6 @@ impl BuildHasher for FixedState {
         STATE.build_hasher()
     }
 }
-
-/// A hash value: field -> value, in insertion order.
-pub type HashMapValue = IndexMap<Bytes, Bytes, FixedState>;
-/// A set value, in insertion order.
-pub type SetValue = IndexSet<Bytes, FixedState>;
 
 /// A key's value.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,28 +82,27 @@ impl Value {
 
     /// An empty hash value.
     pub fn new_hash() -> Value {
-        Value::Hash(Box::new(IndexMap::with_hasher(FixedState)))
+        Value::Hash(Box::default())
     }
 
     /// An empty set value.
     pub fn new_set() -> Value {
-        Value::Set(Box::new(IndexSet::with_hasher(FixedState)))
+        Value::Set(Box::default())
     }
 
     /// A rough size in bytes of the value's data and structures (INFO's dataset size).
     pub fn approx_bytes(&self) -> u64 {
         const ELEM: u64 = 32 + 16;
-        let n = match self {
+        match self {
             Value::Str(s) => s.len() as u64,
             Value::List(l) => l.iter().map(|e| ELEM + e.len() as u64).sum(),
             Value::Hash(h) => h
                 .iter()
-                .map(|(k, v)| 2 * ELEM + 16 + (k.len() + v.len()) as u64)
+                .map(|(k, v)| 2 * ELEM + (k.len() + v.len()) as u64)
                 .sum(),
-            Value::Set(s) => s.iter().map(|e| ELEM + 16 + e.len() as u64).sum(),
-            Value::ZSet(z) => z.iter().map(|(m, _)| 2 * ELEM + 40 + m.len() as u64).sum(),
-        };
-        n
+            Value::Set(s) => s.iter().map(|e| ELEM + e.len() as u64).sum(),
+            Value::ZSet(z) => z.iter().map(|(m, _)| ELEM + 8 + m.len() as u64).sum(),
+        }
     }
 }
 
@@ -109,30 +112,388 @@ pub fn own(b: &Bytes) -> Bytes {
     Bytes::copy_from_slice(b)
 }
 
-/// Removes a hash field keeping order when small, swapping when big (see the module doc).
-pub fn hash_remove(h: &mut HashMapValue, field: &[u8]) -> Option<Bytes> {
-    if h.len() <= SMALL_LEN {
-        h.shift_remove(field)
-    } else {
-        h.swap_remove(field)
+/// [`own`] for all the arguments of one command at once: one allocation shared by all of them
+/// (what a small hash or list stores from one HSET / RPUSH), instead of one each.
+pub fn own_all(args: &[Bytes]) -> Vec<Bytes> {
+    if args.len() <= 1 {
+        return args.iter().map(own).collect();
+    }
+    let total = args.iter().map(|a| a.len()).sum();
+    let mut buf = Vec::with_capacity(total);
+    for a in args {
+        buf.extend_from_slice(a);
+    }
+    let buf = Bytes::from(buf);
+    let mut at = 0;
+    args.iter()
+        .map(|a| {
+            let b = buf.slice(at..at + a.len());
+            at += a.len();
+            b
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hash
+
+/// A hash value: field -> value (see the module doc for its two forms).
+#[derive(Debug, Clone)]
+pub struct HashMapValue {
+    repr: HashRepr,
+}
+
+#[derive(Debug, Clone)]
+enum HashRepr {
+    Small(Vec<(Bytes, Bytes)>),
+    /// Boxed, so that a small hash's header stays small.
+    Big(Box<IndexMap<Bytes, Bytes, FixedState>>),
+}
+
+impl Default for HashMapValue {
+    fn default() -> Self {
+        HashMapValue {
+            repr: HashRepr::Small(Vec::new()),
+        }
     }
 }
 
-/// Removes a set member keeping order when small, swapping when big.
-pub fn set_remove(s: &mut SetValue, member: &[u8]) -> bool {
-    if s.len() <= SMALL_LEN {
-        s.shift_remove(member)
-    } else {
-        s.swap_remove(member)
+impl PartialEq for HashMapValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
-/// Removes the set member at `index` (same policy as [`set_remove`]).
-pub fn set_remove_index(s: &mut SetValue, index: usize) -> Option<Bytes> {
-    if s.len() <= SMALL_LEN {
-        s.shift_remove_index(index)
-    } else {
-        s.swap_remove_index(index)
+impl HashMapValue {
+    pub fn new() -> HashMapValue {
+        HashMapValue::default()
+    }
+
+    /// An empty hash with room for `n` fields (the hasher argument keeps `IndexMap`'s shape).
+    pub fn with_capacity_and_hasher(n: usize, _hasher: FixedState) -> HashMapValue {
+        let repr = if n <= SMALL_LEN {
+            HashRepr::Small(Vec::with_capacity(n))
+        } else {
+            HashRepr::Big(Box::new(IndexMap::with_capacity_and_hasher(n, FixedState)))
+        };
+        HashMapValue { repr }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            HashRepr::Small(v) => v.len(),
+            HashRepr::Big(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True in the compact form (HSCAN answers whole).
+    pub fn is_small(&self) -> bool {
+        matches!(self.repr, HashRepr::Small(_))
+    }
+
+    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+        match &self.repr {
+            HashRepr::Small(v) => v.iter().find(|(f, _)| f == field).map(|(_, v)| v),
+            HashRepr::Big(m) => m.get(field),
+        }
+    }
+
+    pub fn get_mut(&mut self, field: &[u8]) -> Option<&mut Bytes> {
+        match &mut self.repr {
+            HashRepr::Small(v) => v.iter_mut().find(|(f, _)| f == field).map(|(_, v)| v),
+            HashRepr::Big(m) => m.get_mut(field),
+        }
+    }
+
+    pub fn contains_key(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Sets a field; the previous value if it was there.
+    pub fn insert(&mut self, field: Bytes, value: Bytes) -> Option<Bytes> {
+        if let Some(v) = self.get_mut(&field) {
+            return Some(std::mem::replace(v, value));
+        }
+        if let HashRepr::Small(v) = &mut self.repr {
+            if v.len() < SMALL_LEN {
+                v.push((field, value));
+                return None;
+            }
+            let mut m = IndexMap::with_capacity_and_hasher(v.len() + 1, FixedState);
+            m.extend(v.drain(..));
+            self.repr = HashRepr::Big(Box::new(m));
+        }
+        if let HashRepr::Big(m) = &mut self.repr {
+            m.insert(field, value);
+        }
+        None
+    }
+
+    /// Removes a field (order-preserving while small, swapping when big).
+    pub fn remove(&mut self, field: &[u8]) -> Option<Bytes> {
+        match &mut self.repr {
+            HashRepr::Small(v) => {
+                let i = v.iter().position(|(f, _)| f == field)?;
+                Some(v.remove(i).1)
+            }
+            HashRepr::Big(m) => m.swap_remove(field),
+        }
+    }
+
+    /// The entry at position `i` of the iteration order.
+    pub fn get_index(&self, i: usize) -> Option<(&Bytes, &Bytes)> {
+        match &self.repr {
+            HashRepr::Small(v) => v.get(i).map(|(f, v)| (f, v)),
+            HashRepr::Big(m) => m.get_index(i),
+        }
+    }
+
+    pub fn iter(&self) -> HashIter<'_> {
+        match &self.repr {
+            HashRepr::Small(v) => HashIter::Small(v.iter()),
+            HashRepr::Big(m) => HashIter::Big(m.iter()),
+        }
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Bytes> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &Bytes> {
+        self.iter().map(|(_, v)| v)
+    }
+}
+
+impl Extend<(Bytes, Bytes)> for HashMapValue {
+    fn extend<I: IntoIterator<Item = (Bytes, Bytes)>>(&mut self, iter: I) {
+        for (f, v) in iter {
+            self.insert(f, v);
+        }
+    }
+}
+
+/// Iterator over a hash's (field, value) pairs.
+pub enum HashIter<'a> {
+    Small(std::slice::Iter<'a, (Bytes, Bytes)>),
+    Big(indexmap::map::Iter<'a, Bytes, Bytes>),
+}
+
+impl<'a> Iterator for HashIter<'a> {
+    type Item = (&'a Bytes, &'a Bytes);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            HashIter::Small(it) => it.next().map(|(f, v)| (f, v)),
+            HashIter::Big(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            HashIter::Small(it) => it.size_hint(),
+            HashIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set
+
+/// A set value (see the module doc for its three forms).
+#[derive(Debug, Clone)]
+pub struct SetValue {
+    repr: SetRepr,
+}
+
+#[derive(Debug, Clone)]
+enum SetRepr {
+    /// Canonical integers only, sorted by value (Redis's intset).
+    Ints(Vec<Bytes>),
+    /// Up to [`SMALL_LEN`] members in insertion order.
+    Small(Vec<Bytes>),
+    /// Boxed, so that a small set's header stays small.
+    Big(Box<IndexSet<Bytes, FixedState>>),
+}
+
+impl Default for SetValue {
+    fn default() -> Self {
+        SetValue {
+            repr: SetRepr::Ints(Vec::new()),
+        }
+    }
+}
+
+impl PartialEq for SetValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|m| other.contains(m))
+    }
+}
+
+/// The integer of a member if it is canonical (Redis's string2ll).
+fn int_of(m: &[u8]) -> Option<i64> {
+    crate::cmd::parse_i64(m)
+}
+
+/// Where `v` is (Ok) or would go (Err) in a sorted integer vector.
+fn int_search(v: &[Bytes], n: i64) -> Result<usize, usize> {
+    v.binary_search_by(|b| int_of(b).unwrap_or(i64::MIN).cmp(&n))
+}
+
+impl SetValue {
+    pub fn new() -> SetValue {
+        SetValue::default()
+    }
+
+    /// An empty set with room for `n` members (the hasher argument keeps `IndexSet`'s shape).
+    pub fn with_capacity_and_hasher(n: usize, _hasher: FixedState) -> SetValue {
+        SetValue {
+            repr: SetRepr::Ints(Vec::with_capacity(n.min(INTSET_LEN))),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            SetRepr::Ints(v) | SetRepr::Small(v) => v.len(),
+            SetRepr::Big(s) => s.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True in a compact form (SSCAN answers whole, as Redis does for an intset).
+    pub fn is_small(&self) -> bool {
+        !matches!(self.repr, SetRepr::Big(_))
+    }
+
+    pub fn contains(&self, m: &[u8]) -> bool {
+        match &self.repr {
+            SetRepr::Ints(v) => int_of(m).is_some_and(|n| int_search(v, n).is_ok()),
+            SetRepr::Small(v) => v.iter().any(|b| b == m),
+            SetRepr::Big(s) => s.contains(m),
+        }
+    }
+
+    /// Adds a member; true if it was not there.
+    pub fn insert(&mut self, m: Bytes) -> bool {
+        if let SetRepr::Ints(v) = &mut self.repr {
+            // A non-integer cannot be in here; it converts the set, as a full intset does.
+            if let Some(n) = int_of(&m) {
+                match int_search(v, n) {
+                    Ok(_) => return false,
+                    Err(pos) if v.len() < INTSET_LEN => {
+                        v.insert(pos, m);
+                        return true;
+                    }
+                    Err(_) => {}
+                }
+            }
+            let old = std::mem::take(v);
+            self.repr = if old.len() < SMALL_LEN {
+                SetRepr::Small(old)
+            } else {
+                let mut s = IndexSet::with_capacity_and_hasher(old.len() + 1, FixedState);
+                s.extend(old);
+                SetRepr::Big(Box::new(s))
+            };
+        }
+        if let SetRepr::Small(v) = &mut self.repr {
+            if v.contains(&m) {
+                return false;
+            }
+            if v.len() < SMALL_LEN {
+                v.push(m);
+                return true;
+            }
+            let mut s = IndexSet::with_capacity_and_hasher(v.len() + 1, FixedState);
+            s.extend(v.drain(..));
+            self.repr = SetRepr::Big(Box::new(s));
+        }
+        match &mut self.repr {
+            SetRepr::Big(s) => s.insert(m),
+            _ => false,
+        }
+    }
+
+    /// Removes a member (order-preserving while compact, swapping when big).
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match &mut self.repr {
+            SetRepr::Ints(v) => match int_of(m).map(|n| int_search(v, n)) {
+                Some(Ok(i)) => {
+                    v.remove(i);
+                    true
+                }
+                _ => false,
+            },
+            SetRepr::Small(v) => match v.iter().position(|b| b == m) {
+                Some(i) => {
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            SetRepr::Big(s) => s.swap_remove(m),
+        }
+    }
+
+    /// The member at position `i` of the iteration order.
+    pub fn get_index(&self, i: usize) -> Option<&Bytes> {
+        match &self.repr {
+            SetRepr::Ints(v) | SetRepr::Small(v) => v.get(i),
+            SetRepr::Big(s) => s.get_index(i),
+        }
+    }
+
+    /// Removes and returns the member at position `i`.
+    pub fn remove_index(&mut self, i: usize) -> Option<Bytes> {
+        match &mut self.repr {
+            SetRepr::Ints(v) | SetRepr::Small(v) => (i < v.len()).then(|| v.remove(i)),
+            SetRepr::Big(s) => s.swap_remove_index(i),
+        }
+    }
+
+    pub fn iter(&self) -> SetIter<'_> {
+        match &self.repr {
+            SetRepr::Ints(v) | SetRepr::Small(v) => SetIter::Vec(v.iter()),
+            SetRepr::Big(s) => SetIter::Big(s.iter()),
+        }
+    }
+}
+
+/// Iterator over a set's members.
+pub enum SetIter<'a> {
+    Vec(std::slice::Iter<'a, Bytes>),
+    Big(indexmap::set::Iter<'a, Bytes>),
+}
+
+impl<'a> Iterator for SetIter<'a> {
+    type Item = &'a Bytes;
+
+    fn next(&mut self) -> Option<&'a Bytes> {
+        match self {
+            SetIter::Vec(it) => it.next(),
+            SetIter::Big(it) => it.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            SetIter::Vec(it) => it.size_hint(),
+            SetIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl Extend<Bytes> for SetValue {
+    fn extend<I: IntoIterator<Item = Bytes>>(&mut self, iter: I) {
+        for m in iter {
+            self.insert(m);
+        }
     }
 }
 
@@ -152,14 +513,54 @@ mod tests {
 
     #[test]
     fn small_collections_keep_insertion_order_on_delete() {
-        let Value::Set(mut s) = Value::new_set() else {
-            unreachable!()
-        };
+        let mut s = SetValue::new();
         for m in ["a", "b", "c", "d"] {
             s.insert(Bytes::from(m));
         }
-        assert!(set_remove(&mut s, b"b"));
+        assert!(s.remove(b"b"));
         let order: Vec<&[u8]> = s.iter().map(|b| b.as_ref()).collect();
         assert_eq!(order, vec![&b"a"[..], b"c", b"d"]);
+        let mut h = HashMapValue::new();
+        for (f, v) in [("x", "1"), ("y", "2"), ("z", "3")] {
+            assert_eq!(h.insert(Bytes::from(f), Bytes::from(v)), None);
+        }
+        assert_eq!(h.remove(b"x"), Some(Bytes::from("1")));
+        let order: Vec<&[u8]> = h.keys().map(|b| b.as_ref()).collect();
+        assert_eq!(order, vec![&b"y"[..], b"z"]);
+    }
+
+    #[test]
+    fn integer_sets_stay_sorted_until_converted() {
+        let mut s = SetValue::new();
+        for m in ["3", "-5", "10", "1", "3"] {
+            s.insert(Bytes::from(m));
+        }
+        let order: Vec<&[u8]> = s.iter().map(|b| b.as_ref()).collect();
+        assert_eq!(order, vec![&b"-5"[..], b"1", b"3", b"10"]);
+        assert!(s.contains(b"10") && !s.contains(b"010") && !s.contains(b"x"));
+        assert!(s.insert(Bytes::from("x")));
+        assert!(!s.insert(Bytes::from("x")));
+        assert!(s.contains(b"x") && s.contains(b"-5"));
+        assert_eq!(s.len(), 5);
+    }
+
+    #[test]
+    fn collections_grow_past_the_compact_forms() {
+        let mut s = SetValue::new();
+        let mut h = HashMapValue::new();
+        for i in 0..1000 {
+            s.insert(Bytes::from(format!("{i}")));
+            h.insert(Bytes::from(format!("f{i}")), Bytes::from("v"));
+        }
+        assert!(!s.is_small() && !h.is_small());
+        assert_eq!((s.len(), h.len()), (1000, 1000));
+        assert!(s.contains(b"999") && h.contains_key(b"f999"));
+        assert!(s.remove(b"500") && h.remove(b"f500").is_some());
+        assert_eq!((s.len(), h.len()), (999, 999));
+        let parts = own_all(&[Bytes::from("ab"), Bytes::new(), Bytes::from("c")]);
+        assert_eq!(
+            parts,
+            vec![Bytes::from("ab"), Bytes::new(), Bytes::from("c")]
+        );
     }
 }

@@ -1,16 +1,19 @@
 //! The sorted set value, and score parsing / printing as Redis does them.
 //!
-//! A [`ZSet`] is two structures over the same members:
+//! A [`ZSet`] has two forms, as Redis's has (listpack, then skiplist + dict):
 //!
-//! - `scores`: member -> score, an insertion-ordered hash map (`indexmap`): ZSCORE, ZMSCORE,
-//!   ZADD's "already there?" and ZREM are O(1), and ZSCAN walks it by index.
-//! - `tree`: a `BTreeSet` of (score, member), the order every range command answers in. ZADD is
-//!   O(log n); ZRANGE by score or lex seeks in O(log n) and then walks the B-tree's leaves, which
-//!   hold many keys per node: far fewer cache misses per element than a skip list's pointer
-//!   chasing, which is what ZRANGE and ZPOPMIN spend their time on. The price is rank: the
-//!   standard B-tree keeps no subtree sizes, so ZRANK and ZRANGE by index cost O(rank) (from
-//!   whichever end is nearer) where Redis's spans make them O(log n). ZRANGE 0 N and ZPOPMIN /
-//!   ZPOPMAX, the common cases, touch only one end and stay O(log n + N).
+//! - **Small** (up to [`SMALL_LEN`] members of at most [`SMALL_MEMBER`] bytes): one vector of
+//!   (member, score) sorted by (score, member). 40 bytes per member and one allocation; ZADD is
+//!   a binary search plus a short memmove, rank and index ranges are direct.
+//! - **Big**: `scores`, member -> score in an insertion-ordered hash map (`indexmap`): ZSCORE,
+//!   ZMSCORE, ZADD's "already there?" and ZREM are O(1), and ZSCAN walks it by index; plus
+//!   `tree`, a `BTreeSet` of (score, member), the order every range command answers in. ZADD
+//!   is O(log n); ZRANGE by score or lex seeks in O(log n) and then walks the B-tree's leaves,
+//!   which hold many keys per node: far fewer cache misses per element than a skip list's
+//!   pointer chasing, which is what ZRANGE and ZPOPMIN spend their time on. The price is rank:
+//!   the standard B-tree keeps no subtree sizes, so ZRANK and ZRANGE by index cost O(rank)
+//!   (walked from whichever end is nearer) where Redis's spans make them O(log n). ZRANGE 0 N
+//!   and ZPOPMIN / ZPOPMAX, the common cases, touch one end and stay O(log n + N).
 //!
 //! Scores are never NaN, and -0 is stored as 0 (what Redis's compact encoding does), so
 //! `f64::total_cmp` orders them as Redis does; equal scores order by member bytes (memcmp).
@@ -24,7 +27,7 @@ use std::ops::Bound;
 
 /// One element in score order.
 #[derive(Debug, Clone)]
-struct ZKey {
+pub struct ZKey {
     score: f64,
     member: Bytes,
 }
@@ -130,17 +133,101 @@ impl LexRange {
     }
 }
 
+/// Members longer than this force the big form (Redis's `zset-max-listpack-value`).
+pub const SMALL_MEMBER: usize = 64;
+
 /// A sorted set (see the module doc).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ZSet {
+    repr: ZRepr,
+}
+
+#[derive(Debug, Clone)]
+enum ZRepr {
+    /// Sorted by (score, member).
+    Small(Vec<(Bytes, f64)>),
+    /// Boxed, so that a small set's header stays small.
+    Big(Box<BigZ>),
+}
+
+#[derive(Debug, Clone)]
+struct BigZ {
     scores: IndexMap<Bytes, f64, FixedState>,
     tree: BTreeSet<ZKey>,
 }
 
+impl Default for ZSet {
+    fn default() -> Self {
+        ZSet {
+            repr: ZRepr::Small(Vec::new()),
+        }
+    }
+}
+
 impl PartialEq for ZSet {
     fn eq(&self, other: &Self) -> bool {
-        self.tree == other.tree
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((a, x), (b, y))| a == b && x.total_cmp(&y) == Ordering::Equal)
     }
+}
+
+/// (score, member) order.
+fn cmp_entry(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
+    a_score
+        .total_cmp(&b_score)
+        .then_with(|| a_member.cmp(b_member))
+}
+
+/// Iterator over (member, score) in score order.
+pub enum ZIter<'a> {
+    Small(std::slice::Iter<'a, (Bytes, f64)>),
+    Big(std::collections::btree_set::Iter<'a, ZKey>),
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (&'a Bytes, f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next().map(|(m, s)| (m, *s)),
+            ZIter::Big(it) => it.next().map(|k| (&k.member, k.score)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            ZIter::Small(it) => it.size_hint(),
+            ZIter::Big(it) => it.size_hint(),
+        }
+    }
+}
+
+impl DoubleEndedIterator for ZIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Small(it) => it.next_back().map(|(m, s)| (m, *s)),
+            ZIter::Big(it) => it.next_back().map(|k| (&k.member, k.score)),
+        }
+    }
+}
+
+fn pick(k: &ZKey) -> (&Bytes, f64) {
+    (&k.member, k.score)
+}
+
+/// Applies offset / limit to an already positioned walk.
+fn window<'a>(
+    it: impl Iterator<Item = (&'a Bytes, f64)>,
+    offset: usize,
+    limit: Option<usize>,
+) -> Vec<(Bytes, f64)> {
+    it.skip(offset)
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|(m, s)| (m.clone(), s))
+        .collect()
 }
 
 impl ZSet {
@@ -149,40 +236,87 @@ impl ZSet {
     }
 
     pub fn len(&self) -> usize {
-        self.scores.len()
+        match &self.repr {
+            ZRepr::Small(v) => v.len(),
+            ZRepr::Big(b) => b.scores.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
+        self.len() == 0
+    }
+
+    /// True in the compact form (ZSCAN answers whole, in score order, as Redis's listpack).
+    pub fn is_small(&self) -> bool {
+        matches!(self.repr, ZRepr::Small(_))
     }
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        match &self.repr {
+            ZRepr::Small(v) => v.iter().find(|(m, _)| m == member).map(|(_, s)| *s),
+            ZRepr::Big(b) => b.scores.get(member).copied(),
+        }
+    }
+
+    /// Turns the compact form into the big one.
+    fn grow(&mut self) {
+        if let ZRepr::Small(v) = &mut self.repr {
+            let mut scores = IndexMap::with_capacity_and_hasher(v.len() + 1, FixedState);
+            let mut tree = BTreeSet::new();
+            for (member, score) in v.drain(..) {
+                scores.insert(member.clone(), score);
+                tree.insert(ZKey { score, member });
+            }
+            self.repr = ZRepr::Big(Box::new(BigZ { scores, tree }));
+        }
     }
 
     /// Sets a member's score; returns the previous score if it was there. `score` must not be
     /// NaN.
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
         let score = if score == 0.0 { 0.0 } else { score };
-        match self.scores.get_mut(&member) {
+        if let ZRepr::Small(v) = &mut self.repr {
+            let prev = match v.iter().position(|(m, _)| *m == member) {
+                Some(i) => {
+                    let prev = v[i].1;
+                    if prev.total_cmp(&score) == Ordering::Equal {
+                        return Some(prev);
+                    }
+                    v.remove(i);
+                    Some(prev)
+                }
+                None => None,
+            };
+            if prev.is_some() || (v.len() < SMALL_LEN && member.len() <= SMALL_MEMBER) {
+                let pos =
+                    v.partition_point(|(m, s)| cmp_entry(*s, m, score, &member) == Ordering::Less);
+                v.insert(pos, (member, score));
+                return prev;
+            }
+            self.grow();
+        }
+        let ZRepr::Big(big) = &mut self.repr else {
+            return None;
+        };
+        let BigZ { scores, tree } = &mut **big;
+        match scores.get_mut(&member) {
             Some(old) => {
                 let prev = *old;
                 if prev.total_cmp(&score) != Ordering::Equal {
                     *old = score;
-                    let key = self.tree.take(&ZKey {
+                    if let Some(mut k) = tree.take(&ZKey {
                         score: prev,
                         member,
-                    });
-                    if let Some(mut k) = key {
+                    }) {
                         k.score = score;
-                        self.tree.insert(k);
+                        tree.insert(k);
                     }
                 }
                 Some(prev)
             }
             None => {
-                self.scores.insert(member.clone(), score);
-                self.tree.insert(ZKey { score, member });
+                scores.insert(member.clone(), score);
+                tree.insert(ZKey { score, member });
                 None
             }
         }
@@ -190,44 +324,74 @@ impl ZSet {
 
     /// Removes a member; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (_, m, score) = self.scores.swap_remove_full(member)?;
-        self.tree.remove(&ZKey { score, member: m });
-        Some(score)
+        match &mut self.repr {
+            ZRepr::Small(v) => {
+                let i = v.iter().position(|(m, _)| m == member)?;
+                Some(v.remove(i).1)
+            }
+            ZRepr::Big(b) => {
+                let (_, m, score) = b.scores.swap_remove_full(member)?;
+                b.tree.remove(&ZKey { score, member: m });
+                Some(score)
+            }
+        }
     }
 
     /// Removes and returns the lowest (`max == false`) or highest element.
     pub fn pop(&mut self, max: bool) -> Option<(Bytes, f64)> {
-        let k = if max {
-            self.tree.pop_last()?
-        } else {
-            self.tree.pop_first()?
-        };
-        self.scores.swap_remove(&k.member);
-        Some((k.member, k.score))
+        match &mut self.repr {
+            ZRepr::Small(v) if max => v.pop(),
+            ZRepr::Small(v) => (!v.is_empty()).then(|| v.remove(0)),
+            ZRepr::Big(b) => {
+                let k = if max {
+                    b.tree.pop_last()?
+                } else {
+                    b.tree.pop_first()?
+                };
+                b.scores.swap_remove(&k.member);
+                Some((k.member, k.score))
+            }
+        }
     }
 
     /// The 0-based rank in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        let key = ZKey {
-            score,
-            member: Bytes::copy_from_slice(member),
-        };
-        let len = self.len();
-        // Count from whichever end is nearer: the tail's size is the upper range's.
-        let below = self.tree.range(..&key).count();
-        debug_assert!(below < len);
-        Some(below)
+        match &self.repr {
+            ZRepr::Small(v) => v.iter().position(|(m, _)| m == member),
+            ZRepr::Big(b) => {
+                let score = *b.scores.get(member)?;
+                let len = b.scores.len();
+                // Walk from both ends at once: O(min(rank, len - rank)).
+                let is_it = |k: &ZKey| k.score.total_cmp(&score).is_eq() && k.member == member;
+                let (mut fwd, mut back) = (b.tree.iter(), b.tree.iter().rev());
+                for i in 0..len {
+                    if fwd.next().is_some_and(is_it) {
+                        return Some(i);
+                    }
+                    if back.next().is_some_and(is_it) {
+                        return Some(len - 1 - i);
+                    }
+                }
+                None
+            }
+        }
     }
 
     /// Every element in ascending order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Bytes, f64)> {
-        self.tree.iter().map(|k| (&k.member, k.score))
+    pub fn iter(&self) -> ZIter<'_> {
+        match &self.repr {
+            ZRepr::Small(v) => ZIter::Small(v.iter()),
+            ZRepr::Big(b) => ZIter::Big(b.tree.iter()),
+        }
     }
 
-    /// The element at insertion-map index `i` (ZSCAN's walk).
+    /// The element at position `i` of ZSCAN's walk (insertion order when big, score order
+    /// when small).
     pub fn get_index(&self, i: usize) -> Option<(&Bytes, f64)> {
-        self.scores.get_index(i).map(|(m, s)| (m, *s))
+        match &self.repr {
+            ZRepr::Small(v) => v.get(i).map(|(m, s)| (m, *s)),
+            ZRepr::Big(b) => b.scores.get_index(i).map(|(m, s)| (m, *s)),
+        }
     }
 
     /// Elements of ranks `start..=end` (already clamped to `0..len`), ascending, or counted from
@@ -239,36 +403,29 @@ impl ZSet {
         }
         let end = end.min(len - 1);
         let n = end - start + 1;
-        let pick = |k: &ZKey| (k.member.clone(), k.score);
+        if let ZRepr::Small(v) = &self.repr {
+            return if rev {
+                v[len - 1 - end..=len - 1 - start]
+                    .iter()
+                    .rev()
+                    .cloned()
+                    .collect()
+            } else {
+                v[start..=end].to_vec()
+            };
+        }
         // Walk from the nearer end.
         if start <= len - 1 - end {
             if rev {
-                self.tree
-                    .iter()
-                    .rev()
-                    .skip(start)
-                    .take(n)
-                    .map(pick)
-                    .collect()
+                window(self.iter().rev().skip(start), 0, Some(n))
             } else {
-                self.tree.iter().skip(start).take(n).map(pick).collect()
+                window(self.iter().skip(start), 0, Some(n))
             }
         } else {
-            let mut v: Vec<_> = if rev {
-                self.tree
-                    .iter()
-                    .skip(len - 1 - end)
-                    .take(n)
-                    .map(pick)
-                    .collect()
+            let mut v = if rev {
+                window(self.iter().skip(len - 1 - end), 0, Some(n))
             } else {
-                self.tree
-                    .iter()
-                    .rev()
-                    .skip(len - 1 - end)
-                    .take(n)
-                    .map(pick)
-                    .collect()
+                window(self.iter().rev().skip(len - 1 - end), 0, Some(n))
             };
             v.reverse();
             v
@@ -284,11 +441,28 @@ impl ZSet {
         offset: usize,
         limit: Option<usize>,
     ) -> Vec<(Bytes, f64)> {
-        let limit = limit.unwrap_or(usize::MAX);
-        let pick = |k: &ZKey| (k.member.clone(), k.score);
         if r.is_empty() {
             return Vec::new();
         }
+        let tree = match &self.repr {
+            ZRepr::Small(_) => {
+                return if rev {
+                    let it = self
+                        .iter()
+                        .rev()
+                        .skip_while(|(_, s)| !r.lte_max(*s))
+                        .take_while(|(_, s)| r.gte_min(*s));
+                    window(it, offset, limit)
+                } else {
+                    let it = self
+                        .iter()
+                        .skip_while(|(_, s)| !r.gte_min(*s))
+                        .take_while(|(_, s)| r.lte_max(*s));
+                    window(it, offset, limit)
+                };
+            }
+            ZRepr::Big(b) => &b.tree,
+        };
         if rev {
             let upper = if r.max == f64::INFINITY {
                 Bound::Unbounded
@@ -298,28 +472,24 @@ impl ZSet {
                     member: Bytes::new(),
                 })
             };
-            self.tree
+            let it = tree
                 .range((Bound::Unbounded, upper))
                 .rev()
                 .skip_while(|k| !r.lte_max(k.score))
                 .take_while(|k| r.gte_min(k.score))
-                .skip(offset)
-                .take(limit)
-                .map(pick)
-                .collect()
+                .map(pick);
+            window(it, offset, limit)
         } else {
             let lower = ZKey {
                 score: if r.min == 0.0 { -0.0 } else { r.min },
                 member: Bytes::new(),
             };
-            self.tree
+            let it = tree
                 .range((Bound::Included(lower), Bound::Unbounded))
                 .skip_while(|k| !r.gte_min(k.score))
                 .take_while(|k| r.lte_max(k.score))
-                .skip(offset)
-                .take(limit)
-                .map(pick)
-                .collect()
+                .map(pick);
+            window(it, offset, limit)
         }
     }
 
@@ -328,15 +498,23 @@ impl ZSet {
         if r.is_empty() {
             return 0;
         }
-        let lower = ZKey {
-            score: if r.min == 0.0 { -0.0 } else { r.min },
-            member: Bytes::new(),
-        };
-        self.tree
-            .range((Bound::Included(lower), Bound::Unbounded))
-            .skip_while(|k| !r.gte_min(k.score))
-            .take_while(|k| r.lte_max(k.score))
-            .count()
+        match &self.repr {
+            ZRepr::Small(v) => v
+                .iter()
+                .filter(|(_, s)| r.gte_min(*s) && r.lte_max(*s))
+                .count(),
+            ZRepr::Big(b) => {
+                let lower = ZKey {
+                    score: if r.min == 0.0 { -0.0 } else { r.min },
+                    member: Bytes::new(),
+                };
+                b.tree
+                    .range((Bound::Included(lower), Bound::Unbounded))
+                    .skip_while(|k| !r.gte_min(k.score))
+                    .take_while(|k| r.lte_max(k.score))
+                    .count()
+            }
+        }
     }
 
     /// Elements with members in `r` (meaningful when all scores are equal, as in Redis),
@@ -348,61 +526,56 @@ impl ZSet {
         offset: usize,
         limit: Option<usize>,
     ) -> Vec<(Bytes, f64)> {
-        let limit = limit.unwrap_or(usize::MAX);
-        let pick = |k: &ZKey| (k.member.clone(), k.score);
         if r.is_empty() {
             return Vec::new();
         }
-        // With a single score the tree is in member order and can be entered by seeking.
-        let single = match (self.tree.first(), self.tree.last()) {
-            (Some(a), Some(b)) if a.score == b.score => Some(a.score),
-            _ => None,
+        // With a single score the big form's tree is in member order and can be entered by
+        // seeking; otherwise walk.
+        let seek = match &self.repr {
+            ZRepr::Big(big) => match (big.tree.first(), big.tree.last()) {
+                (Some(a), Some(b)) if a.score == b.score => Some((&big.tree, a.score)),
+                _ => None,
+            },
+            ZRepr::Small(_) => None,
         };
         if rev {
-            let it: Box<dyn Iterator<Item = &ZKey>> = match (single, &r.max) {
-                (Some(s), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(
-                    self.tree
-                        .range((
-                            Bound::Unbounded,
-                            Bound::Included(ZKey {
-                                score: s,
-                                member: m.clone(),
-                            }),
-                        ))
-                        .rev(),
+            let it: Box<dyn Iterator<Item = (&Bytes, f64)>> = match (seek, &r.max) {
+                (Some((tree, s)), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(
+                    tree.range((
+                        Bound::Unbounded,
+                        Bound::Included(ZKey {
+                            score: s,
+                            member: m.clone(),
+                        }),
+                    ))
+                    .rev()
+                    .map(pick),
                 ),
-                _ => Box::new(self.tree.iter().rev()),
+                _ => Box::new(self.iter().rev()),
             };
-            it.skip_while(|k| !r.lte_max(&k.member))
-                .take_while(|k| r.gte_min(&k.member))
-                .skip(offset)
-                .take(limit)
-                .map(pick)
-                .collect()
+            let it = it
+                .skip_while(|(m, _)| !r.lte_max(m))
+                .take_while(|(m, _)| r.gte_min(m));
+            window(it, offset, limit)
         } else {
-            let it: Box<dyn Iterator<Item = &ZKey>> = match (single, &r.min) {
-                (Some(s), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(self.tree.range((
-                    Bound::Included(ZKey {
-                        score: s,
-                        member: m.clone(),
-                    }),
-                    Bound::Unbounded,
-                ))),
-                _ => Box::new(self.tree.iter()),
+            let it: Box<dyn Iterator<Item = (&Bytes, f64)>> = match (seek, &r.min) {
+                (Some((tree, s)), LexBound::Incl(m) | LexBound::Excl(m)) => Box::new(
+                    tree.range((
+                        Bound::Included(ZKey {
+                            score: s,
+                            member: m.clone(),
+                        }),
+                        Bound::Unbounded,
+                    ))
+                    .map(pick),
+                ),
+                _ => Box::new(self.iter()),
             };
-            it.skip_while(|k| !r.gte_min(&k.member))
-                .take_while(|k| r.lte_max(&k.member))
-                .skip(offset)
-                .take(limit)
-                .map(pick)
-                .collect()
+            let it = it
+                .skip_while(|(m, _)| !r.gte_min(m))
+                .take_while(|(m, _)| r.lte_max(m));
+            window(it, offset, limit)
         }
-    }
-
-    /// True when Redis would still hold this set in its compact encoding (ZSCAN answers in one
-    /// call, in score order).
-    pub fn is_small(&self) -> bool {
-        self.len() <= SMALL_LEN
     }
 }
 
@@ -597,5 +770,73 @@ mod tests {
         assert_eq!(z.pop(false), Some((Bytes::from("d"), -1.0)));
         assert_eq!(z.remove(b"a"), Some(1.0));
         assert_eq!(z.len(), 2);
+    }
+
+    /// Both forms answer like a brute-force model, through growth past the compact size.
+    #[test]
+    fn matches_a_sorted_model() {
+        let mut z = ZSet::new();
+        let mut model: Vec<(Bytes, f64)> = Vec::new();
+        let mut x: u64 = 7;
+        for step in 0..600 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let m = Bytes::from(format!("m{}", (x >> 33) % 200));
+            let score = ((x >> 20) % 50) as f64 / 2.0;
+            if step % 5 == 4 {
+                let want = model
+                    .iter()
+                    .position(|(k, _)| *k == m)
+                    .map(|i| model.remove(i).1);
+                assert_eq!(z.remove(&m), want);
+            } else {
+                let old = model
+                    .iter()
+                    .position(|(k, _)| *k == m)
+                    .map(|i| model.remove(i).1);
+                model.push((m.clone(), score));
+                assert_eq!(z.insert(m, score), old);
+            }
+            model.sort_by(|a, b| cmp_entry(a.1, &a.0, b.1, &b.0));
+            assert_eq!(z.len(), model.len());
+            let all: Vec<(Bytes, f64)> = z.iter().map(|(m, s)| (m.clone(), s)).collect();
+            assert_eq!(all, model);
+            if step % 50 == 0 && model.len() >= 4 {
+                let n = model.len();
+                assert_eq!(
+                    z.range_by_rank(1, n / 2, false),
+                    model[1.min(n - 1)..=n / 2].to_vec()
+                );
+                let mut rev = model.clone();
+                rev.reverse();
+                assert_eq!(z.range_by_rank(0, 3, true), rev[..4.min(n)].to_vec());
+                let r = ScoreRange {
+                    min: 3.0,
+                    minex: true,
+                    max: 10.0,
+                    maxex: false,
+                };
+                let want: Vec<_> = model
+                    .iter()
+                    .filter(|(_, s)| *s > 3.0 && *s <= 10.0)
+                    .cloned()
+                    .collect();
+                assert_eq!(z.range_by_score(&r, false, 0, None), want);
+                assert_eq!(z.count_by_score(&r), want.len());
+                let mut wrev = want.clone();
+                wrev.reverse();
+                assert_eq!(
+                    z.range_by_score(&r, true, 1, Some(3)),
+                    wrev.iter().skip(1).take(3).cloned().collect::<Vec<_>>()
+                );
+                let (m0, _) = &model[n / 2];
+                assert_eq!(z.rank(m0), Some(n / 2));
+            }
+        }
+        assert!(!z.is_small());
+        while let Some((m, s)) = z.pop(false) {
+            assert_eq!(model.remove(0), (m, s));
+        }
     }
 }
