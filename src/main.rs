@@ -3,8 +3,10 @@
 
 use keyslot::config::Config;
 use keyslot::log::{Level, Logger, Sink};
+use keyslot::node::Node;
 use keyslot::server::{self, NodeEnv};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,7 +54,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let env = NodeEnv::real(Logger::new(level, sink));
+    let mut env = NodeEnv::real(Logger::new(level, sink));
+    // Keep a handle on the node: SIGTERM saves the dataset before exiting, as Redis does.
+    let started: Arc<Mutex<Option<Arc<Mutex<Node>>>>> = Arc::new(Mutex::new(None));
+    let slot = started.clone();
+    env.on_start = Some(Box::new(move |node| {
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(node);
+        }
+    }));
     env.logger.log(
         Level::Notice,
         env.clock.unix_ms(),
@@ -75,12 +85,27 @@ fn main() -> ExitCode {
     let logger = env.logger.clone();
     let clock = env.clock.clone();
     let result = runtime.block_on(async move {
-        tokio::select! {
-            r = server::run(config, env) => r,
-            _ = shutdown_signal() => {
-                logger.log(Level::Warning, clock.unix_ms(), "Received SIGTERM scheduling shutdown...");
-                logger.log(Level::Warning, clock.unix_ms(), "keyslot is now ready to exit, bye bye...");
-                Ok(())
+        let serving = server::run(config, env);
+        tokio::pin!(serving);
+        loop {
+            tokio::select! {
+                r = &mut serving => return r,
+                _ = shutdown_signal() => {
+                    logger.log(Level::Warning, clock.unix_ms(), "Received SIGTERM scheduling shutdown...");
+                    let node = started.lock().ok().and_then(|s| s.clone());
+                    let Some(node) = node else { return Ok(()) };
+                    let saved = match node.lock() {
+                        Ok(mut n) => keyslot::persist::prepare_shutdown(
+                            &mut n.view(),
+                            keyslot::persist::ShutdownSave::Default,
+                        ),
+                        Err(_) => Ok(()),
+                    };
+                    // A failed save keeps the node running (Redis: "can't exit").
+                    if saved.is_ok() {
+                        return Ok(());
+                    }
+                }
             }
         }
     });

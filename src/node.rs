@@ -149,6 +149,8 @@ pub struct NodeRest {
     pub repl: crate::replication::ReplState,
     /// Node monotonic ms of the last PING sent down the replication stream.
     pub repl_last_ping_ms: u64,
+    /// RDB and AOF state: loading, background saves, save points, the AOF's files.
+    pub persist: crate::persist::Persist,
 }
 
 /// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
@@ -187,6 +189,7 @@ impl Node {
         let repl = crate::replication::ReplState::new(&mut rng, backlog_bytes);
         let started_unix_ms = clock.unix_ms();
         let port = config.port;
+        let persist = crate::persist::Persist::new(started_unix_ms, logger.clone(), clock.clone());
         Node {
             db,
             rest: NodeRest {
@@ -209,6 +212,7 @@ impl Node {
                 repl,
                 repl_last_ping_ms: 0,
                 active_expire_enabled: true,
+                persist,
             },
         }
     }
@@ -257,6 +261,9 @@ impl Node {
             Err(CmdError::WrongArity(spec.name.to_string()))
         } else if let Some(redirect) = self.route(spec, argv, client) {
             Err(redirect)
+        } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
+            // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
+            Err(refused)
         } else if spec.is_write()
             && self.rest.repl.is_replica()
             && self.rest.cluster.is_none()
@@ -496,6 +503,8 @@ impl Node {
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
     pub fn cron(&mut self) {
+        // Background saves and rewrites, save points, AOF fsync and retries.
+        crate::persist::cron(self);
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
             let now = self.rest.clock.unix_ms();

@@ -137,18 +137,36 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         ),
     );
     log(Level::Notice, "Server initialized");
+    let shutdown = match node.lock() {
+        Ok(n) => n.rest.persist.shutdown.clone(),
+        Err(_) => return Err(ServerError::Startup("node lock poisoned".into())),
+    };
+    // Clients may connect while the dataset loads: they get -LOADING (see crate::persist).
+    let mut accepts = Vec::new();
+    for listener in listeners {
+        accepts.push(tokio::spawn(accept_loop(node.clone(), listener)));
+    }
+    if let Err(e) = crate::persist::load_at_startup(&node).await {
+        for a in &accepts {
+            a.abort();
+        }
+        return Err(ServerError::Startup(e));
+    }
     log(Level::Notice, "Ready to accept connections tcp");
 
     tokio::spawn(cron(node.clone()));
     if let Some(l) = bus_listener {
         tokio::spawn(crate::bus::run(node.clone(), l));
     }
-    let mut accepts = Vec::new();
-    for listener in listeners {
-        accepts.push(tokio::spawn(accept_loop(node.clone(), listener)));
-    }
-    for a in accepts {
-        let _ = a.await;
+    let serving = async {
+        for a in accepts {
+            let _ = a.await;
+        }
+    };
+    tokio::select! {
+        _ = serving => {}
+        // SHUTDOWN: the data is saved; stop serving.
+        _ = shutdown.notified() => {}
     }
     Ok(())
 }

@@ -276,9 +276,21 @@ fn info_memory(ctx: &Ctx<'_>) -> String {
 }
 
 fn info_persistence(ctx: &Ctx<'_>) -> String {
+    let node = &*ctx.node;
+    let p = &node.persist;
+    let now_mono = node.clock.mono_ms();
+    let job_secs = |running: bool| -> i64 {
+        match (&p.job, running) {
+            (Some(j), true) => (now_mono.saturating_sub(j.started_mono_ms) / 1000) as i64,
+            _ => -1,
+        }
+    };
+    let bgsave = p.bgsave_in_progress();
+    let rewriting = p.rewrite_in_progress();
+    let ok_err = |ok: bool| if ok { "ok" } else { "err" };
     let mut s = String::new();
+    field(&mut s, "loading", p.loading.is_some() as u8);
     for name in [
-        "loading",
         "async_loading",
         "current_cow_peak",
         "current_cow_size",
@@ -287,42 +299,82 @@ fn info_persistence(ctx: &Ctx<'_>) -> String {
         field(&mut s, name, 0);
     }
     field(&mut s, "current_fork_perc", "0.00");
-    for name in [
-        "current_save_keys_processed",
-        "current_save_keys_total",
-        "rdb_changes_since_last_save",
-        "rdb_bgsave_in_progress",
-    ] {
-        field(&mut s, name, 0);
-    }
+    field(&mut s, "current_save_keys_processed", 0);
     field(
         &mut s,
-        "rdb_last_save_time",
-        ctx.node.started_unix_ms / 1000,
+        "current_save_keys_total",
+        p.job.as_ref().map(|j| j.keys_total).unwrap_or(0),
     );
-    field(&mut s, "rdb_last_bgsave_status", "ok");
-    field(&mut s, "rdb_last_bgsave_time_sec", -1);
-    field(&mut s, "rdb_current_bgsave_time_sec", -1);
-    for name in [
-        "rdb_saves",
-        "rdb_last_cow_size",
-        "rdb_last_load_keys_expired",
-        "rdb_last_load_keys_loaded",
-    ] {
-        field(&mut s, name, 0);
-    }
-    field(&mut s, "aof_enabled", 0);
-    field(&mut s, "aof_rewrite_in_progress", 0);
-    field(&mut s, "aof_rewrite_scheduled", 0);
-    field(&mut s, "aof_last_rewrite_time_sec", -1);
-    field(&mut s, "aof_current_rewrite_time_sec", -1);
-    field(&mut s, "aof_last_bgrewrite_status", "ok");
-    field(&mut s, "aof_rewrites", 0);
-    field(&mut s, "aof_rewrites_consecutive_failures", 0);
-    field(&mut s, "aof_last_write_status", "ok");
+    field(&mut s, "rdb_changes_since_last_save", node.repl.tap.dirty);
+    field(&mut s, "rdb_bgsave_in_progress", bgsave as u8);
+    field(&mut s, "rdb_last_save_time", p.lastsave_unix_s);
+    field(&mut s, "rdb_last_bgsave_status", ok_err(p.last_bgsave_ok));
+    field(&mut s, "rdb_last_bgsave_time_sec", p.last_bgsave_time_sec);
+    field(&mut s, "rdb_current_bgsave_time_sec", job_secs(bgsave));
+    field(&mut s, "rdb_saves", p.rdb_saves);
+    field(&mut s, "rdb_last_cow_size", 0);
+    field(&mut s, "rdb_last_load_keys_expired", p.load_keys_expired);
+    field(&mut s, "rdb_last_load_keys_loaded", p.load_keys_loaded);
+    let aof = node.repl.tap.aof.as_ref();
+    field(&mut s, "aof_enabled", node.config.bool("appendonly") as u8);
+    field(&mut s, "aof_rewrite_in_progress", rewriting as u8);
+    field(&mut s, "aof_rewrite_scheduled", p.rewrite_scheduled as u8);
+    field(
+        &mut s,
+        "aof_last_rewrite_time_sec",
+        p.aof_last_rewrite_time_sec,
+    );
+    field(&mut s, "aof_current_rewrite_time_sec", job_secs(rewriting));
+    field(
+        &mut s,
+        "aof_last_bgrewrite_status",
+        ok_err(p.aof_last_rewrite_ok),
+    );
+    field(&mut s, "aof_rewrites", p.aof_rewrites);
+    field(
+        &mut s,
+        "aof_rewrites_consecutive_failures",
+        p.aof_rewrite_failures,
+    );
+    field(
+        &mut s,
+        "aof_last_write_status",
+        ok_err(aof.map(|a| a.last_error.is_none()).unwrap_or(true)),
+    );
     field(&mut s, "aof_last_cow_size", 0);
     field(&mut s, "module_fork_in_progress", 0);
     field(&mut s, "module_fork_last_cow_size", 0);
+    if let (true, Some(a)) = (p.aof_on, aof) {
+        field(&mut s, "aof_current_size", a.current_size);
+        field(&mut s, "aof_base_size", a.base_size);
+        field(&mut s, "aof_pending_rewrite", p.rewrite_scheduled as u8);
+        field(&mut s, "aof_buffer_length", a.pending.len());
+        field(
+            &mut s,
+            "aof_pending_bio_fsync",
+            node.storage.background_sync_pending() as u8,
+        );
+        field(&mut s, "aof_delayed_fsync", a.delayed_fsync);
+    }
+    if let Some(l) = &p.loading {
+        let elapsed = node.clock.unix_ms() / 1000 - l.start_unix_s.min(node.clock.unix_ms() / 1000);
+        let perc = if l.total_bytes == 0 {
+            0.0
+        } else {
+            l.loaded_bytes as f64 * 100.0 / l.total_bytes as f64
+        };
+        let eta = if l.loaded_bytes == 0 {
+            1
+        } else {
+            (l.total_bytes.saturating_sub(l.loaded_bytes) * elapsed.max(1)) / l.loaded_bytes
+        };
+        field(&mut s, "loading_start_time", l.start_unix_s);
+        field(&mut s, "loading_total_bytes", l.total_bytes);
+        field(&mut s, "loading_rdb_used_mem", 0);
+        field(&mut s, "loading_loaded_bytes", l.loaded_bytes);
+        field(&mut s, "loading_loaded_perc", format!("{perc:.2}"));
+        field(&mut s, "loading_eta_seconds", eta);
+    }
     s
 }
 

@@ -16,6 +16,7 @@ pub mod info;
 pub mod hashes;
 pub mod keys;
 pub mod lists;
+pub mod persist;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -180,6 +181,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(sets::COMMANDS.iter())
         .chain(zsets::COMMANDS.iter())
         .chain(replication::COMMANDS.iter())
+        .chain(persist::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

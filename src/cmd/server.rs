@@ -1,4 +1,5 @@
-//! Connection and server commands: PING ECHO QUIT SELECT HELLO AUTH ROLE TIME LASTSAVE DEBUG.
+//! Connection and server commands: PING ECHO QUIT SELECT HELLO AUTH ROLE TIME DEBUG (LASTSAVE
+//! and the other persistence commands are in `persist.rs`).
 //!
 //! INFO, CONFIG, CLIENT and COMMAND live in their own files beside this one.
 
@@ -66,14 +67,6 @@ pub const COMMANDS: &[CommandSpec] = &[
         "server",
         "Return the current server time",
         time,
-    ),
-    spec(
-        "lastsave",
-        1,
-        flags::FAST | flags::STALE,
-        "server",
-        "Get the UNIX time stamp of the last successful save to disk",
-        lastsave,
     ),
     spec(
         "debug",
@@ -258,11 +251,6 @@ fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         Reply::bulk((ms / 1000).to_string()),
         Reply::bulk(((ms % 1000) * 1000).to_string()),
     ]))
-}
-
-/// Nothing is ever saved, so the last save is the start, as for a fresh Redis without an RDB.
-fn lastsave(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    Ok(Reply::Integer((ctx.node.started_unix_ms / 1000) as i64))
 }
 
 const DEBUG_HELP: &[&str] = &[

@@ -116,6 +116,8 @@ pub struct ReplState {
     pub sync_full: u64,
     pub sync_partial_ok: u64,
     pub sync_partial_err: u64,
+    /// Persistence's view of the stream: the dirty counter and the AOF (see `crate::persist`).
+    pub tap: crate::persist::Tap,
 }
 
 impl ReplState {
@@ -136,6 +138,7 @@ impl ReplState {
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
+            tap: Default::default(),
         }
     }
 
@@ -153,6 +156,8 @@ impl ReplState {
 
     /// Appends stream bytes: backlog, offset, and every attached replica.
     pub fn feed(&mut self, bytes: &[u8]) {
+        // The AOF receives exactly the stream (with appendfsync always, fsynced before return).
+        self.tap.on_feed(bytes);
         self.backlog.append(bytes);
         self.offset += bytes.len() as u64;
         if !self.replicas.is_empty() {
