@@ -336,7 +336,7 @@ impl Node {
     fn route(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         let mut slot: Option<u16> = None;
-        for i in spec.keys.key_indexes(argv.len()) {
+        for i in cmd::key_positions(spec, argv) {
             let s = crate::slot::key_slot(&argv[i]);
             match slot {
                 None => slot = Some(s),

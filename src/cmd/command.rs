@@ -418,32 +418,16 @@ fn getkeys(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let keys: Vec<Reply> = if spec.flags & flags::MOVABLE_KEYS != 0 {
-        numkeys_keys(spec.keys.first as usize, args)?
-    } else {
-        spec.keys
-            .key_indexes(args.len())
-            .map(|i| Reply::Bulk(args[i].clone()))
-            .collect()
-    };
+    let keys: Vec<Reply> = super::key_positions(spec, args)
+        .into_iter()
+        .map(|i| Reply::Bulk(args[i].clone()))
+        .collect();
     if keys.is_empty() {
         return Err(CmdError::other(
             "ERR Invalid arguments specified for command",
         ));
     }
     Ok(Reply::Array(keys))
-}
-
-/// Keys announced by a count argument at `at`, which follow it.
-fn numkeys_keys(at: usize, args: &[Bytes]) -> Result<Vec<Reply>, CmdError> {
-    let invalid = || CmdError::other("ERR Invalid arguments specified for command");
-    let n = args
-        .get(at)
-        .and_then(|a| super::parse_i64(a))
-        .filter(|&n| n >= 0)
-        .ok_or_else(invalid)? as usize;
-    let keys = args.get(at + 1..at + 1 + n).ok_or_else(invalid)?;
-    Ok(keys.iter().cloned().map(Reply::Bulk).collect())
 }
 
 const HELP: &[&str] = &[
@@ -573,11 +557,14 @@ mod tests {
             enc.contains("$7\r\nlastkey\r\n:-1\r\n$7\r\nkeystep\r\n:2\r\n"),
             "{enc}"
         );
-        let numkeys: Vec<bytes::Bytes> = ["x", "2", "k1", "k2", "arg"]
-            .iter()
-            .map(|w| bytes::Bytes::from(*w))
-            .collect();
-        assert_eq!(super::numkeys_keys(1, &numkeys).unwrap().len(), 2);
-        assert!(super::numkeys_keys(1, &numkeys[..3]).is_err());
+        let mut t = crate::node::testing::TestNode::new();
+        assert_eq!(
+            t.run_text(&["COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"]),
+            "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["COMMAND", "GETKEYS", "sintercard", "2", "a", "b"]),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
     }
 }

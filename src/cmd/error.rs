@@ -25,6 +25,9 @@ pub enum CmdError {
     /// Any other error; the text carries its code (`ERR ...`, `CLUSTERDOWN ...`).
     #[error("{0}")]
     Other(Cow<'static, str>),
+    /// An error that echoes client bytes as they are (Redis does not require UTF-8 there).
+    #[error("{}", String::from_utf8_lossy(.0))]
+    Raw(bytes::Bytes),
 }
 
 impl CmdError {
@@ -37,6 +40,7 @@ impl CmdError {
     pub fn to_reply(&self) -> Reply {
         match self {
             CmdError::Other(t) => Reply::Error(t.clone()),
+            CmdError::Raw(b) => Reply::ErrorBytes(b.clone()),
             e => Reply::Error(Cow::Owned(e.to_string())),
         }
     }

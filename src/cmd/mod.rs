@@ -199,6 +199,32 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     table.get(lower).copied()
 }
 
+/// The argv indexes of a command's keys. Most commands describe them with their KeySpec;
+/// commands whose keys follow a `numkeys` argument are read here (cluster routing and
+/// COMMAND GETKEYS both need every key, or CROSSSLOT goes unnoticed).
+pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
+    let numkeys_at = |at: usize, first_key: usize, extra: &[usize]| -> Vec<usize> {
+        let n = argv
+            .get(at)
+            .and_then(|a| parse_i64(a))
+            .filter(|n| *n > 0)
+            .map(|n| n as usize)
+            .unwrap_or(0);
+        let mut v: Vec<usize> = extra.to_vec();
+        v.extend((first_key..first_key.saturating_add(n)).filter(|&i| i < argv.len()));
+        v
+    };
+    match spec.name {
+        "zunionstore" | "zinterstore" | "zdiffstore" => numkeys_at(2, 3, &[1]),
+        "sintercard" | "zintercard" | "zunion" | "zinter" | "zdiff" | "lmpop" | "zmpop" => {
+            numkeys_at(1, 2, &[])
+        }
+        "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
+        | "fcall_ro" => numkeys_at(2, 3, &[]),
+        _ => spec.keys.key_indexes(argv.len()).collect(),
+    }
+}
+
 /// Every command, sorted by name (COMMAND, COMMAND COUNT, COMMAND DOCS).
 pub fn all_commands() -> Vec<&'static CommandSpec> {
     let mut v: Vec<_> = all_specs().collect();

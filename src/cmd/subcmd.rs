@@ -58,12 +58,10 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[Bytes], subs: &'static [SubSpec]) -> 
 
 /// `ERR unknown subcommand 'foo'. Try CONFIG HELP.` (the argument cut at 128 bytes, as Redis).
 pub fn unknown_subcommand(word: &[u8], container: &str) -> CmdError {
-    let shown = super::error::quote_arg(word, 128);
-    CmdError::other(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        shown,
-        container.to_ascii_uppercase()
-    ))
+    let mut text = b"ERR unknown subcommand '".to_vec();
+    text.extend_from_slice(&super::error::quote_arg_bytes(word, 128));
+    text.extend_from_slice(format!("'. Try {} HELP.", container.to_ascii_uppercase()).as_bytes());
+    CmdError::Raw(bytes::Bytes::from(text))
 }
 
 /// The subcommands of a container command known to this module set, for COMMAND and COMMAND

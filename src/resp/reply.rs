@@ -150,15 +150,9 @@ impl Reply {
     }
 }
 
-/// Redis's `%.17g`-style double text with `inf`/`-inf`/`nan` spelled as Redis does.
+/// Redis's `%.17g` double text (RESP3 doubles), `inf`/`-inf`/`nan` spelled as Redis does.
 pub fn format_double(d: f64) -> String {
-    if d.is_infinite() {
-        if d > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else if d.is_nan() {
-        "nan".to_string()
-    } else {
-        crate::db::format::fmt_f64(d)
-    }
+    crate::db::value::zset::fmt_score(d)
 }
 
 fn line(out: &mut BytesMut, prefix: u8, body: &[u8]) {
