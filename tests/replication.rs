@@ -216,7 +216,7 @@ fn wait_confirmed_writes_survive_a_master_sigkill_and_the_old_master_catches_up(
         return;
     }
     let _serial = cluster_util::serial();
-    let mut c = Cluster::six_node("repl-wait", 2000);
+    let mut c = Cluster::six_node_with("repl-wait", 2000, &["--enable-debug-command", "yes"]);
     // Keys on the master of slot 9189 (key1's slot), each confirmed by WAIT 1.
     let owner = c.owner_in_view(0, 9189).expect("slot 9189 has an owner");
     let master = c.index_of_port(owner.port);
@@ -276,6 +276,11 @@ fn wait_confirmed_writes_survive_a_master_sigkill_and_the_old_master_catches_up(
     );
     assert_eq!(field(port, "replication", "role"), "slave");
     assert_eq!(cli(port, &["DBSIZE"]), cli(new_owner.port, &["DBSIZE"]));
+    assert_eq!(
+        digest(port),
+        digest(new_owner.port),
+        "the old master ends with its successor's dataset"
+    );
     // The old master, now a replica, serves the confirmed keys to a READONLY client.
     let mut replica_conn = cluster_util::conn(port).expect("connect to the old master");
     let ok: String = redis::cmd("READONLY")

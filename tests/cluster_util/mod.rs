@@ -266,8 +266,14 @@ impl Cluster {
 
     /// Starts `n` empty nodes (no create yet).
     pub fn start(tag: &str, n: usize, node_timeout_ms: u64) -> Cluster {
+        Cluster::start_with(tag, n, node_timeout_ms, &[])
+    }
+
+    /// Starts `n` empty nodes with extra flags (e.g. `--enable-debug-command yes`).
+    pub fn start_with(tag: &str, n: usize, node_timeout_ms: u64, extra: &[&str]) -> Cluster {
         let dir = TempDir::new(tag);
-        let args = Cluster::node_args(node_timeout_ms);
+        let mut args = Cluster::node_args(node_timeout_ms);
+        args.extend(extra.iter().map(|s| s.to_string()));
         let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         let nodes = (0..n).map(|_| Server::keyslot(&dir, &args)).collect();
         Cluster {
@@ -302,8 +308,13 @@ impl Cluster {
     /// Six nodes, `redis-cli --cluster create --cluster-replicas 1`, then waits until every node
     /// reports `cluster_state:ok` and the same view of roles and slots.
     pub fn six_node(tag: &str, node_timeout_ms: u64) -> Cluster {
+        Cluster::six_node_with(tag, node_timeout_ms, &[])
+    }
+
+    /// [`Cluster::six_node`] with extra flags for every node.
+    pub fn six_node_with(tag: &str, node_timeout_ms: u64, extra: &[&str]) -> Cluster {
         let t0 = Instant::now();
-        let mut c = Cluster::start(tag, 6, node_timeout_ms);
+        let mut c = Cluster::start_with(tag, 6, node_timeout_ms, extra);
         let out = c.create(1);
         assert!(
             out.status.success() && c.create_stdout.contains("[OK] All 16384 slots covered"),
