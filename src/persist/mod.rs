@@ -1263,3 +1263,245 @@ fn open_aof_at_start(n: &mut Node) -> Result<(), String> {
     rest.persist.manifest_persisted = true;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::node::testing::TestNode;
+    use crate::storage::{MemStorage, Storage};
+
+    /// A node on `storage` with `flags`, its data loaded as at startup.
+    fn start(storage: &MemStorage, flags: &[(&str, &str)]) -> Arc<Mutex<Node>> {
+        let mut c = Config::default();
+        c.set("save", "").unwrap();
+        for (k, v) in flags {
+            c.set(k, v).unwrap();
+        }
+        let mut t = TestNode::with_config(c);
+        t.node.rest.storage = Arc::new(storage.clone());
+        let node = Arc::new(Mutex::new(t.node));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(load_at_startup(&node)).unwrap();
+        node
+    }
+
+    fn set(node: &Arc<Mutex<Node>>, k: &str, v: &str) -> bool {
+        let mut n = node.lock().unwrap();
+        let mut client = crate::node::Client::new(99, "127.0.0.1:1".into(), "x".into(), 0, true);
+        let argv: Vec<Bytes> = ["SET", k, v]
+            .iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect();
+        n.execute(&mut client, &argv) == crate::resp::Reply::ok()
+    }
+
+    fn has(node: &Arc<Mutex<Node>>, k: &str) -> bool {
+        node.lock().unwrap().db.peek(k.as_bytes()).is_some()
+    }
+
+    /// Writes for `ms` with the cron running every 100 ms, then the machine crashes; returns
+    /// (acknowledged writes, surviving writes, ms of writes lost).
+    fn crash_after_writing(policy: &str, ms: u64) -> (usize, usize, u64) {
+        let disk = MemStorage::new();
+        let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", policy)]);
+        let t0 = std::time::Instant::now();
+        let mut acked: Vec<(usize, u64)> = Vec::new();
+        let mut last_cron = 0;
+        let mut i = 0;
+        while t0.elapsed().as_millis() < ms as u128 {
+            let now = t0.elapsed().as_millis() as u64;
+            if now >= last_cron + 100 {
+                node.lock().unwrap().cron();
+                last_cron = now;
+            }
+            if set(&node, &format!("k{i}"), "v") {
+                acked.push((i, now));
+            }
+            i += 1;
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        drop(node);
+        disk.crash();
+        let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", policy)]);
+        let survived: Vec<&(usize, u64)> = acked
+            .iter()
+            .filter(|(i, _)| has(&node, &format!("k{i}")))
+            .collect();
+        // Survivors are a prefix of the acknowledged writes.
+        assert!(survived
+            .iter()
+            .enumerate()
+            .all(|(n, (i, _))| acked[n].0 == *i));
+        let end = acked.last().map(|a| a.1).unwrap_or(0);
+        let last_kept = survived.last().map(|a| a.1).unwrap_or(0);
+        (acked.len(), survived.len(), end - last_kept)
+    }
+
+    #[test]
+    fn always_crash_loses_no_acknowledged_write() {
+        let (acked, survived, _) = crash_after_writing("always", 600);
+        println!("appendfsync always, machine crash: {acked} acknowledged, {survived} survived");
+        assert!(acked > 100);
+        assert_eq!(acked, survived);
+    }
+
+    #[test]
+    fn everysec_crash_loses_at_most_about_a_second() {
+        let (acked, survived, lost_ms) = crash_after_writing("everysec", 2500);
+        println!(
+            "appendfsync everysec, machine crash: {acked} acknowledged, {} lost = the last {lost_ms} ms of writes",
+            acked - survived
+        );
+        assert!(survived > 0 && survived < acked);
+        assert!(lost_ms <= 1300, "lost {lost_ms} ms of writes");
+    }
+
+    #[test]
+    fn torn_tail_loads_and_is_cut_off() {
+        for seed in 0..30u64 {
+            let disk = MemStorage::new();
+            let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", "no")]);
+            for i in 0..5 {
+                assert!(set(&node, &format!("k{i}"), "value"));
+            }
+            node.lock()
+                .unwrap()
+                .rest
+                .repl
+                .tap
+                .aof
+                .as_mut()
+                .unwrap()
+                .sync_now()
+                .unwrap();
+            for i in 5..8 {
+                assert!(set(&node, &format!("k{i}"), "value"));
+            }
+            drop(node);
+            disk.crash_torn(seed * 7);
+            let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", "no")]);
+            let kept = (0..8).take_while(|i| has(&node, &format!("k{i}"))).count();
+            assert!((5..=8).contains(&kept), "seed {seed}: {kept}");
+            assert!(set(&node, "after", "1"));
+            drop(node);
+            let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", "always")]);
+            assert!(has(&node, "after"), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn aof_write_errors_deny_writes_until_space_returns() {
+        let disk = MemStorage::new();
+        let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", "everysec")]);
+        assert!(set(&node, "a", "1"));
+        disk.fail_writes(Some(crate::storage::DiskFault::NoSpace));
+        // The write that hits the error is kept in memory and retried.
+        assert!(set(&node, "b", "2"));
+        let mut client = crate::node::Client::new(9, "127.0.0.1:1".into(), "x".into(), 0, true);
+        let argv = |w: &[&str]| {
+            w.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        let r = node
+            .lock()
+            .unwrap()
+            .execute(&mut client, &argv(&["SET", "c", "3"]));
+        assert_eq!(
+            r,
+            crate::resp::Reply::error(
+                "MISCONF Errors writing to the AOF file: No space left on device"
+            )
+        );
+        let r = node
+            .lock()
+            .unwrap()
+            .execute(&mut client, &argv(&["GET", "a"]));
+        assert_eq!(r, crate::resp::Reply::Bulk(Bytes::from_static(b"1")));
+        node.lock().unwrap().cron();
+        disk.fail_writes(None);
+        node.lock().unwrap().cron();
+        assert!(set(&node, "c", "3"));
+        node.lock()
+            .unwrap()
+            .rest
+            .repl
+            .tap
+            .aof
+            .as_mut()
+            .unwrap()
+            .sync_now()
+            .unwrap();
+        drop(node);
+        disk.crash();
+        let node = start(&disk, &[("appendonly", "yes")]);
+        assert!(has(&node, "a") && has(&node, "b") && has(&node, "c"));
+    }
+
+    #[test]
+    fn rdb_restores_replication_id_and_offset() {
+        let disk = MemStorage::new();
+        let node = start(&disk, &[]);
+        assert!(set(&node, "a", "1"));
+        let (id, off) = {
+            let mut n = node.lock().unwrap();
+            save(&mut n.view()).unwrap();
+            (n.rest.repl.replid.clone(), n.rest.repl.offset)
+        };
+        assert!(off > 0);
+        // Restarted as a master: the old history is its second id.
+        let node = start(&disk, &[]);
+        {
+            let n = node.lock().unwrap();
+            assert_eq!(n.rest.repl.replid2, id);
+            assert_eq!(n.rest.repl.offset, off);
+            assert!(n.rest.repl.can_continue(&id, off + 1));
+        }
+        // Restarted as a replica: it continues the same history.
+        let mut c = Config::default();
+        c.set("save", "").unwrap();
+        let mut t = TestNode::with_config(c);
+        t.node.rest.storage = Arc::new(disk.clone());
+        t.node.view().become_replica_of("127.0.0.1", 1);
+        let node = Arc::new(Mutex::new(t.node));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(load_at_startup(&node)).unwrap();
+        let n = node.lock().unwrap();
+        assert_eq!((n.rest.repl.replid.clone(), n.rest.repl.offset), (id, off));
+        assert_eq!(n.rest.persist.load_keys_loaded, 1);
+    }
+
+    #[test]
+    fn corrupt_aof_names_file_and_offset() {
+        let disk = MemStorage::new();
+        let node = start(&disk, &[("appendonly", "yes")]);
+        assert!(set(&node, "a", "1"));
+        assert!(set(&node, "b", "2"));
+        drop(node);
+        let path = "appendonlydir/appendonly.aof.1.incr.aof";
+        let mut bytes = disk.read(path).unwrap().unwrap();
+        bytes[3] = b'X';
+        disk.put(path, &bytes);
+        let mut c = Config::default();
+        c.set("appendonly", "yes").unwrap();
+        let mut t = TestNode::with_config(c);
+        t.node.rest.storage = Arc::new(disk.clone());
+        let node = Arc::new(Mutex::new(t.node));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt.block_on(load_at_startup(&node)).unwrap_err();
+        assert!(
+            err.contains("appendonly.aof.1.incr.aof at offset 3"),
+            "{err}"
+        );
+    }
+}
