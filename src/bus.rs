@@ -303,6 +303,7 @@ impl Driver {
                 other => apply_node_output(&mut node, other),
             }
         }
+        deliver_publishes(&mut node);
         if let Some(generation) = node.rest.repl.task_needed.take() {
             ops.push(NetOp::StartReplica { generation });
         }
@@ -362,6 +363,25 @@ fn format_addr(ip: &str, port: u16) -> String {
         format!("[{}]:{}", ip, port)
     } else {
         format!("{}:{}", ip, port)
+    }
+}
+
+/// Hands PUBLISH / PUBLISHSHARD messages received over the bus to local subscribers.
+pub fn deliver_publishes(node: &mut Node) {
+    loop {
+        let next = node
+            .rest
+            .cluster
+            .as_mut()
+            .and_then(|s| s.received_publish.pop_front());
+        let Some((shard, channel, message)) = next else {
+            return;
+        };
+        if shard {
+            node.rest.hub.publish_shard(&channel, &message);
+        } else {
+            node.rest.hub.publish(&channel, &message);
+        }
     }
 }
 

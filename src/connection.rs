@@ -7,15 +7,20 @@
 
 use crate::log::Level;
 use crate::node::{Client, Node};
+use crate::pubsub::ClientMsg;
 use crate::resp::request::{Limits, ProtocolError, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 /// How often a client whose write is paused (CLUSTER FAILOVER) checks the pause again.
 const WRITE_PAUSE_POLL_MS: u64 = 10;
+/// How often a blocked client checks its timeout, its slot and the cluster state (Redis's
+/// clientsCron visits each client about this often at hz 10).
+const BLOCKED_CHECK_MS: u64 = 100;
 
 /// Why a connection ended.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +80,49 @@ where
     end
 }
 
+/// What ended an idle wait: bytes from the socket, or a message from the node.
+enum Event {
+    Read(std::io::Result<usize>),
+    Msg(Option<ClientMsg>),
+}
+
+/// Writes and flushes `output` if it holds anything.
+async fn flush_output<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    output: &mut BytesMut,
+) -> Result<(), ConnectionEnd> {
+    if output.is_empty() {
+        return Ok(());
+    }
+    writer.write_all(output).await?;
+    writer.flush().await?;
+    output.clear();
+    Ok(())
+}
+
+/// Encodes every message already queued for the client (pushes the node made while it ran the
+/// client's own command, so they precede its reply as in Redis).
+fn drain_pushes(
+    rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
+    client: &mut Client,
+    output: &mut BytesMut,
+) {
+    while let Ok(msg) = rx.try_recv() {
+        encode_msg(msg, client, output);
+    }
+}
+
+fn encode_msg(msg: ClientMsg, client: &mut Client, output: &mut BytesMut) {
+    match msg {
+        ClientMsg::Push(r) => r.encode(client.proto, output),
+        ClientMsg::Unblock { reply, woff } => {
+            reply.encode(client.proto, output);
+            client.blocked = false;
+            client.woff = client.woff.max(woff);
+        }
+    }
+}
+
 async fn serve_client<S>(node: &Arc<Mutex<Node>>, stream: S, client: &mut Client) -> ConnectionEnd
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -84,12 +132,39 @@ where
     let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
+    // Created by the node the first time the client subscribes or blocks.
+    let mut push_rx: Option<mpsc::UnboundedReceiver<ClientMsg>> = None;
     loop {
         input.reserve(READ_CHUNK_BYTES);
-        let n = match reader.read_buf(&mut input).await {
-            Ok(0) => return ConnectionEnd::Eof,
-            Ok(n) => n,
-            Err(e) => return ConnectionEnd::Io(e),
+        let event = match push_rx.as_mut() {
+            // The common case: a plain read.
+            None => Event::Read(reader.read_buf(&mut input).await),
+            Some(rx) => tokio::select! {
+                biased;
+                m = rx.recv() => Event::Msg(m),
+                r = reader.read_buf(&mut input) => Event::Read(r),
+            },
+        };
+        let n = match event {
+            Event::Read(Ok(0)) => return ConnectionEnd::Eof,
+            Event::Read(Ok(n)) => n,
+            Event::Read(Err(e)) => return ConnectionEnd::Io(e),
+            Event::Msg(None) => return ConnectionEnd::Killed,
+            Event::Msg(Some(msg)) => {
+                // A pub/sub message for an idle client: write it (and whatever else is queued).
+                encode_msg(msg, client, &mut output);
+                if let Some(rx) = push_rx.as_mut() {
+                    drain_pushes(rx, client, &mut output);
+                }
+                let len = output.len() as u64;
+                if let Err(e) = flush_output(&mut writer, &mut output).await {
+                    return e;
+                }
+                if let Ok(mut g) = node.lock() {
+                    g.rest.stats.total_net_output_bytes += len;
+                }
+                continue;
+            }
         };
         let (max_bulk_len, query_limit) = match node.lock() {
             Ok(mut g) => {
@@ -135,19 +210,25 @@ where
                 };
                 let mut done = 0;
                 for argv in batch.iter() {
-                    if g.must_wait(argv) {
+                    if g.must_wait(client, argv) {
                         break;
                     }
                     let reply = g.execute(client, argv);
                     done += 1;
+                    if client.push_channel && push_rx.is_none() {
+                        push_rx = g.rest.hub.take_rx(client.id);
+                    }
+                    if let Some(rx) = push_rx.as_mut() {
+                        drain_pushes(rx, client, &mut output);
+                    }
                     reply.encode(client.proto, &mut output);
                     if client.close_after_reply {
                         end = Some(ConnectionEnd::Quit);
                         break;
                     }
-                    // PSYNC turned this connection into a replica feed; WAIT blocks the
-                    // client: either way the rest of the batch waits.
-                    if client.replica_feed || client.wait.is_some() {
+                    // PSYNC turned this connection into a replica feed; WAIT and blocking
+                    // commands block the client: either way the rest of the batch waits.
+                    if client.replica_feed || client.wait.is_some() || client.blocked {
                         break;
                     }
                 }
@@ -172,21 +253,34 @@ where
             if end.is_some() {
                 break;
             }
-            if client.replica_feed || client.wait.is_some() {
-                if !output.is_empty() {
-                    if let Err(e) = writer.write_all(&output).await {
-                        return ConnectionEnd::Io(e);
-                    }
-                    if let Err(e) = writer.flush().await {
-                        return ConnectionEnd::Io(e);
-                    }
-                    output.clear();
+            if client.replica_feed || client.wait.is_some() || client.blocked {
+                if let Err(e) = flush_output(&mut writer, &mut output).await {
+                    return e;
                 }
                 if client.replica_feed {
                     let id = client.id;
                     crate::replication::primary::feed(node.clone(), id, reader, writer, input)
                         .await;
                     return ConnectionEnd::Replica;
+                }
+                if client.blocked {
+                    let Some(rx) = push_rx.as_mut() else {
+                        return ConnectionEnd::Killed;
+                    };
+                    let waited = wait_blocked(
+                        node,
+                        client,
+                        rx,
+                        &mut reader,
+                        &mut writer,
+                        &mut input,
+                        &mut output,
+                    )
+                    .await;
+                    if let Err(e) = waited {
+                        return e;
+                    }
+                    continue;
                 }
                 let acked = wait_for_acks(node, client).await;
                 crate::resp::Reply::Integer(acked as i64).encode(client.proto, &mut output);
@@ -195,14 +289,8 @@ where
             if !batch.is_empty() {
                 // Writes are paused (manual failover): send what is ready, wait, retry. The
                 // parsed commands after the paused one stay queued in order.
-                if !output.is_empty() {
-                    if let Err(e) = writer.write_all(&output).await {
-                        return ConnectionEnd::Io(e);
-                    }
-                    if let Err(e) = writer.flush().await {
-                        return ConnectionEnd::Io(e);
-                    }
-                    output.clear();
+                if let Err(e) = flush_output(&mut writer, &mut output).await {
+                    return e;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(WRITE_PAUSE_POLL_MS)).await;
                 if protocol_error.is_none() {
@@ -226,18 +314,82 @@ where
         if end.is_none() && input.len() > query_limit {
             end = Some(ConnectionEnd::QueryBufferLimit(input.len()));
         }
-        if !output.is_empty() {
-            if let Err(e) = writer.write_all(&output).await {
-                return ConnectionEnd::Io(e);
-            }
-            if let Err(e) = writer.flush().await {
-                return ConnectionEnd::Io(e);
-            }
-            output.clear();
+        if let Err(e) = flush_output(&mut writer, &mut output).await {
+            return e;
         }
         if let Some(end) = end {
             let _ = writer.shutdown().await;
             return end;
+        }
+    }
+}
+
+/// Waits while the client is blocked in BLPOP & co.: until the node sends its reply (served by
+/// another client's push), or the deadline passes / its slot moves / the cluster fails
+/// (checked by `Node::blocked_tick` at most every 100 ms). Pub/sub pushes arriving meanwhile
+/// are written at once; bytes the client sends are buffered for after the wait. The reply is
+/// left in `output`.
+#[allow(clippy::too_many_arguments)]
+async fn wait_blocked<R, W>(
+    node: &Arc<Mutex<Node>>,
+    client: &mut Client,
+    rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
+    reader: &mut R,
+    writer: &mut W,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+) -> Result<(), ConnectionEnd>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    loop {
+        let sleep_ms = {
+            let Ok(mut g) = node.lock() else {
+                return Err(ConnectionEnd::Killed);
+            };
+            if g.rest.killed_clients.remove(&client.id) {
+                g.rest.blocking.unblock(client.id);
+                return Err(ConnectionEnd::Killed);
+            }
+            if let Some(reply) = g.blocked_tick(client) {
+                reply.encode(client.proto, output);
+                client.blocked = false;
+                g.rest.stats.total_net_output_bytes += output.len() as u64;
+                return Ok(());
+            }
+            let now = g.rest.clock.mono_ms();
+            match g.rest.blocking.get(client.id).map(|r| r.deadline_ms) {
+                Some(d) if d != 0 => d.saturating_sub(now).clamp(1, BLOCKED_CHECK_MS),
+                _ => BLOCKED_CHECK_MS,
+            }
+        };
+        let tick = tokio::time::sleep(std::time::Duration::from_millis(sleep_ms));
+        input.reserve(READ_CHUNK_BYTES);
+        let read = reader.read_buf(input);
+        tokio::select! {
+            biased;
+            m = rx.recv() => match m {
+                Some(msg) => {
+                    encode_msg(msg, client, output);
+                    if !client.blocked {
+                        return Ok(());
+                    }
+                    flush_output(writer, output).await?;
+                }
+                None => return Err(ConnectionEnd::Killed),
+            },
+            _ = tick => {}
+            r = read => match r {
+                // A client that half-closes while blocked is gone (Redis frees it on EOF).
+                Ok(0) => return Err(ConnectionEnd::Eof),
+                Ok(n) => {
+                    if let Ok(mut g) = node.lock() {
+                        g.rest.stats.total_net_input_bytes += n as u64;
+                    }
+                }
+                Err(e) => return Err(ConnectionEnd::Io(e)),
+            },
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod db;
 pub mod glob;
 pub mod log;
 pub mod node;
+pub mod pubsub;
 pub mod persist;
 pub mod rdb;
 pub mod replication;

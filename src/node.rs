@@ -52,6 +52,20 @@ pub struct Client {
     pub wait: Option<WaitRequest>,
     /// Replication offset right after this client's last write (what WAIT waits for).
     pub woff: u64,
+    /// Commands queued since MULTI (None outside a transaction).
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was rejected while queueing: EXEC answers EXECABORT.
+    pub multi_error: bool,
+    /// Set while EXEC runs the queued commands (blocking commands do not block then).
+    pub in_exec: bool,
+    /// Pub/sub subscriptions (channels + patterns + shard channels); > 0 is subscribe mode.
+    pub subs: usize,
+    /// The node holds a push channel for this client (see `crate::pubsub`).
+    pub push_channel: bool,
+    /// The client waits in a blocking command (BLPOP...); its reply comes on the push channel.
+    pub blocked: bool,
+    /// What to replicate instead of the command just run (BLPOP served at once -> LPOP).
+    pub rewrite: Option<Vec<Bytes>>,
 }
 
 /// A client blocked in WAIT.
@@ -85,6 +99,13 @@ impl Client {
             replica_feed: false,
             wait: None,
             woff: 0,
+            multi: None,
+            multi_error: false,
+            in_exec: false,
+            subs: 0,
+            push_channel: false,
+            blocked: false,
+            rewrite: None,
         }
     }
 }
@@ -151,6 +172,12 @@ pub struct NodeRest {
     pub repl_last_ping_ms: u64,
     /// RDB and AOF state: loading, background saves, save points, the AOF's files.
     pub persist: crate::persist::Persist,
+    /// Pub/sub subscriptions and the clients' push channels.
+    pub hub: crate::pubsub::Hub,
+    /// Clients blocked in BLPOP & co.
+    pub blocking: crate::cmd::blocking::Blocking,
+    /// WATCHed keys.
+    pub watches: crate::cmd::tx::Watches,
 }
 
 /// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
@@ -212,6 +239,9 @@ impl Node {
                 repl,
                 repl_last_ping_ms: 0,
                 active_expire_enabled: true,
+                hub: Default::default(),
+                blocking: Default::default(),
+                watches: Default::default(),
                 persist,
             },
         }
@@ -239,10 +269,24 @@ impl Node {
     /// Forgets a closed connection.
     pub fn disconnect_client(&mut self, id: u64) {
         self.rest.clients.remove(&id);
+        self.rest.hub.remove_client(id);
+        self.rest.blocking.unblock(id);
+        self.rest.watches.unwatch_all(id);
     }
 
-    /// Runs one command for `client` and returns its reply.
+    /// Runs one command for `client` and returns its reply; then serves clients blocked on keys
+    /// the command filled (after a whole EXEC, as Redis).
     pub fn execute(&mut self, client: &mut Client, argv: &[Bytes]) -> Reply {
+        let reply = self.process(client, argv);
+        if self.rest.blocking.has_ready() {
+            self.serve_ready_keys();
+        }
+        reply
+    }
+
+    /// Redis's processCommand: lookup and the checks before running (each of which flags an
+    /// open transaction), subscribe-mode rules, queueing inside MULTI, EXEC.
+    fn process(&mut self, client: &mut Client, argv: &[Bytes]) -> Reply {
         let Some(name) = argv.first() else {
             return Reply::error("ERR empty command");
         };
@@ -250,30 +294,96 @@ impl Node {
         client.last_interaction_ms = now_mono;
         let Some(spec) = cmd::lookup(name) else {
             let reply = unknown_command_reply(argv);
+            client.multi_error |= client.multi.is_some();
             self.count_error(&reply);
             return reply;
         };
         client.last_cmd = spec.name;
-        self.rest.stats.total_commands_processed += 1;
-        let result = if !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
-            Err(CmdError::other("NOAUTH Authentication required."))
+        let rejected = if !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
+            Some(CmdError::other("NOAUTH Authentication required."))
         } else if !spec.arity_ok(argv.len()) {
-            Err(CmdError::WrongArity(spec.name.to_string()))
+            Some(CmdError::WrongArity(spec.name.to_string()))
         } else if let Some(redirect) = self.route(spec, argv, client) {
-            Err(redirect)
+            Some(redirect)
         } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
             // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
-            Err(refused)
+            Some(refused)
         } else if spec.is_write()
             && self.rest.repl.is_replica()
             && self.rest.cluster.is_none()
             && self.rest.config.bool("replica-read-only")
         {
-            Err(CmdError::other(
+            Some(CmdError::other(
                 "READONLY You can't write against a read only replica.",
             ))
+        } else if client.subs > 0
+            && client.proto == Protocol::Resp2
+            && !cmd::pubsub::allowed_in_subscribe_mode(spec.name)
+        {
+            Some(CmdError::other(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )))
         } else {
-            let now_ms = self.rest.clock.unix_ms();
+            None
+        };
+        if let Some(e) = rejected {
+            if spec.name == "exec" && client.multi.is_some() {
+                cmd::tx::discard_transaction(&mut self.rest, client);
+            } else {
+                client.multi_error |= client.multi.is_some();
+            }
+            self.rest.stats.total_commands_processed += 1;
+            let entry = self.rest.stats.commands.entry(spec.name).or_default();
+            entry.0 += 1;
+            entry.1 += 1;
+            if spec.name != "asking" {
+                client.asking = false;
+            }
+            let reply = e.to_reply();
+            self.count_error(&reply);
+            return reply;
+        }
+        if let Some(queue) = client.multi.as_mut() {
+            if !matches!(
+                spec.name,
+                "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+            ) {
+                queue.push(argv.to_vec());
+                return Reply::simple("QUEUED");
+            }
+        }
+        match spec.name {
+            "exec" => self.exec(client),
+            "ping" if client.subs > 0 && client.proto == Protocol::Resp2 && argv.len() <= 2 => {
+                // PING in RESP2 subscribe mode answers a two-element array.
+                self.rest.stats.total_commands_processed += 1;
+                self.rest.stats.commands.entry(spec.name).or_default().0 += 1;
+                Reply::Array(vec![
+                    Reply::bulk("pong"),
+                    Reply::Bulk(argv.get(1).cloned().unwrap_or_default()),
+                ])
+            }
+            _ => self.call(client, spec, argv),
+        }
+    }
+
+    /// Redis's call(): runs the handler, counts it, replicates a write, notices changes to
+    /// watched keys and keys blocked clients wait for.
+    fn call(
+        &mut self,
+        client: &mut Client,
+        spec: &'static cmd::CommandSpec,
+        argv: &[Bytes],
+    ) -> Reply {
+        self.rest.stats.total_commands_processed += 1;
+        let watched = if self.rest.watches.is_empty() {
+            Vec::new()
+        } else {
+            self.snapshot_watched(spec, argv)
+        };
+        let now_ms = self.rest.clock.unix_ms();
+        let result = {
             let mut ctx = Ctx {
                 db: &mut self.db,
                 node: &mut self.rest,
@@ -298,14 +408,259 @@ impl Node {
                 e.to_reply()
             }
         };
+        let rewrite = client.rewrite.take();
         if reply.is_error() {
             self.count_error(&reply);
-        } else if spec.is_write() {
-            self.view().propagate_write(spec.name, argv, &reply);
+        } else if spec.is_write() && !matches!(reply, Reply::NoReply) {
+            match &rewrite {
+                Some(v) => {
+                    let name = cmd::lookup(&v[0]).map_or("", |s| s.name);
+                    self.view().propagate_write(name, v, &reply);
+                }
+                None => self.view().propagate_write(spec.name, argv, &reply),
+            }
             client.woff = self.rest.repl.offset;
+            if !self.rest.blocking.is_empty() {
+                for i in spec.keys.key_indexes(argv.len()) {
+                    self.rest.blocking.signal(&argv[i]);
+                }
+            }
+        }
+        if !watched.is_empty() {
+            self.touch_watched(watched, &reply, spec);
         }
         self.view().propagate_expired();
         reply
+    }
+
+    /// The entries of the watched keys a command may change: its own keys, or every watched
+    /// key for a keyless write (FLUSHALL).
+    fn snapshot_watched(
+        &self,
+        spec: &cmd::CommandSpec,
+        argv: &[Bytes],
+    ) -> Vec<(Bytes, Option<crate::db::Entry>)> {
+        let mut out = Vec::new();
+        if spec.keys.first == 0 {
+            if spec.is_write() {
+                for k in self.rest.watches.keys() {
+                    out.push((k.clone(), self.db.peek(k).cloned()));
+                }
+            }
+        } else {
+            for i in spec.keys.key_indexes(argv.len()) {
+                let k = &argv[i];
+                if self.rest.watches.is_watched(k) && !out.iter().any(|(o, _)| o == k) {
+                    out.push((k.clone(), self.db.peek(k).cloned()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Touches the watched keys whose entry changed (or that a successful overwrite rewrote
+    /// with the same value: Redis signals every SET).
+    fn touch_watched(
+        &mut self,
+        before: Vec<(Bytes, Option<crate::db::Entry>)>,
+        reply: &Reply,
+        spec: &cmd::CommandSpec,
+    ) {
+        let overwrite = spec.is_write()
+            && !reply.is_error()
+            && matches!(
+                spec.name,
+                "set"
+                    | "setex"
+                    | "psetex"
+                    | "getset"
+                    | "mset"
+                    | "restore"
+                    | "hset"
+                    | "hmset"
+                    | "lset"
+            );
+        for (k, old) in before {
+            let new = self.db.peek(&k);
+            if old.as_ref() != new || (overwrite && new.is_some()) {
+                let exists = new.is_some();
+                self.rest.watches.touch(&k, exists);
+            }
+        }
+    }
+
+    /// EXEC: runs the queued commands, or answers EXECABORT / nil (a watched key changed).
+    /// Inside a transaction with several writes the replication stream gets MULTI ... EXEC
+    /// around them, as Redis's.
+    fn exec(&mut self, client: &mut Client) -> Reply {
+        self.rest.stats.total_commands_processed += 1;
+        self.rest.stats.commands.entry("exec").or_default().0 += 1;
+        let Some(queue) = client.multi.take() else {
+            let reply = Reply::error("ERR EXEC without MULTI");
+            self.count_error(&reply);
+            return reply;
+        };
+        if client.multi_error {
+            cmd::tx::discard_transaction(&mut self.rest, client);
+            let reply = Reply::error("EXECABORT Transaction discarded because of previous errors.");
+            self.count_error(&reply);
+            return reply;
+        }
+        let now = self.rest.clock.unix_ms();
+        let db = &self.db;
+        let abort = self.rest.watches.must_abort(client.id, |k| {
+            db.peek(k)
+                .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+        });
+        cmd::tx::discard_transaction(&mut self.rest, client);
+        if abort {
+            return Reply::NullArray;
+        }
+        let writes = queue
+            .iter()
+            .filter(|a| cmd::lookup(&a[0]).is_some_and(|s| s.is_write()))
+            .count();
+        let wrap = writes > 1 && !self.rest.repl.is_replica();
+        if wrap {
+            self.rest.repl.propagate(&[b"MULTI"]);
+        }
+        client.in_exec = true;
+        let mut replies = Vec::with_capacity(queue.len());
+        for argv in &queue {
+            let reply = match cmd::lookup(&argv[0]) {
+                Some(spec) => self.call(client, spec, argv),
+                None => unknown_command_reply(argv),
+            };
+            replies.push(reply);
+        }
+        client.in_exec = false;
+        if wrap {
+            self.rest.repl.propagate(&[b"EXEC"]);
+            client.woff = self.rest.repl.offset;
+        }
+        Reply::Array(replies)
+    }
+
+    /// Serves clients blocked on keys that got data, in the order they blocked, while the key
+    /// holds what they wait for. A served BLMOVE may in turn make its destination ready.
+    fn serve_ready_keys(&mut self) {
+        while let Some(key) = self.rest.blocking.pop_ready() {
+            loop {
+                let now_ms = self.rest.clock.unix_ms();
+                let waiter = match self.db.get(&key, now_ms) {
+                    Some(e) => self.rest.blocking.first_waiter(&key, &e.value),
+                    None => None,
+                };
+                let Some(id) = waiter else { break };
+                let Some(req) = self.rest.blocking.unblock(id) else {
+                    break;
+                };
+                let mut c = Client::new(id, String::new(), String::new(), 0, true);
+                c.proto = req.proto;
+                let watched = if self.rest.watches.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut keys = vec![key.clone()];
+                    if let cmd::blocking::Op::Move { dst, .. } = &req.op {
+                        keys.push(dst.clone());
+                    }
+                    keys.into_iter()
+                        .filter(|k| self.rest.watches.is_watched(k))
+                        .map(|k| {
+                            let e = self.db.peek(&k).cloned();
+                            (k, e)
+                        })
+                        .collect()
+                };
+                let (result, argv) = {
+                    let mut ctx = Ctx {
+                        db: &mut self.db,
+                        node: &mut self.rest,
+                        client: &mut c,
+                        now_ms,
+                    };
+                    cmd::blocking::serve(&mut ctx, &key, &req.op)
+                };
+                let reply = match result {
+                    Ok(r) => {
+                        let name = cmd::lookup(&argv[0]).map_or("", |s| s.name);
+                        self.view().propagate_write(name, &argv, &r);
+                        if let cmd::blocking::Op::Move { dst, .. } = &req.op {
+                            self.rest.blocking.signal(dst);
+                        }
+                        r
+                    }
+                    Err(e) => e.to_reply(),
+                };
+                for (k, old) in watched {
+                    let new = self.db.peek(&k);
+                    if old.as_ref() != new {
+                        let exists = new.is_some();
+                        self.rest.watches.touch(&k, exists);
+                    }
+                }
+                let woff = self.rest.repl.offset;
+                self.rest
+                    .hub
+                    .send(id, crate::pubsub::ClientMsg::Unblock { reply, woff });
+            }
+        }
+        self.view().propagate_expired();
+    }
+
+    /// For a connection waiting in a blocking command (every 100 ms and at its deadline): the
+    /// reply that ends the wait now (timeout, or in cluster mode CLUSTERDOWN / MOVED when its
+    /// slot is no longer served here, as Redis's clusterRedirectBlockedClientIfNeeded), or
+    /// None to keep waiting. None too when the client is no longer blocked: its reply is then
+    /// already on its channel.
+    pub fn blocked_tick(&mut self, client: &Client) -> Option<Reply> {
+        let req = self.rest.blocking.get(client.id)?;
+        let now = self.rest.clock.mono_ms();
+        let mut out = None;
+        if req.deadline_ms != 0 && now >= req.deadline_ms {
+            out = Some(req.op.timeout_reply());
+        } else if let Some(cluster) = self.rest.cluster.as_ref() {
+            if !cluster.state_ok {
+                out = Some(Reply::error("CLUSTERDOWN The cluster is down"));
+            } else if let Some(key) = req.keys.first() {
+                let slot = crate::slot::key_slot(key);
+                match cluster.slot_owner_id(slot) {
+                    None => out = Some(Reply::error("CLUSTERDOWN Hash slot not served")),
+                    Some(owner) if owner != cluster.myself => {
+                        if let Some(e) = self.moved_error(slot, owner) {
+                            out = Some(e.to_reply());
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        if out.is_some() {
+            self.rest.blocking.unblock(client.id);
+        }
+        if let Some(r) = &out {
+            if r.is_error() {
+                self.count_error(r);
+            }
+        }
+        out
+    }
+
+    /// `-MOVED slot host:port` for the node that serves `slot`.
+    fn moved_error(&self, slot: u16, node: crate::cluster::NodeId) -> Option<CmdError> {
+        let cluster = self.rest.cluster.as_ref()?;
+        let n = cluster.nodes.get(&node)?;
+        let preferred = self
+            .rest
+            .config
+            .get("cluster-preferred-endpoint-type")
+            .unwrap_or("ip");
+        Some(CmdError::other(format!(
+            "MOVED {} {}:{}",
+            slot,
+            cmd::cluster::endpoint(n, preferred),
+            n.port
+        )))
     }
 
     /// Applies one command of the master's replication stream (replica side): no reply, no
@@ -319,6 +674,11 @@ impl Node {
         }
         let saved = self.db.expiry;
         self.db.expiry = crate::db::ExpiryMode::Ignore;
+        let watched = if self.rest.watches.is_empty() {
+            Vec::new()
+        } else {
+            self.snapshot_watched(spec, argv)
+        };
         let mut master = Client::new(0, String::new(), String::new(), 0, true);
         let now_ms = self.rest.clock.unix_ms();
         let mut ctx = Ctx {
@@ -327,8 +687,11 @@ impl Node {
             client: &mut master,
             now_ms,
         };
-        let _ = (spec.handler)(&mut ctx, argv);
+        let reply = (spec.handler)(&mut ctx, argv).unwrap_or(Reply::NoReply);
         self.db.expiry = saved;
+        if !watched.is_empty() {
+            self.touch_watched(watched, &reply, spec);
+        }
     }
 
     /// Cluster routing (Redis's getNodeByQuery): None to run the command here, or the
@@ -336,52 +699,80 @@ impl Node {
     fn route(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         let mut slot: Option<u16> = None;
-        for i in cmd::key_positions(spec, argv) {
-            let s = crate::slot::key_slot(&argv[i]);
+        let mut check = |key: &[u8]| -> Result<(), CmdError> {
+            let s = crate::slot::key_slot(key);
             match slot {
                 None => slot = Some(s),
                 Some(prev) if prev != s => {
-                    return Some(CmdError::other(
+                    return Err(CmdError::other(
                         "CROSSSLOT Keys in request don't hash to the same slot",
                     ))
                 }
                 Some(_) => {}
             }
+            Ok(())
+        };
+        let mut readonly_cmd = spec.flags & flags::READONLY != 0 && spec.flags & flags::WRITE == 0;
+        let mut readonly_client = client.readonly;
+        if spec.name == "exec" {
+            // EXEC routes the whole transaction: every key of every queued command.
+            let queue = client.multi.as_ref()?;
+            readonly_cmd = true;
+            for a in queue {
+                let Some(s) = cmd::lookup(&a[0]) else {
+                    continue;
+                };
+                if s.is_write() {
+                    readonly_cmd = false;
+                }
+                for i in s.keys.key_indexes(a.len()) {
+                    if let Err(e) = check(&a[i]) {
+                        return Some(e);
+                    }
+                }
+            }
+        } else {
+            for i in spec.keys.key_indexes(argv.len()) {
+                if let Err(e) = check(&argv[i]) {
+                    return Some(e);
+                }
+            }
+        }
+        if cmd::pubsub::is_shard_command(spec.name) {
+            // Shard channels are served by every node of the slot's shard (Redis's
+            // is_pubsubshard), replicas included, without READONLY.
+            readonly_cmd = true;
+            readonly_client = true;
         }
         let slot = slot?;
-        let readonly_cmd = spec.flags & flags::READONLY != 0 && spec.flags & flags::WRITE == 0;
-        let preferred = self
-            .rest
-            .config
-            .get("cluster-preferred-endpoint-type")
-            .unwrap_or("ip");
-        match cluster.route(slot, readonly_cmd, client.readonly, client.asking) {
+        match cluster.route(slot, readonly_cmd, readonly_client, client.asking) {
             crate::cluster::routing::Route::Local => None,
-            crate::cluster::routing::Route::Moved { slot, node } => {
-                let n = cluster.nodes.get(&node)?;
-                Some(CmdError::other(format!(
-                    "MOVED {} {}:{}",
-                    slot,
-                    cmd::cluster::endpoint(n, preferred),
-                    n.port
-                )))
-            }
+            crate::cluster::routing::Route::Moved { slot, node } => self.moved_error(slot, node),
             crate::cluster::routing::Route::Error(text) => Some(CmdError::other(text)),
         }
     }
 
     /// Whether `argv` must wait: a write while CLUSTER FAILOVER has paused writes.
-    pub fn must_wait(&self, argv: &[Bytes]) -> bool {
+    pub fn must_wait(&self, client: &Client, argv: &[Bytes]) -> bool {
         if self.rest.write_pause_until_ms == 0 {
             return false;
         }
         if self.rest.clock.mono_ms() >= self.rest.write_pause_until_ms {
             return false;
         }
-        argv.first()
-            .and_then(|n| cmd::lookup(n))
-            .map(|s| s.is_write())
-            .unwrap_or(false)
+        let is_write = |a: &[Bytes]| {
+            a.first()
+                .and_then(|n| cmd::lookup(n))
+                .is_some_and(|s| s.is_write())
+        };
+        if client.multi.is_some() {
+            // Queueing writes nothing; an EXEC with queued writes does.
+            let is_exec = argv
+                .first()
+                .is_some_and(|n| n.eq_ignore_ascii_case(b"exec"));
+            return is_exec && client.multi.iter().flatten().any(|a| is_write(a));
+        }
+        is_write(argv)
     }
 
     /// Creates the cluster state: loads nodes.conf if it exists, or starts as a new node and
@@ -508,7 +899,27 @@ impl Node {
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
             let now = self.rest.clock.unix_ms();
+            // Watched keys active expiry may delete (a deletion touches their watchers).
+            let expiring: Vec<Bytes> = if self.rest.watches.is_empty() {
+                Vec::new()
+            } else {
+                self.rest
+                    .watches
+                    .keys()
+                    .filter(|k| {
+                        self.db
+                            .peek(k)
+                            .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+                    })
+                    .cloned()
+                    .collect()
+            };
             let expired = self.db.active_expire(now, 200);
+            for k in expiring {
+                if self.db.peek(&k).is_none() {
+                    self.rest.watches.touch(&k, false);
+                }
+            }
             self.rest.stats.expired_keys += expired as u64;
             self.view().propagate_expired();
         }

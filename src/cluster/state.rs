@@ -286,6 +286,9 @@ pub struct ClusterState {
     pub state_ok: bool,
     pub config: ClusterConfig,
     pub stats: BusStats,
+    /// PUBLISH (false) / PUBLISHSHARD (true) messages received from known nodes, with channel
+    /// and message, for the driver to deliver to local subscribers.
+    pub received_publish: VecDeque<(bool, bytes::Bytes, bytes::Bytes)>,
     /// Our replication offset (set by the replication layer).
     pub repl_offset: u64,
     /// Monotonic ms the replica's master link went down (data age for the validity check);
@@ -339,6 +342,7 @@ impl ClusterState {
             state_ok: false,
             config,
             stats: BusStats::default(),
+            received_publish: VecDeque::new(),
             repl_offset: 0,
             master_link_down_since_ms: 0,
             rng,
@@ -651,6 +655,57 @@ impl ClusterState {
         }
     }
 
+    /// Sends a PUBLISH to every node (`shard` false), or a PUBLISHSHARD to the other nodes of
+    /// my shard: my master (or me) and its replicas (Redis's clusterPropagatePublish /
+    /// clusterPropagatePublishShard).
+    pub fn publish(&mut self, channel: &bytes::Bytes, message: &bytes::Bytes, shard: bool) {
+        let (kind, body) = if shard {
+            (
+                wire::types::PUBLISHSHARD,
+                Body::PublishShard {
+                    channel: channel.clone(),
+                    message: message.clone(),
+                },
+            )
+        } else {
+            (
+                wire::types::PUBLISH,
+                Body::Publish {
+                    channel: channel.clone(),
+                    message: message.clone(),
+                },
+            )
+        };
+        let header = self.header(kind);
+        let msg = self.encode(header, body);
+        if !shard {
+            self.broadcast(msg);
+            return;
+        }
+        let master = if self.me().is_replica() {
+            self.me().master
+        } else {
+            Some(self.myself)
+        };
+        let Some(master) = master else { return };
+        let links: Vec<LinkId> = self
+            .nodes
+            .values()
+            .filter(|n| !n.is_myself() && !n.in_handshake())
+            .filter(|n| n.id == master || (n.is_replica() && n.master == Some(master)))
+            .filter_map(|n| match n.link {
+                LinkState::Up { link, .. } => Some(link),
+                _ => None,
+            })
+            .collect();
+        for link in links {
+            self.push(Output::Send {
+                link,
+                message: msg.clone(),
+            });
+        }
+    }
+
     /// PONG to every node (after a promotion), or only to my master's other replicas.
     fn broadcast_pong(&mut self, only_siblings: bool, now_ms: u64, unix_ms: u64) {
         let my_master = self.me().master;
@@ -875,8 +930,25 @@ impl ClusterState {
                     self.handle_mfstart(now_ms, unix_ms, s);
                 }
             }
+            wire::types::PUBLISH | wire::types::PUBLISHSHARD => {
+                // Delivered by the driver to local subscribers; from unknown nodes ignored,
+                // as Redis does.
+                if sender.is_some() {
+                    match &msg.body {
+                        Body::Publish { channel, message } => self.received_publish.push_back((
+                            false,
+                            channel.clone(),
+                            message.clone(),
+                        )),
+                        Body::PublishShard { channel, message } => self
+                            .received_publish
+                            .push_back((true, channel.clone(), message.clone())),
+                        _ => {}
+                    }
+                }
+            }
             _ => {
-                // PUBLISH / MODULE: not handled by the state machine.
+                // MODULE: not handled by the state machine.
             }
         }
         self.update_state(now_ms);

@@ -23,6 +23,10 @@ pub mod strings;
 pub mod subcmd;
 pub mod zsets;
 pub mod replication;
+pub mod blocking;
+pub mod object;
+pub mod pubsub;
+pub mod tx;
 
 pub use error::CmdError;
 
@@ -182,6 +186,10 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(zsets::COMMANDS.iter())
         .chain(replication::COMMANDS.iter())
         .chain(persist::COMMANDS.iter())
+        .chain(tx::COMMANDS.iter())
+        .chain(pubsub::COMMANDS.iter())
+        .chain(blocking::COMMANDS.iter())
+        .chain(object::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

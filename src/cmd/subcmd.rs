@@ -72,6 +72,9 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "command" => super::command::SUBCOMMANDS,
         "config" => super::configcmd::SUBCOMMANDS,
         "cluster" => super::cluster::SUBCOMMANDS,
+        "pubsub" => super::pubsub::SUBCOMMANDS,
+        "object" => super::object::OBJECT_SUBCOMMANDS,
+        "memory" => super::object::MEMORY_SUBCOMMANDS,
         _ => &[],
     }
 }

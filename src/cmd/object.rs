@@ -1,0 +1,299 @@
+//! OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT and MEMORY USAGE.
+//!
+//! keyslot's representations are not Redis's, so OBJECT ENCODING reports the name Redis 7.0
+//! would use for the same value, from Redis's default thresholds: strings `int` (a canonical
+//! 64-bit integer of at most 20 characters), `embstr` (up to 44 bytes) or `raw`; lists are
+//! always `quicklist` in 7.0; hashes `listpack` up to 128 fields with fields and values of at
+//! most 64 bytes, else `hashtable`; sets `intset` while all members are integers and at most
+//! 512, else `hashtable`; sorted sets `listpack` up to 128 members of at most 64 bytes, else
+//! `skiplist`. (Redis never converts back to the compact form when a collection shrinks; the
+//! compact forms here follow keyslot's own one-way switches where it has them.)
+//!
+//! IDLETIME: keyslot does not track access times, so it is always 0. FREQ answers Redis's
+//! error since no LFU policy exists. MEMORY USAGE is an estimate of the bytes the key and its
+//! value take here (entry, key, value data and per-element overhead).
+
+use super::subcmd::{dispatch, help_reply, SubSpec};
+use super::{flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
+use crate::db::Value;
+use crate::resp::Reply;
+use bytes::Bytes;
+
+/// The key is the third argument (OBJECT ENCODING key, MEMORY USAGE key).
+const SECOND_ARG_KEY: KeySpec = KeySpec {
+    first: 2,
+    last: 2,
+    step: 1,
+};
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "object",
+        arity: -2,
+        flags: flags::READONLY,
+        keys: SECOND_ARG_KEY,
+        group: "generic",
+        summary: "A container for object introspection commands",
+        handler: object,
+    },
+    CommandSpec {
+        name: "memory",
+        arity: -2,
+        flags: flags::READONLY,
+        keys: SECOND_ARG_KEY,
+        group: "server",
+        summary: "A container for memory diagnostics commands",
+        handler: memory,
+    },
+];
+
+pub const OBJECT_SUBCOMMANDS: &[SubSpec] = &[
+    SubSpec {
+        name: "object|encoding",
+        arity: 3,
+        flags: flags::READONLY,
+        summary: "Inspect the internal encoding of a Redis object",
+        handler: encoding,
+    },
+    SubSpec {
+        name: "object|freq",
+        arity: 3,
+        flags: flags::READONLY,
+        summary: "Get the logarithmic access frequency counter of a Redis object",
+        handler: freq,
+    },
+    SubSpec {
+        name: "object|help",
+        arity: 2,
+        flags: 0,
+        summary: "Show helpful text about the different subcommands",
+        handler: object_help,
+    },
+    SubSpec {
+        name: "object|idletime",
+        arity: 3,
+        flags: flags::READONLY,
+        summary: "Get the time since a Redis object was last accessed",
+        handler: idletime,
+    },
+    SubSpec {
+        name: "object|refcount",
+        arity: 3,
+        flags: flags::READONLY,
+        summary: "Get the number of references to the value of the key",
+        handler: refcount,
+    },
+];
+
+pub const MEMORY_SUBCOMMANDS: &[SubSpec] = &[
+    SubSpec {
+        name: "memory|help",
+        arity: 2,
+        flags: 0,
+        summary: "Show helpful text about the different subcommands",
+        handler: memory_help,
+    },
+    SubSpec {
+        name: "memory|usage",
+        arity: -3,
+        flags: flags::READONLY,
+        summary: "Estimate the memory usage of a key",
+        handler: usage,
+    },
+];
+
+fn object(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    dispatch(ctx, argv, OBJECT_SUBCOMMANDS)
+}
+
+fn memory(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    dispatch(ctx, argv, MEMORY_SUBCOMMANDS)
+}
+
+fn object_help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    Ok(help_reply(
+        "object",
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+        ],
+    ))
+}
+
+fn memory_help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    Ok(help_reply(
+        "memory",
+        &[
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    ))
+}
+
+/// The live value of a key, without touching hit/miss statistics (Redis's LOOKUP_NOTOUCH).
+fn value<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c Value> {
+    super::keys::expire_key(ctx, key);
+    ctx.db.get(key, ctx.now_ms).map(|e| &e.value)
+}
+
+/// Redis 7.0's encoding name for a value.
+pub fn encoding_name(v: &Value) -> &'static str {
+    const LISTPACK_ENTRIES: usize = 128;
+    const LISTPACK_VALUE: usize = 64;
+    const INTSET_ENTRIES: usize = 512;
+    match v {
+        Value::Str(s) => {
+            if s.len() <= 20 && super::parse_i64(s).is_some() {
+                "int"
+            } else if s.len() <= 44 {
+                "embstr"
+            } else {
+                "raw"
+            }
+        }
+        Value::List(_) => "quicklist",
+        Value::Hash(h) => {
+            if h.is_small()
+                && h.len() <= LISTPACK_ENTRIES
+                && h.iter()
+                    .all(|(f, v)| f.len() <= LISTPACK_VALUE && v.len() <= LISTPACK_VALUE)
+            {
+                "listpack"
+            } else {
+                "hashtable"
+            }
+        }
+        Value::Set(s) => {
+            if s.is_small()
+                && s.len() <= INTSET_ENTRIES
+                && s.iter().all(|m| super::parse_i64(m).is_some())
+            {
+                "intset"
+            } else {
+                "hashtable"
+            }
+        }
+        Value::ZSet(z) => {
+            if z.is_small()
+                && z.len() <= LISTPACK_ENTRIES
+                && z.iter().all(|(m, _)| m.len() <= LISTPACK_VALUE)
+            {
+                "listpack"
+            } else {
+                "skiplist"
+            }
+        }
+    }
+}
+
+fn encoding(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    Ok(match value(ctx, &argv[2]) {
+        Some(v) => Reply::bulk(encoding_name(v)),
+        None => Reply::Null,
+    })
+}
+
+fn freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if value(ctx, &argv[2]).is_none() {
+        return Ok(Reply::Null);
+    }
+    Err(CmdError::other(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+    ))
+}
+
+fn idletime(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    Ok(match value(ctx, &argv[2]) {
+        Some(_) => Reply::Integer(0),
+        None => Reply::Null,
+    })
+}
+
+/// Redis shares the integers 0..9999 (refcount INT_MAX); every other value has one reference.
+fn refcount(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    Ok(match value(ctx, &argv[2]) {
+        Some(Value::Str(s)) if super::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => {
+            Reply::Integer(i32::MAX as i64)
+        }
+        Some(_) => Reply::Integer(1),
+        None => Reply::Null,
+    })
+}
+
+/// MEMORY USAGE key [SAMPLES count]
+fn usage(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let mut i = 3;
+    while i < argv.len() {
+        if argv[i].eq_ignore_ascii_case(b"samples") && i + 1 < argv.len() {
+            let n = super::arg_i64(&argv[i + 1])?;
+            if n < 0 {
+                return Err(CmdError::Syntax);
+            }
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let key_len = argv[2].len() as u64;
+    Ok(match value(ctx, &argv[2]) {
+        Some(v) => Reply::Integer(estimate(key_len, v) as i64),
+        None => Reply::Null,
+    })
+}
+
+/// Bytes a key and its value take here: the map entry and slot-index entry with the key's
+/// bytes (held twice, by the map and the slot index, sharing one allocation), the entry
+/// header, and the value's data with per-element overhead (`Value::approx_bytes`).
+pub fn estimate(key_len: u64, v: &Value) -> u64 {
+    const MAP_ENTRY: u64 = 16 + 56; // key handle + Entry in the hash map
+    const SLOT_ENTRY: u64 = 32; // key handle in the per-slot set
+    const ALLOC: u64 = 16; // allocator header of the key bytes
+    let container = match v {
+        Value::Str(_) => 0,
+        Value::List(_) => 32,
+        _ => 64,
+    };
+    MAP_ENTRY + SLOT_ENTRY + ALLOC + key_len + container + v.approx_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::testing::TestNode;
+
+    #[test]
+    fn encodings_follow_thresholds() {
+        let mut t = TestNode::new();
+        t.run(&["SET", "i", "12345"]);
+        t.run(&["SET", "e", "hello"]);
+        let long = "x".repeat(45);
+        t.run(&["SET", "r", &long]);
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "i"]), "$3\r\nint\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "e"]), "$6\r\nembstr\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "r"]), "$3\r\nraw\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "nope"]), "$-1\r\n");
+        t.run(&["SADD", "s", "1", "2"]);
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "s"]), "$6\r\nintset\r\n");
+        t.run(&["SADD", "s", "a"]);
+        assert_eq!(
+            t.run_text(&["OBJECT", "ENCODING", "s"]),
+            "$9\r\nhashtable\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["OBJECT", "REFCOUNT", "i"]),
+            ":1\r\n",
+            "12345 is not a shared integer"
+        );
+        assert!(t.run_text(&["MEMORY", "USAGE", "r"]).starts_with(':'));
+    }
+}
