@@ -328,8 +328,26 @@ impl Node {
             None
         };
         if let Some(e) = rejected {
-            if spec.name == "exec" && client.multi.is_some() {
-                cmd::tx::discard_transaction(&mut self.rest, client);
+            let mut e = e;
+            if spec.name == "exec" {
+                // A rejected EXEC discards the transaction; every rejection but a cluster
+                // redirect answers EXECABORT with the reason (Redis's execCommandAbort), even
+                // outside MULTI.
+                let redirect = matches!(&e, CmdError::Other(t) if t.starts_with("MOVED ")
+                    || t.starts_with("ASK ")
+                    || t.starts_with("CROSSSLOT ")
+                    || t.starts_with("CLUSTERDOWN ")
+                    || t.starts_with("TRYAGAIN "));
+                if client.multi.is_some() {
+                    cmd::tx::discard_transaction(&mut self.rest, client);
+                }
+                if !redirect {
+                    let text = e.to_string();
+                    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
+                    e = CmdError::other(format!(
+                        "EXECABORT Transaction discarded because of: {reason}"
+                    ));
+                }
             } else {
                 client.multi_error |= client.multi.is_some();
             }

@@ -130,8 +130,14 @@ impl Op {
         }
     }
 
-    /// The reply when the timeout passes (or when blocking is not allowed).
+    /// The reply when the timeout passes: a null array for every kind, as Redis's
+    /// replyToBlockedClientTimedOut.
     pub fn timeout_reply(&self) -> Reply {
+        Reply::NullArray
+    }
+
+    /// The reply when the client may not block (inside MULTI): BLMOVE answers a null bulk.
+    fn no_block_reply(&self) -> Reply {
         match self {
             Op::Move { .. } => Reply::Null,
             _ => Reply::NullArray,
@@ -314,7 +320,7 @@ fn generic(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: Op) -> CmdResu
         return reply;
     }
     if ctx.client.in_exec {
-        return Ok(op.timeout_reply());
+        return Ok(op.no_block_reply());
     }
     let req = BlockedReq {
         keys: keys.iter().map(crate::db::value::own).collect(),

@@ -3,8 +3,8 @@
 //! keyslot's representations are not Redis's, so OBJECT ENCODING reports the name Redis 7.0
 //! would use for the same value, from Redis's default thresholds: strings `int` (a canonical
 //! 64-bit integer of at most 20 characters), `embstr` (up to 44 bytes) or `raw`; lists are
-//! always `quicklist` in 7.0; hashes `listpack` up to 128 fields with fields and values of at
-//! most 64 bytes, else `hashtable`; sets `intset` while all members are integers and at most
+//! always `quicklist` in 7.0; hashes `listpack` up to 512 fields with fields and values of at
+//! most 64 bytes, else `hashtable` (hash-max-listpack-entries is 512 in 7.0); sets `intset` while all members are integers and at most
 //! 512, else `hashtable`; sorted sets `listpack` up to 128 members of at most 64 bytes, else
 //! `skiplist`. (Redis never converts back to the compact form when a collection shrinks; the
 //! compact forms here follow keyslot's own one-way switches where it has them.)
@@ -149,6 +149,7 @@ fn value<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c Value> {
 
 /// Redis 7.0's encoding name for a value.
 pub fn encoding_name(v: &Value) -> &'static str {
+    const HASH_LISTPACK_ENTRIES: usize = 512;
     const LISTPACK_ENTRIES: usize = 128;
     const LISTPACK_VALUE: usize = 64;
     const INTSET_ENTRIES: usize = 512;
@@ -164,8 +165,7 @@ pub fn encoding_name(v: &Value) -> &'static str {
         }
         Value::List(_) => "quicklist",
         Value::Hash(h) => {
-            if h.is_small()
-                && h.len() <= LISTPACK_ENTRIES
+            if h.len() <= HASH_LISTPACK_ENTRIES
                 && h.iter()
                     .all(|(f, v)| f.len() <= LISTPACK_VALUE && v.len() <= LISTPACK_VALUE)
             {

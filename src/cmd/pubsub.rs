@@ -349,11 +349,11 @@ fn help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 
 fn list_names(table: &crate::pubsub::Table, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 3 {
-        return Err(super::CmdError::WrongArity(
-            String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()
-                + "|"
-                + &String::from_utf8_lossy(&argv[1]).to_ascii_lowercase(),
-        ));
+        // Redis's addReplySubcommandSyntaxError.
+        return Err(super::CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+            super::error::quote_arg(&argv[1], 128)
+        )));
     }
     let pattern = argv.get(2);
     Ok(Reply::Array(
