@@ -422,7 +422,7 @@ fn normalize(spec: &OptSpec, args: &[String]) -> Result<String, ConfigError> {
         }
         Kind::Save => {
             let parts: Vec<&str> = joined.split_whitespace().collect();
-            if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<u64>().is_err()) {
+            if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<u64>().is_err()) {
                 return Err(ConfigError::BadSave);
             }
             Ok(parts.join(" "))

@@ -31,6 +31,9 @@ pub enum ServerError {
     Startup(String),
 }
 
+/// A callback run with the node once it exists.
+pub type OnStart = Box<dyn FnOnce(Arc<Mutex<Node>>) + Send>;
+
 /// What the runtime hands a node: its clock, logger and RNG seed.
 pub struct NodeEnv {
     pub clock: Arc<Clock>,
@@ -39,7 +42,7 @@ pub struct NodeEnv {
     /// Where nodes.conf (and later data files) live.
     pub storage: Arc<dyn crate::storage::Storage>,
     /// Called with the node once it exists (the simulator keeps a handle to inspect it).
-    pub on_start: Option<Box<dyn FnOnce(Arc<Mutex<Node>>) + Send>>,
+    pub on_start: Option<OnStart>,
 }
 
 impl NodeEnv {

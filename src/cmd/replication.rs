@@ -73,7 +73,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 /// `REPLCONF listening-port <port> | capa <...> | ack <offset> | getack * | ip-address <ip>`.
 fn replconf(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     for pair in argv[1..].chunks(2) {

@@ -50,7 +50,7 @@ impl NodeView<'_> {
                 // it, starting with a SELECT.
                 repl.reset_select();
                 let header = format!("+FULLRESYNC {} {}\r\n", repl.replid, repl.offset);
-                let aux = vec![
+                let aux = [
                     ("repl-id", repl.replid.clone()),
                     ("repl-offset", repl.offset.to_string()),
                 ];
