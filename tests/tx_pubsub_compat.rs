@@ -450,15 +450,27 @@ fn encoding_script() -> String {
     s.push_str(&format!("RPUSH lb {}\nOBJECT ENCODING lb\n", big(200, "e")));
     s.push_str(&format!("HSET h {}\nOBJECT ENCODING h\n", pairs(512)));
     s.push_str(&format!("HSET h2 {}\nOBJECT ENCODING h2\n", pairs(513)));
-    s.push_str(&format!("HSET h3 f {}\nOBJECT ENCODING h3\n", "v".repeat(64)));
-    s.push_str(&format!("HSET h4 f {}\nOBJECT ENCODING h4\n", "v".repeat(65)));
+    s.push_str(&format!(
+        "HSET h3 f {}\nOBJECT ENCODING h3\n",
+        "v".repeat(64)
+    ));
+    s.push_str(&format!(
+        "HSET h4 f {}\nOBJECT ENCODING h4\n",
+        "v".repeat(65)
+    ));
     s.push_str(&format!("SADD i {}\nOBJECT ENCODING i\n", big(512, "")));
     s.push_str(&format!("SADD i2 {}\nOBJECT ENCODING i2\n", big(513, "")));
     s.push_str("SADD st a b\nOBJECT ENCODING st\n");
     s.push_str(&format!("ZADD z {}\nOBJECT ENCODING z\n", scored(128)));
     s.push_str(&format!("ZADD z2 {}\nOBJECT ENCODING z2\n", scored(129)));
-    s.push_str(&format!("ZADD z3 1 {}\nOBJECT ENCODING z3\n", "m".repeat(64)));
-    s.push_str(&format!("ZADD z4 1 {}\nOBJECT ENCODING z4\n", "m".repeat(65)));
+    s.push_str(&format!(
+        "ZADD z3 1 {}\nOBJECT ENCODING z3\n",
+        "m".repeat(64)
+    ));
+    s.push_str(&format!(
+        "ZADD z4 1 {}\nOBJECT ENCODING z4\n",
+        "m".repeat(65)
+    ));
     s.push_str("SET n 100\nOBJECT REFCOUNT n\nSET n 10000\nOBJECT REFCOUNT n\n");
     s.push_str("OBJECT REFCOUNT h\nOBJECT IDLETIME missing\nOBJECT FREQ missing\nOBJECT FREQ h\n");
     s.push_str("OBJECT\nOBJECT FOO\nOBJECT ENCODING\nMEMORY USAGE missing\nMEMORY FOO\n");
