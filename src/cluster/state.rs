@@ -933,18 +933,14 @@ impl ClusterState {
             wire::types::PUBLISH | wire::types::PUBLISHSHARD => {
                 // Delivered by the driver to local subscribers; from unknown nodes ignored,
                 // as Redis does.
-                if sender.is_some() {
-                    match &msg.body {
-                        Body::Publish { channel, message } => self.received_publish.push_back((
-                            false,
-                            channel.clone(),
-                            message.clone(),
-                        )),
-                        Body::PublishShard { channel, message } => self
-                            .received_publish
-                            .push_back((true, channel.clone(), message.clone())),
-                        _ => {}
-                    }
+                match &msg.body {
+                    Body::Publish { channel, message } if sender.is_some() => self
+                        .received_publish
+                        .push_back((false, channel.clone(), message.clone())),
+                    Body::PublishShard { channel, message } if sender.is_some() => self
+                        .received_publish
+                        .push_back((true, channel.clone(), message.clone())),
+                    _ => {}
                 }
             }
             _ => {

@@ -245,7 +245,7 @@ pub fn parse_timeout(arg: &[u8], now_mono_ms: u64) -> Result<u64, CmdError> {
     let ms = v * 1000.0;
     // C's (long long) conversion of an out-of-range value gives LLONG_MIN on the platforms
     // Redis runs on: "negative".
-    if !ms.is_finite() || ms >= 9.223_372_036_854_776e18 || ms < 0.0 {
+    if !(0.0..9.223_372_036_854_776e18).contains(&ms) {
         return Err(CmdError::other("ERR timeout is negative"));
     }
     let ms = ms as i64;

@@ -153,7 +153,7 @@ impl Kind {
         }
     }
 
-    fn table<'a>(self, hub: &'a mut crate::pubsub::Hub) -> &'a mut crate::pubsub::Table {
+    fn table(self, hub: &mut crate::pubsub::Hub) -> &mut crate::pubsub::Table {
         match self {
             Kind::Channel => &mut hub.channels,
             Kind::Pattern => &mut hub.patterns,
