@@ -131,9 +131,12 @@ impl Storage for DirStorage {
 
     fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()> {
         let path = self.path(name);
+        // Unique per write: a background save and a SHUTDOWN save may overlap.
+        static NEXT_TMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT_TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = self
             .dir
-            .join(format!("{}.tmp-{}", name, std::process::id()));
+            .join(format!("{}.tmp-{}-{}", name, std::process::id(), n));
         let written = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(data)?;

@@ -362,7 +362,7 @@ fn loading_is_observable() {
     );
     let mut conn = common::RawConn::connect(s.port);
     let value = "x".repeat(100);
-    for batch in 0..40 {
+    for batch in 0..60 {
         let mut req = Vec::new();
         for i in 0..5000 {
             req.extend(common::resp_command(&[
@@ -413,8 +413,8 @@ fn loading_is_observable() {
     s.restart();
     stop.store(true, Ordering::SeqCst);
     watcher.join().unwrap();
-    assert_eq!(s.cli(&["DBSIZE"]), "200000");
+    assert_eq!(s.cli(&["DBSIZE"]), "300000");
     let (info, loading) = *seen.lock().unwrap();
-    println!("during the load of 200000 keys: INFO loading:1 seen={info}, -LOADING seen={loading}");
+    println!("during the load of 300000 keys: INFO loading:1 seen={info}, -LOADING seen={loading}");
     assert!(info && loading, "the load was not observable");
 }

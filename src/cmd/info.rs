@@ -363,11 +363,9 @@ fn info_persistence(ctx: &Ctx<'_>) -> String {
         } else {
             l.loaded_bytes as f64 * 100.0 / l.total_bytes as f64
         };
-        let eta = if l.loaded_bytes == 0 {
-            1
-        } else {
-            (l.total_bytes.saturating_sub(l.loaded_bytes) * elapsed.max(1)) / l.loaded_bytes
-        };
+        let eta = (l.total_bytes.saturating_sub(l.loaded_bytes) * elapsed.max(1))
+            .checked_div(l.loaded_bytes)
+            .unwrap_or(1);
         field(&mut s, "loading_start_time", l.start_unix_s);
         field(&mut s, "loading_total_bytes", l.total_bytes);
         field(&mut s, "loading_rdb_used_mem", 0);

@@ -87,11 +87,9 @@ fn bgsave(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if p.bgsave_in_progress() {
         return Err(CmdError::other("ERR Background save already in progress"));
     }
-    if p.job.is_some() {
-        if schedule {
-            ctx.node.persist.bgsave_scheduled = true;
-            return Ok(Reply::Simple("Background saving scheduled".into()));
-        }
+    if p.job.is_some() && schedule {
+        ctx.node.persist.bgsave_scheduled = true;
+        return Ok(Reply::Simple("Background saving scheduled".into()));
     }
     match persist::bgsave(ctx.node, ctx.db) {
         Ok(()) => Ok(Reply::Simple("Background saving started".into())),

@@ -16,8 +16,9 @@
 //! copy, expire time: ~56 bytes) per key, plus the containers' spines (~24-40 bytes per
 //! element), plus the serialized file itself (built in memory, then written). String bytes are
 //! never copied. Pause: the clone runs under the lock; the log line "Background saving started"
-//! reports it (about 100-200 ms per million string keys on a laptop-class CPU; measured numbers
-//! are in `tests/persist_rdb.rs`).
+//! reports it. Measured (`tests/persist_rdb.rs`, release build): 1,000,000 small string keys
+//! cloned in ~70 ms (BGSAVE answers after that), the whole save took ~345 ms, and PINGs sent
+//! while the background thread serialized and wrote saw at most ~4 ms.
 //!
 //! # Loading
 //!
@@ -1081,40 +1082,41 @@ async fn load_aof(
         let mut multi: Option<(usize, Vec<Vec<Bytes>>)> = None;
         let mut end_state;
         loop {
-            let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
-            let mut applied = 0;
-            end_state = None;
-            while applied < LOAD_BATCH {
-                match aof::next_command(&data, pos) {
-                    Next::Command(argv, next) => {
-                        let name = &argv[0];
-                        if name.eq_ignore_ascii_case(b"multi") {
-                            multi = Some((pos, Vec::new()));
-                        } else if name.eq_ignore_ascii_case(b"exec") {
-                            if let Some((_, cmds)) = multi.take() {
-                                for c in cmds {
-                                    apply_aof_command(&mut n, &c);
+            {
+                let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+                let mut applied = 0;
+                end_state = None;
+                while applied < LOAD_BATCH {
+                    match aof::next_command(&data, pos) {
+                        Next::Command(argv, next) => {
+                            let name = &argv[0];
+                            if name.eq_ignore_ascii_case(b"multi") {
+                                multi = Some((pos, Vec::new()));
+                            } else if name.eq_ignore_ascii_case(b"exec") {
+                                if let Some((_, cmds)) = multi.take() {
+                                    for c in cmds {
+                                        apply_aof_command(&mut n, &c);
+                                    }
                                 }
+                            } else if let Some((_, cmds)) = multi.as_mut() {
+                                cmds.push(argv);
+                            } else {
+                                apply_aof_command(&mut n, &argv);
                             }
-                        } else if let Some((_, cmds)) = multi.as_mut() {
-                            cmds.push(argv);
-                        } else {
-                            apply_aof_command(&mut n, &argv);
+                            pos = next;
+                            applied += 1;
                         }
-                        pos = next;
-                        applied += 1;
-                    }
-                    other => {
-                        end_state = Some(other);
-                        break;
+                        other => {
+                            end_state = Some(other);
+                            break;
+                        }
                     }
                 }
+                total_cmds += applied as u64;
+                if let Some(l) = n.rest.persist.loading.as_mut() {
+                    l.loaded_bytes = file_start + pos as u64;
+                }
             }
-            total_cmds += applied as u64;
-            if let Some(l) = n.rest.persist.loading.as_mut() {
-                l.loaded_bytes = file_start + pos as u64;
-            }
-            drop(n);
             if end_state.is_some() {
                 break;
             }
