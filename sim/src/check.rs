@@ -53,6 +53,11 @@ impl Checker {
         }
     }
 
+    /// Records a violation found outside the checker (the world's identity check).
+    pub fn violation(&mut self, invariant: &'static str, at_ms: u64, detail: String) {
+        self.violate(invariant, at_ms, detail);
+    }
+
     fn violate(&mut self, invariant: &'static str, at_ms: u64, detail: String) {
         // One report per invariant is enough to fail a run; keep the first.
         if self.violations.iter().any(|v| v.invariant == invariant) {
@@ -252,7 +257,12 @@ pub fn replicas_in_sync(world: &World) -> Result<(), String> {
         if offset != m_offset || digest != m_digest {
             return Err(format!(
                 "{} (offset {}, digest {}) differs from its master {} (offset {}, digest {})",
-                world.nodes[i].name, offset, &digest[..8], master_name, m_offset, &m_digest[..8]
+                world.nodes[i].name,
+                offset,
+                &digest[..8],
+                master_name,
+                m_offset,
+                &m_digest[..8]
             ));
         }
     }
@@ -332,7 +342,8 @@ pub fn analyse(history: &[Op], finals: &BTreeMap<String, Option<String>>) -> Dat
         if !ok {
             r.lost_writes += 1;
             if let Some(OpKind::Set { value }) = ops.get(last_ack).map(|o| &o.kind) {
-                r.lost.push(format!("{} = {} (now {:?})", key, value, final_value));
+                r.lost
+                    .push(format!("{} = {} (now {:?})", key, value, final_value));
             }
         }
     }

@@ -5,6 +5,7 @@
 //! run still means the same thing after failovers moved roles around.
 
 use crate::world::World;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ pub enum Target {
     OwnerOfSlot(u16),
     /// The first live replica of the named node (by the replica's own view).
     ReplicaOf(String),
+    /// In a partition: every node not named in another group.
+    Rest,
 }
 
 impl Target {
@@ -27,6 +30,9 @@ impl Target {
         }
         if let Some(master) = s.strip_prefix("replica-of:") {
             return Some(Target::ReplicaOf(master.to_string()));
+        }
+        if s == "rest" {
+            return Some(Target::Rest);
         }
         if s.is_empty() {
             None
@@ -43,10 +49,15 @@ impl Target {
                 let viewer = *world.live_nodes().first()?;
                 world.owner_of_slot(viewer, *slot)
             }
-            Target::ReplicaOf(master) => world
-                .live_nodes()
-                .into_iter()
-                .find(|&i| world.master_of(i).as_deref() == Some(master.as_str())),
+            Target::ReplicaOf(master) => {
+                let master = Target::parse(master)?.resolve(world)?;
+                let name = world.nodes[master].name.clone();
+                world
+                    .live_nodes()
+                    .into_iter()
+                    .find(|&i| world.master_of(i).as_deref() == Some(name.as_str()))
+            }
+            Target::Rest => None,
         }
     }
 }
@@ -57,6 +68,7 @@ impl fmt::Display for Target {
             Target::Name(n) => write!(f, "{n}"),
             Target::OwnerOfSlot(s) => write!(f, "owner-of-slot:{s}"),
             Target::ReplicaOf(m) => write!(f, "replica-of:{m}"),
+            Target::Rest => write!(f, "rest"),
         }
     }
 }
@@ -79,17 +91,28 @@ pub enum Fault {
     /// Split the nodes into groups that cannot reach each other.
     Partition(Vec<Vec<Target>>),
     /// Cut the link from one node to another (one way).
-    Cut { from: Target, to: Target },
+    Cut {
+        from: Target,
+        to: Target,
+    },
     /// Restore one cut direction.
-    Uncut { from: Target, to: Target },
+    Uncut {
+        from: Target,
+        to: Target,
+    },
     /// Every byte a node sends or receives is held (madsim's clog) until unclogged.
     Clog(Target),
     Unclog(Target),
     /// Network latency for every message, in ms (madsim's TCP is reliable: loss is modelled
     /// by cuts and clogs).
-    Latency { min_ms: u64, max_ms: u64 },
+    Latency {
+        min_ms: u64,
+        max_ms: u64,
+    },
     /// Restore every link cut or clogged by earlier faults, and default latency.
     Heal,
+    /// Heal, and also restart every killed node and resume every paused one.
+    Recover,
 }
 
 impl fmt::Display for Fault {
@@ -104,7 +127,12 @@ impl fmt::Display for Fault {
             Fault::Partition(groups) => {
                 let g: Vec<String> = groups
                     .iter()
-                    .map(|g| g.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(","))
+                    .map(|g| {
+                        g.iter()
+                            .map(|t| t.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
                     .collect();
                 write!(f, "partition [{}]", g.join("] | ["))
             }
@@ -114,6 +142,7 @@ impl fmt::Display for Fault {
             Fault::Unclog(t) => write!(f, "unclog {t}"),
             Fault::Latency { min_ms, max_ms } => write!(f, "latency {min_ms}-{max_ms} ms"),
             Fault::Heal => write!(f, "heal"),
+            Fault::Recover => write!(f, "recover (heal, restart, resume all)"),
         }
     }
 }
@@ -125,66 +154,98 @@ pub enum FaultError {
     NoTarget(String),
 }
 
+/// How to take back one applied fault (a fault with a duration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    Restart(usize),
+    Resume(usize),
+    /// Restore exactly the directed links the fault cut.
+    Uncut(Vec<(usize, usize)>),
+    Unclog(usize),
+    Latency,
+    Nothing,
+}
+
 impl World {
     fn target(&self, t: &Target) -> Result<usize, FaultError> {
-        t.resolve(self).ok_or_else(|| FaultError::NoTarget(t.to_string()))
+        t.resolve(self)
+            .ok_or_else(|| FaultError::NoTarget(t.to_string()))
     }
 
-    /// Applies one fault now.
-    pub fn apply(&mut self, fault: &Fault) -> Result<(), FaultError> {
-        match fault {
+    /// Applies one fault now; returns how to undo it.
+    pub fn apply(&mut self, fault: &Fault) -> Result<Undo, FaultError> {
+        let undo = match fault {
             Fault::Kill(t) => {
                 let i = self.target(t)?;
                 self.kill(i);
+                Undo::Restart(i)
             }
             Fault::Restart(t) => {
                 let i = self.target(t)?;
                 self.restart(i);
+                Undo::Nothing
             }
             Fault::RestartWiped(t) => {
                 let i = self.target(t)?;
                 self.restart_wiped(i);
+                Undo::Nothing
             }
             Fault::Pause(t) => {
                 let i = self.target(t)?;
                 self.pause(i);
+                Undo::Resume(i)
             }
             Fault::Resume(t) => {
                 let i = self.target(t)?;
                 self.resume(i);
+                Undo::Nothing
             }
             Fault::Isolate(t) => {
                 let i = self.target(t)?;
-                self.isolate(i);
+                Undo::Uncut(self.isolate(i))
             }
             Fault::Partition(groups) => {
-                let mut resolved = Vec::new();
+                let mut resolved: Vec<Vec<usize>> = Vec::new();
+                let mut rest_at = None;
                 for g in groups {
                     let mut v = Vec::new();
                     for t in g {
-                        v.push(self.target(t)?);
+                        if *t == Target::Rest {
+                            rest_at = Some(resolved.len());
+                        } else {
+                            v.push(self.target(t)?);
+                        }
                     }
                     resolved.push(v);
                 }
-                self.partition(&resolved);
+                if let Some(r) = rest_at {
+                    let named: Vec<usize> = resolved.iter().flatten().copied().collect();
+                    let rest = (0..self.nodes.len()).filter(|i| !named.contains(i));
+                    resolved[r].extend(rest);
+                }
+                Undo::Uncut(self.partition(&resolved))
             }
             Fault::Cut { from, to } => {
                 let (a, b) = (self.target(from)?, self.target(to)?);
                 self.cut(a, b);
                 self.note(fault.to_string());
+                Undo::Uncut(vec![(a, b)])
             }
             Fault::Uncut { from, to } => {
                 let (a, b) = (self.target(from)?, self.target(to)?);
                 self.uncut(a, b);
                 self.note(fault.to_string());
+                Undo::Nothing
             }
             Fault::Clog(t) => {
                 let i = self.target(t)?;
                 self.clog_node(i);
+                Undo::Unclog(i)
             }
             Fault::Unclog(t) => {
                 let i = self.target(t)?;
                 self.unclog_node(i);
+                Undo::Nothing
             }
             Fault::Latency { min_ms, max_ms } => {
                 let (lo, hi) = (*min_ms, (*max_ms).max(*min_ms + 1));
@@ -192,9 +253,52 @@ impl World {
                     c.send_latency = Duration::from_millis(lo)..Duration::from_millis(hi);
                 });
                 self.note(fault.to_string());
+                Undo::Latency
             }
-            Fault::Heal => self.heal(),
+            Fault::Heal => {
+                self.heal();
+                Undo::Nothing
+            }
+            Fault::Recover => {
+                self.recover();
+                Undo::Nothing
+            }
+        };
+        Ok(undo)
+    }
+
+    /// Takes back a fault whose duration ended (if it still applies: a node killed meanwhile
+    /// is not resumed, a node restarted meanwhile is not restarted again).
+    pub fn undo(&mut self, undo: &Undo) {
+        match undo {
+            Undo::Restart(i) => {
+                if !self.nodes[*i].alive {
+                    self.restart(*i);
+                }
+            }
+            Undo::Resume(i) => {
+                if self.nodes[*i].alive && self.nodes[*i].paused {
+                    self.resume(*i);
+                }
+            }
+            Undo::Uncut(links) => {
+                self.uncut_all(links);
+                let names: BTreeSet<String> = links
+                    .iter()
+                    .flat_map(|(a, b)| [*a, *b])
+                    .map(|i| self.nodes[i].name.clone())
+                    .collect();
+                let names: Vec<String> = names.into_iter().collect();
+                self.note(format!("reconnect {}", names.join(",")));
+            }
+            Undo::Unclog(i) => self.unclog_node(*i),
+            Undo::Latency => {
+                madsim::net::NetSim::current().update_config(|c| {
+                    c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);
+                });
+                self.note("default latency".to_string());
+            }
+            Undo::Nothing => {}
         }
-        Ok(())
     }
 }

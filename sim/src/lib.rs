@@ -4,10 +4,13 @@
 //! unchanged `keyslot::server::run` on its own simulated host; one seed decides every run.
 //!
 //! - [`world`]: the simulated cluster, its faults, and cluster formation as redis-cli does it;
+//! - [`faults`]: faults as values, aimed by [`faults::Target`] selectors;
 //! - [`client`]: cluster clients that follow MOVED/ASK and record a history;
 //! - [`check`]: the invariants;
 //! - [`trace`]: the story of a run;
-//! - [`scenarios`]: the built-in scenarios, and [`run`]: running them over seeds.
+//! - [`scenario`]: scenario files (`scenarios/*.toml`), [`scenarios`]: running them,
+//!   [`run`]: seeds and replay;
+//! - [`schedule`]: random fault schedules and shrinking; [`html`]: the run as a timeline page.
 
 #[cfg(madsim)]
 pub mod check;
@@ -16,11 +19,17 @@ pub mod client;
 #[cfg(madsim)]
 pub mod faults;
 #[cfg(madsim)]
+pub mod html;
+#[cfg(madsim)]
 pub mod resp_client;
 #[cfg(madsim)]
 pub mod run;
 #[cfg(madsim)]
+pub mod scenario;
+#[cfg(madsim)]
 pub mod scenarios;
+#[cfg(madsim)]
+pub mod schedule;
 pub mod trace;
 #[cfg(madsim)]
 pub mod world;

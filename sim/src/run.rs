@@ -1,29 +1,46 @@
 //! Running a scenario at a seed, and over many seeds.
 
 use crate::check::DataReport;
+use crate::html::Timeline;
 use std::future::Future;
 
 /// What one run produced.
 #[derive(Debug, Clone)]
 pub struct RunReport {
     pub seed: u64,
-    /// The story, one line per event.
+    /// The full story, one line per event (link up/down included).
     pub story: String,
     /// Hash of the full story: replaying the seed must reproduce it.
     pub story_hash: u64,
-    /// Failover time (kill or partition to promotion), when the scenario has one.
+    /// The compact story the snapshot holds: no link up/down lines, formation summarised
+    /// unless the scenario asks for it, then the final slot map and the results.
+    pub snapshot: String,
+    /// The first failover's time (fault to promotion), when the run had one.
     pub failover_ms: Option<u64>,
+    /// Every failover of a master that a step faulted (fault to its replica's promotion).
+    pub failovers_ms: Vec<u64>,
+    /// Promotions after formation.
+    pub promotions: usize,
     pub data: Option<DataReport>,
     /// Simulated milliseconds the run covered.
     pub simulated_ms: u64,
+    /// Per-node samples for the html timeline (when asked for).
+    pub timeline: Option<Timeline>,
+    /// CLUSTER NODES of every node after each step (replay --verbose).
+    pub views: Vec<(u64, String)>,
 }
 
 /// A failed run: what broke and how to replay it.
 #[derive(Debug, Clone)]
 pub struct RunFailure {
     pub seed: u64,
+    /// Which invariant or expectation broke: "1".."8", "identity", "expectation", "command",
+    /// "formation".
+    pub invariant: String,
     pub message: String,
     pub story: String,
+    pub timeline: Option<Timeline>,
+    pub views: Vec<(u64, String)>,
 }
 
 impl std::fmt::Display for RunFailure {
@@ -72,7 +89,7 @@ where
         match run_seed(seed, &scenario) {
             Ok(r) => out.push(r),
             Err(f) => panic!(
-                "{}\nreplay: cd sim && KEYSLOT_SEED={} cargo test --test testbed {} -- --nocapture",
+                "{}\nreplay: cd sim && KEYSLOT_SEED={} cargo test --release --test testbed {} -- --nocapture",
                 f, f.seed, test
             ),
         }

@@ -1,103 +1,327 @@
-//! The built-in scenarios: each forms a cluster the way redis-cli does, applies its faults under
-//! client load, and checks the invariants. A scenario returns a [`RunReport`] or a
-//! [`RunFailure`] naming what broke; the caller prints the seed and the replay command.
+//! Running a [`Scenario`]: form the cluster the way redis-cli does, start the workload, play
+//! the timeline (faults, commands, checks), then check what the scenario expects: liveness
+//! after the last step (invariants 5, 6), the final checks, the data (4, 7, lost-write budget),
+//! failover bounds (8), the promotion count, and the safety invariants (1-3) throughout.
+//!
+//! A run returns a [`RunReport`] or a [`RunFailure`] naming what broke; the caller prints the
+//! seed and the replay command.
 
 use crate::check::{self, analyse};
-use crate::client::{ClusterClient, Op, Workload};
+use crate::client::{ClusterClient, Op};
+use crate::faults::{Fault, Target, Undo};
+use crate::html::Timeline;
 use crate::run::{RunFailure, RunReport};
-use crate::world::{World, WorldConfig};
+use crate::scenario::{Action, Check, RoleWant, Scenario};
+use crate::trace::{Actor, Entry};
+use crate::world::World;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-/// The scenarios by name (the CLI and the benchmark look them up here).
-pub const NAMES: &[&str] = &[
-    "form",
-    "kill-master",
-    "partition-master",
-    "two-masters-fail",
-    "pause-master",
-    "flapping-link",
-];
-
-/// Runs a scenario by name.
-pub async fn by_name(name: &str, seed: u64) -> Result<RunReport, RunFailure> {
-    match name {
-        "form" => form(seed).await,
-        "kill-master" => kill_master_under_load(seed).await,
-        "partition-master" => partition_master(seed).await,
-        "two-masters-fail" => two_masters_fail(seed, false).await,
-        "pause-master" => pause_master(seed).await,
-        "flapping-link" => flapping_link(seed).await,
-        other => Err(RunFailure {
-            seed,
-            message: format!("unknown scenario {other}"),
-            story: String::new(),
-        }),
-    }
+/// How to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Sample every node each step for the html timeline.
+    pub timeline: bool,
+    /// Keep every node's CLUSTER NODES after each step (replay --verbose).
+    pub views: bool,
 }
 
-fn fail(world: &mut World, seed: u64, message: impl Into<String>) -> RunFailure {
-    world.collect_events();
-    world.trace.sort();
-    RunFailure {
-        seed,
-        message: format!("{}\n--- views ---\n{}", message.into(), world.views()),
-        story: world.trace.render(|_| true),
-    }
+/// Runs a scenario at `seed` in a fresh simulated runtime.
+pub fn run(scenario: &Scenario, seed: u64, options: Options) -> Result<RunReport, RunFailure> {
+    let sc = scenario.clone();
+    crate::run::run_seed(seed, move |s| async move { execute(sc, s, options).await })
 }
 
-fn check_safety(world: &mut World, seed: u64) -> Result<(), RunFailure> {
-    if let Some(v) = world.first_violation().cloned() {
-        return Err(fail(world, seed, v.to_string()));
-    }
-    Ok(())
+/// What a master-with-slots fault started: the clock for its failover.
+struct Watch {
+    victim: String,
+    at_ms: u64,
+    bound_ms: Option<u64>,
 }
 
-fn report(
-    world: &mut World,
+/// A master's claim: (name, configEpoch, ranges, id).
+type Claim = (String, u64, Vec<(u16, u16)>, String);
+
+struct Run {
+    world: World,
     seed: u64,
-    failover_ms: Option<u64>,
-    data: Option<check::DataReport>,
-) -> RunReport {
-    world.collect_events();
-    world.trace.sort();
-    RunReport {
-        seed,
-        story: world.trace.render(|_| true),
-        story_hash: world.trace.hash(),
-        failover_ms,
-        data,
-        simulated_ms: world.now_ms(),
+    options: Options,
+    formed_ms: u64,
+    snapshot_formation: bool,
+    views: Vec<(u64, String)>,
+}
+
+impl Run {
+    fn fail(&mut self, invariant: &str, message: impl Into<String>) -> RunFailure {
+        self.world.collect_events();
+        self.world.trace.sort();
+        RunFailure {
+            seed: self.seed,
+            invariant: invariant.to_string(),
+            message: format!("{}\n--- views ---\n{}", message.into(), self.world.views()),
+            story: self.world.trace.render(|_| true),
+            timeline: self.timeline(),
+            views: std::mem::take(&mut self.views),
+        }
+    }
+
+    fn timeline(&self) -> Option<Timeline> {
+        if !self.options.timeline {
+            return None;
+        }
+        Some(Timeline {
+            nodes: self.world.nodes.iter().map(|n| n.name.clone()).collect(),
+            samples: self.world.samples.clone(),
+            entries: self.world.trace.entries.clone(),
+            formed_ms: self.formed_ms,
+            end_ms: self.world.now_ms(),
+        })
+    }
+
+    /// Fails the run at the first safety violation.
+    fn safety(&mut self) -> Result<(), RunFailure> {
+        if let Some(v) = self.world.first_violation().cloned() {
+            let inv = v.invariant.split(':').next().unwrap_or("").to_string();
+            return Err(self.fail(&inv, v.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Lets time pass until `until_ms` (world time), undoing timed faults when they end.
+    async fn advance(&mut self, until_ms: u64, undos: &mut Vec<(u64, Undo)>) {
+        loop {
+            undos.sort_by_key(|(t, _)| *t);
+            let now = self.world.now_ms();
+            while undos.first().map(|(t, _)| *t <= now).unwrap_or(false) {
+                let (_, u) = undos.remove(0);
+                self.world.undo(&u);
+            }
+            if now >= until_ms {
+                return;
+            }
+            let next = undos
+                .first()
+                .map(|(t, _)| (*t).min(until_ms))
+                .unwrap_or(until_ms);
+            self.world
+                .run_for(Duration::from_millis(next.saturating_sub(now).max(1)))
+                .await;
+        }
+    }
+
+    fn resolve(&self, t: &Target) -> Result<usize, String> {
+        t.resolve(&self.world)
+            .ok_or_else(|| format!("no node matches {t} now"))
+    }
+
+    /// `{id:master-0}`, `{ip:master-0}`, `{port:master-0}`, `{bus-port:master-0}`.
+    fn substitute(&self, arg: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = arg;
+        while let Some(start) = rest.find('{') {
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
+            out.push_str(&rest[..start]);
+            let inner = &rest[start + 1..start + len];
+            let Some((what, node)) = inner
+                .split_once(':')
+                .filter(|(w, _)| ["id", "ip", "port", "bus-port"].contains(w))
+            else {
+                // Not a substitution (a hash tag such as `{k}`): keep it.
+                out.push_str(&rest[start..start + len + 1]);
+                rest = &rest[start + len + 1..];
+                continue;
+            };
+            let t = Target::parse(node).ok_or_else(|| format!("bad node in {{{inner}}}"))?;
+            let i = self.resolve(&t)?;
+            let n = &self.world.nodes[i];
+            let v = match what {
+                "id" => self
+                    .world
+                    .id_of(i)
+                    .map(|id| id.to_string())
+                    .ok_or_else(|| format!("{} has no id yet", n.name))?,
+                "ip" => n.ip.to_string(),
+                "port" => n.port.to_string(),
+                "bus-port" => (n.port + 10000).to_string(),
+                other => return Err(format!("{{{other}:...}} is not id, ip, port or bus-port")),
+            };
+            out.push_str(&v);
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Every live master's claim in its own view.
+    fn claims(&self) -> Vec<Claim> {
+        let mut out = Vec::new();
+        for i in self.world.live_nodes() {
+            let c = self.world.with_node(i, |n| {
+                n.rest.cluster.as_ref().map(|c| {
+                    let me = c.me();
+                    (
+                        me.is_master(),
+                        me.config_epoch,
+                        me.slots.ranges(),
+                        me.id.to_string(),
+                    )
+                })
+            });
+            if let Some(Some((true, epoch, ranges, id))) = c {
+                if !ranges.is_empty() {
+                    out.push((self.world.nodes[i].name.clone(), epoch, ranges, id));
+                }
+            }
+        }
+        out
+    }
+
+    fn evaluate(&self, c: &Check, formed: &[Claim]) -> Result<(), String> {
+        let w = &self.world;
+        for (t, want) in &c.roles {
+            let i = self.resolve(t)?;
+            let name = &w.nodes[i].name;
+            let (ok, seen) = match want {
+                RoleWant::Down => (!w.nodes[i].alive, "up".to_string()),
+                RoleWant::Master => (w.is_master(i) == Some(true), role_text(w, i)),
+                RoleWant::Replica => (w.is_master(i) == Some(false), role_text(w, i)),
+                RoleWant::ReplicaOf(m) => {
+                    let m = self.resolve(m)?;
+                    (
+                        w.master_of(i).as_deref() == Some(w.nodes[m].name.as_str())
+                            && w.is_master(i) == Some(false),
+                        role_text(w, i),
+                    )
+                }
+            };
+            if !ok {
+                return Err(format!(
+                    "{t} ({name}) should be {}, is {seen}",
+                    want_text(want)
+                ));
+            }
+        }
+        for (t, want_ok) in &c.state {
+            let i = self.resolve(t)?;
+            let ok = w
+                .with_node(i, |n| n.rest.cluster.as_ref().map(|c| c.state_ok))
+                .flatten();
+            if ok != Some(*want_ok) {
+                return Err(format!(
+                    "{t} ({}) should report cluster_state:{}, reports {:?}",
+                    w.nodes[i].name,
+                    if *want_ok { "ok" } else { "fail" },
+                    ok.map(|o| if o { "ok" } else { "fail" })
+                ));
+            }
+        }
+        for (t, want) in &c.slots {
+            let i = self.resolve(t)?;
+            let ranges = w
+                .with_node(i, |n| {
+                    n.rest.cluster.as_ref().map(|c| c.me().slots.ranges())
+                })
+                .flatten()
+                .unwrap_or_default();
+            if ranges != *want {
+                return Err(format!(
+                    "{t} ({}) serves {:?}, expected {:?}",
+                    w.nodes[i].name, ranges, want
+                ));
+            }
+        }
+        for (t, want) in &c.replicas {
+            let i = self.resolve(t)?;
+            let name = w.nodes[i].name.clone();
+            let n = w
+                .live_nodes()
+                .into_iter()
+                .filter(|&j| {
+                    w.is_master(j) == Some(false) && w.master_of(j).as_deref() == Some(&name)
+                })
+                .count();
+            if n != *want {
+                return Err(format!(
+                    "{t} ({name}) has {n} live replicas, expected {want}"
+                ));
+            }
+        }
+        for (viewer, node, want) in &c.knows {
+            let v = self.resolve(viewer)?;
+            let n = self.resolve(node)?;
+            let id = w.id_of(n).ok_or_else(|| format!("{node} has no id"))?;
+            let known = w
+                .with_node(v, |x| {
+                    x.rest.cluster.as_ref().map(|c| c.nodes.contains_key(&id))
+                })
+                .flatten();
+            if known != Some(*want) {
+                return Err(format!(
+                    "{} should {}know {}, but {}",
+                    w.nodes[v].name,
+                    if *want { "" } else { "not " },
+                    w.nodes[n].name,
+                    match known {
+                        Some(true) => "it does",
+                        Some(false) => "it does not",
+                        None => "it is down",
+                    }
+                ));
+            }
+        }
+        if c.converged {
+            check::liveness(w).map_err(|e| format!("not converged: {e}"))?;
+        }
+        if c.slot_map_as_formed {
+            let now = self.claims();
+            if now != formed {
+                return Err(format!(
+                    "slot map changed: formed {:?}, now {:?}",
+                    short_claims(formed),
+                    short_claims(&now)
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
-/// Forms a cluster of `config`'s shape; fails the run if it does not converge.
-async fn formed(config: WorldConfig, seed: u64) -> Result<World, RunFailure> {
-    let mut world = World::new(config);
-    if let Err(e) = world.form_cluster().await {
-        return Err(fail(&mut world, seed, e));
-    }
-    check_safety(&mut world, seed)?;
-    Ok(world)
+fn short_claims(c: &[Claim]) -> Vec<String> {
+    c.iter()
+        .map(|(n, e, r, id)| format!("{n}/{}: {r:?} configEpoch {e}", &id[..8]))
+        .collect()
 }
 
-/// Waits for the cluster to settle (invariants 5 and 6) within `budget`.
-async fn settle(
-    world: &mut World,
-    seed: u64,
-    budget: Duration,
-    what: &str,
-) -> Result<(), RunFailure> {
-    if !world.run_until(budget, |w| w.all_ok_and_agree()).await {
-        let why = check::liveness(world).err().unwrap_or_default();
-        return Err(fail(
-            world,
-            seed,
-            format!("{}: no convergence within {:?}: {}", what, budget, why),
-        ));
+fn role_text(w: &World, i: usize) -> String {
+    if !w.nodes[i].alive {
+        return "down".into();
     }
-    check_safety(world, seed)
+    match w.is_master(i) {
+        Some(true) => "master".into(),
+        Some(false) => format!("replica of {}", w.master_of(i).unwrap_or_default()),
+        None => "unreachable".into(),
+    }
+}
+
+fn want_text(w: &RoleWant) -> String {
+    match w {
+        RoleWant::Master => "master".into(),
+        RoleWant::Replica => "a replica".into(),
+        RoleWant::ReplicaOf(m) => format!("a replica of {m}"),
+        RoleWant::Down => "down".into(),
+    }
+}
+
+/// The node a single-target fault hits.
+fn fault_target(f: &Fault) -> Option<&Target> {
+    match f {
+        Fault::Kill(t) | Fault::Pause(t) | Fault::Isolate(t) | Fault::Clog(t) => Some(t),
+        _ => None,
+    }
 }
 
 /// Reads every key the clients used, through a fresh cluster client on its own host.
@@ -123,310 +347,431 @@ async fn final_values(world: &World, history: &[Op]) -> BTreeMap<String, Option<
     task.await.unwrap_or_default()
 }
 
-/// Checks invariant 4, counts lost writes, and (invariant 7) waits for every replica to hold
-/// its master's data.
-async fn audit(
-    world: &mut World,
-    seed: u64,
-    history: Vec<Op>,
-) -> Result<check::DataReport, RunFailure> {
-    if !world
-        .run_until(Duration::from_secs(5), |w| check::replicas_in_sync(w).is_ok())
-        .await
-    {
-        let why = check::replicas_in_sync(world).err().unwrap_or_default();
-        return Err(fail(world, seed, format!("7: replicas in sync: {}", why)));
+/// The compact story kept in a snapshot.
+fn snapshot_lines(entries: &[Entry], formed_ms: u64, formation: bool) -> String {
+    let mut out = String::new();
+    for e in entries {
+        if e.text.starts_with("link to ") {
+            continue;
+        }
+        if !formation && e.at_ms < formed_ms && matches!(e.actor, Actor::Node(_)) {
+            continue;
+        }
+        let who = match &e.actor {
+            Actor::Node(n) => n.as_str(),
+            Actor::World => "world",
+        };
+        let _ = writeln!(
+            out,
+            "{:>4}.{:03}s  {:<10} {}",
+            e.at_ms / 1000,
+            e.at_ms % 1000,
+            who,
+            e.text
+        );
     }
-    let finals = final_values(world, &history).await;
-    let data = analyse(&history, &finals);
-    if let Some(p) = data.phantom_reads.first() {
-        return Err(fail(world, seed, format!("4: no phantom reads: {}", p)));
-    }
-    Ok(data)
+    out
 }
 
-/// The seed's cluster forms: 3 masters own 0-5460 / 5461-10922 / 10923-16383, each replica
-/// follows its master, all nodes agree, cluster_state ok.
-pub async fn form(seed: u64) -> Result<RunReport, RunFailure> {
-    let mut world = formed(WorldConfig::default(), seed).await?;
-    let expected = [(0u16, 5460u16), (5461, 10922), (10923, 16383)];
-    for (m, (a, b)) in expected.iter().enumerate() {
-        for s in [*a, (*a + *b) / 2, *b] {
-            if world.owner_of_slot(0, s) != Some(m) {
-                return Err(fail(
-                    &mut world,
-                    seed,
-                    format!("slot {} is not owned by master-{}", s, m),
-                ));
+/// Every node's role and slots at the end, by its own view.
+fn final_map(world: &World) -> String {
+    let mut out = String::new();
+    for i in 0..world.nodes.len() {
+        let s = world.node_sample(i);
+        let name = &world.nodes[i].name;
+        let line = match s.role {
+            "master" => format!(
+                "{name:<10} master  slots {} configEpoch {} currentEpoch {} state {}",
+                if s.ranges.is_empty() {
+                    "none".to_string()
+                } else {
+                    s.ranges
+                        .iter()
+                        .map(|(a, b)| format!("{a}-{b}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+                s.config_epoch,
+                s.current_epoch,
+                if s.state_ok { "ok" } else { "fail" }
+            ),
+            "replica" => format!(
+                "{name:<10} replica of {} currentEpoch {} state {}",
+                s.master.unwrap_or_default(),
+                s.current_epoch,
+                if s.state_ok { "ok" } else { "fail" }
+            ),
+            other => format!("{name:<10} {other}"),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// Runs one scenario in the current madsim runtime.
+pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunReport, RunFailure> {
+    let outcome = execute_inner(&sc, seed, options).await;
+    match (&sc.expect.fails_with, outcome) {
+        (None, o) => o,
+        (Some(want), Err(f)) if f.invariant == *want => {
+            // The scenario exists to show this failure: it passes when it happens.
+            let story_hash = {
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                for b in f.story.bytes() {
+                    h ^= b as u64;
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+                h
+            };
+            let first = f.message.lines().next().unwrap_or("").to_string();
+            Ok(RunReport {
+                seed,
+                snapshot: format!("expected failure (invariant {want}):\n{first}\n"),
+                story: f.story,
+                story_hash,
+                failover_ms: None,
+                failovers_ms: Vec::new(),
+                promotions: 0,
+                data: None,
+                simulated_ms: 0,
+                timeline: f.timeline,
+                views: f.views,
+            })
+        }
+        (Some(want), Err(mut f)) => {
+            f.message = format!(
+                "expected a failure of invariant {want}, got {}: {}",
+                f.invariant, f.message
+            );
+            f.invariant = "expectation".into();
+            Err(f)
+        }
+        (Some(want), Ok(r)) => Err(RunFailure {
+            seed,
+            invariant: "expectation".into(),
+            message: format!("expected invariant {want} to be violated; the run passed"),
+            story: r.story,
+            timeline: r.timeline,
+            views: r.views,
+        }),
+    }
+}
+
+async fn execute_inner(
+    sc: &Scenario,
+    seed: u64,
+    options: Options,
+) -> Result<RunReport, RunFailure> {
+    let mut world = World::new(sc.world.clone());
+    world.record_samples = options.timeline;
+    let mut run = Run {
+        world,
+        seed,
+        options,
+        formed_ms: 0,
+        snapshot_formation: sc.snapshot_formation,
+        views: Vec::new(),
+    };
+    if let Err(e) = run.world.form_cluster().await {
+        return Err(run.fail("formation", e));
+    }
+    run.safety()?;
+    run.formed_ms = run.world.now_ms();
+    let formed = run.claims();
+    let promotions_before = run.world.promotions.len();
+    let clients: Vec<_> = (0..sc.clients)
+        .map(|_| run.world.spawn_client(sc.workload.clone()))
+        .collect();
+    let mut undos: Vec<(u64, Undo)> = Vec::new();
+    let mut watches: Vec<Watch> = Vec::new();
+    for (n, step) in sc.steps.iter().enumerate() {
+        let due = run.formed_ms + step.at_ms;
+        run.advance(due, &mut undos).await;
+        run.safety()?;
+        match &step.action {
+            Action::Fault(f) => {
+                let victim = fault_target(f).and_then(|t| t.resolve(&run.world));
+                if let Some(v) = victim {
+                    let holds_slots = run
+                        .world
+                        .with_node(v, |n| {
+                            n.rest.cluster.as_ref().map(|c| c.me().numslots() > 0)
+                        })
+                        .flatten()
+                        == Some(true);
+                    if holds_slots && run.world.is_master(v) == Some(true) {
+                        watches.push(Watch {
+                            victim: run.world.nodes[v].name.clone(),
+                            at_ms: run.world.now_ms(),
+                            bound_ms: step.failover_within_ms,
+                        });
+                    } else if let Some(b) = step.failover_within_ms {
+                        let m = format!(
+                            "step {} ({}): failover_within {} ms, but {} serves no slots",
+                            n + 1,
+                            f,
+                            b,
+                            run.world.nodes[v].name
+                        );
+                        return Err(run.fail("expectation", m));
+                    }
+                }
+                match run.world.apply(f) {
+                    Ok(u) => {
+                        if let Some(d) = step.for_ms {
+                            undos.push((run.world.now_ms() + d, u));
+                        }
+                    }
+                    Err(e) => {
+                        let m = format!("step {} ({}): {}", n + 1, f, e);
+                        return Err(run.fail("expectation", m));
+                    }
+                }
+            }
+            Action::Command {
+                nodes,
+                args,
+                expect,
+                follow_redirects,
+            } => {
+                for t in nodes {
+                    let i = match run.resolve(t) {
+                        Ok(i) => i,
+                        Err(e) => return Err(run.fail("command", format!("step {}: {}", n + 1, e))),
+                    };
+                    let mut real = Vec::new();
+                    for a in args {
+                        match run.substitute(a) {
+                            Ok(v) => real.push(v),
+                            Err(e) => {
+                                return Err(run.fail("command", format!("step {}: {}", n + 1, e)))
+                            }
+                        }
+                    }
+                    let name = run.world.nodes[i].name.clone();
+                    let shown = args.join(" ");
+                    let reply = run.world.command(i, real, *follow_redirects).await;
+                    run.world.note(format!(
+                        "{} {}: {} -> {}",
+                        if *follow_redirects {
+                            "redis-cli -c"
+                        } else {
+                            "redis-cli"
+                        },
+                        name,
+                        shown,
+                        reply
+                    ));
+                    if let Some(want) = expect {
+                        if !reply.starts_with(want.as_str()) {
+                            let m = format!(
+                                "step {}: {} to {}: reply {:?} does not start with {:?}",
+                                n + 1,
+                                shown,
+                                name,
+                                reply,
+                                want
+                            );
+                            return Err(run.fail("command", m));
+                        }
+                    }
+                }
+            }
+            Action::SaveNodesConf(t) => match run.resolve(t) {
+                Ok(i) => run.world.stash_nodes_conf(i),
+                Err(e) => return Err(run.fail("expectation", format!("step {}: {}", n + 1, e))),
+            },
+            Action::RestoreNodesConf(t) => {
+                let r = run.resolve(t).and_then(|i| run.world.restore_nodes_conf(i));
+                if let Err(e) = r {
+                    return Err(run.fail("expectation", format!("step {}: {}", n + 1, e)));
+                }
+            }
+            Action::Check(c) => {
+                run.world.step();
+                if let Err(e) = run.evaluate(c, &formed) {
+                    let m = format!("step {} (check at {} ms): {}", n + 1, step.at_ms, e);
+                    return Err(run.fail("expectation", m));
+                }
+                run.world.note(format!("check {} passed", n + 1));
+            }
+        }
+        if run.options.views {
+            let at = run.world.now_ms();
+            let v = run.world.views();
+            run.views.push((at, v));
+        }
+    }
+    // Timed faults still pending end now.
+    let last_undo = undos.iter().map(|(t, _)| *t).max().unwrap_or(0);
+    run.advance(last_undo, &mut undos).await;
+    run.safety()?;
+
+    let expect = &sc.expect;
+    // A settle period first: a failure the last step caused is detected (PFAIL after
+    // node-timeout, FAIL, cluster_state fail) before convergence can count.
+    let settle_ms = 2 * sc.world.node_timeout_ms + 1000;
+    let settle_until = run.world.now_ms() + settle_ms;
+    run.advance(settle_until, &mut undos).await;
+    run.safety()?;
+    if (expect.checks(5) || expect.checks(6)) && expect.liveness_within_ms > 0 {
+        let budget = Duration::from_millis(expect.liveness_within_ms);
+        if !run.world.run_until(budget, |w| w.all_ok_and_agree()).await {
+            let why = check::liveness(&run.world).err().unwrap_or_default();
+            run.safety()?;
+            return Err(run.fail(
+                "5/6",
+                format!(
+                    "5/6: no convergence within {:?} after the last step: {}",
+                    budget, why
+                ),
+            ));
+        }
+    }
+    run.safety()?;
+    if let Some(c) = &expect.final_check {
+        // Roles settle a little after slots agree; give the final check the same budget.
+        let budget = Duration::from_millis(expect.liveness_within_ms.max(1000));
+        let ok = {
+            let deadline = run.world.now_ms() + budget.as_millis() as u64;
+            loop {
+                run.world.step();
+                if run.evaluate(c, &formed).is_ok() || run.world.now_ms() >= deadline {
+                    break run.evaluate(c, &formed);
+                }
+                run.world.run_for(Duration::from_millis(100)).await;
+            }
+        };
+        if let Err(e) = ok {
+            return Err(run.fail("expectation", format!("final check: {e}")));
+        }
+    }
+    let mut history = Vec::new();
+    for c in clients {
+        history.extend(c.stop().await);
+    }
+    if expect.checks(7) {
+        let synced = run
+            .world
+            .run_until(Duration::from_secs(5), |w| {
+                check::replicas_in_sync(w).is_ok()
+            })
+            .await;
+        if !synced {
+            let why = check::replicas_in_sync(&run.world)
+                .err()
+                .unwrap_or_default();
+            return Err(run.fail("7", format!("7: replicas in sync: {why}")));
+        }
+    }
+    let data = if history.is_empty() {
+        None
+    } else {
+        let finals = final_values(&run.world, &history).await;
+        let d = analyse(&history, &finals);
+        if expect.checks(4) {
+            if let Some(p) = d.phantom_reads.first() {
+                return Err(run.fail("4", format!("4: no phantom reads: {p}")));
+            }
+        }
+        if let Some(budget) = expect.lost_writes {
+            if d.lost_writes > budget {
+                let m = format!(
+                    "lost writes: {} acknowledged writes lost, budget {}: {}",
+                    d.lost_writes,
+                    budget,
+                    d.lost.join("; ")
+                );
+                return Err(run.fail("lost-writes", m));
+            }
+        }
+        Some(d)
+    };
+    run.world.step();
+    run.safety()?;
+
+    // Failovers of faulted masters, and invariant 8's bounds.
+    let promotions: Vec<_> = run.world.promotions[promotions_before..].to_vec();
+    let mut failovers = Vec::new();
+    for w in &watches {
+        let p = promotions
+            .iter()
+            .find(|p| p.previous_master == w.victim && p.at_ms >= w.at_ms);
+        if let Some(p) = p {
+            failovers.push(p.at_ms - w.at_ms);
+        }
+        if let (Some(bound), true) = (w.bound_ms, expect.checks(8)) {
+            let took = p.map(|p| p.at_ms - w.at_ms);
+            if took.map(|t| t > bound).unwrap_or(true) {
+                let m = format!(
+                    "8: {} (faulted at {} ms) was not replaced within {} ms (took {:?})",
+                    w.victim,
+                    w.at_ms.saturating_sub(run.formed_ms),
+                    bound,
+                    took
+                );
+                return Err(run.fail("8", m));
             }
         }
     }
-    for r in 0..3 {
-        let i = 3 + r;
-        let want = format!("master-{}", r);
-        if world.master_of(i).as_deref() != Some(want.as_str()) {
-            return Err(fail(
-                &mut world,
-                seed,
-                format!("replica-{} does not follow {}", r, want),
-            ));
+    if let Some(want) = expect.promotions {
+        if promotions.len() != want {
+            let list: Vec<String> = promotions
+                .iter()
+                .map(|p| format!("{} replaced {}", p.node, p.previous_master))
+                .collect();
+            let m = format!(
+                "expected {} promotions, saw {}: {}",
+                want,
+                promotions.len(),
+                list.join(", ")
+            );
+            return Err(run.fail("expectation", m));
         }
     }
-    world.run_for(Duration::from_secs(5)).await;
-    settle(&mut world, seed, Duration::from_secs(1), "steady state").await?;
-    Ok(report(&mut world, seed, None, None))
-}
 
-/// Kill the master of slot 9189 under client load: its replica is promoted within
-/// node-timeout + 2 s, coverage and agreement hold, the history is audited; the old master
-/// restarted from its nodes.conf rejoins as a replica of its successor.
-pub async fn kill_master_under_load(seed: u64) -> Result<RunReport, RunFailure> {
-    let config = WorldConfig::default();
-    let timeout = config.node_timeout_ms;
-    let mut world = formed(config, seed).await?;
-    let clients: Vec<_> = (0..2)
-        .map(|_| world.spawn_client(Workload::default()))
-        .collect();
-    world.run_for(Duration::from_secs(3)).await;
-    let Some(victim) = world.owner_of_slot(0, 9189) else {
-        return Err(fail(&mut world, seed, "nobody owns slot 9189"));
-    };
-    let replica = victim + world.config.masters;
-    let killed_at = world.now_ms();
-    world.kill(victim);
-    let bound = Duration::from_millis(timeout + 2000);
-    let promoted = world
-        .run_until(bound, |w| {
-            w.is_master(replica) == Some(true) && w.all_ok_and_agree()
-        })
-        .await;
-    let failover_ms = world.now_ms() - killed_at;
-    if !promoted {
-        return Err(fail(
-            &mut world,
-            seed,
-            format!("replica not promoted with cluster ok within {:?}", bound),
-        ));
+    run.world.collect_events();
+    run.world.trace.sort();
+    let mut snapshot = snapshot_lines(
+        &run.world.trace.entries,
+        run.formed_ms,
+        run.snapshot_formation,
+    );
+    snapshot.push_str("--- end ---\n");
+    snapshot.push_str(&final_map(&run.world));
+    for p in &promotions {
+        let _ = writeln!(
+            snapshot,
+            "promotion: {} replaced {} at {}.{:03}s",
+            p.node,
+            p.previous_master,
+            p.at_ms / 1000,
+            p.at_ms % 1000
+        );
     }
-    world.run_for(Duration::from_secs(2)).await;
-    world.restart(victim);
-    let replica_name = world.nodes[replica].name.clone();
-    let rejoined = world
-        .run_until(Duration::from_secs(10), |w| {
-            w.master_of(victim).as_deref() == Some(replica_name.as_str()) && w.all_ok_and_agree()
-        })
-        .await;
-    if !rejoined {
-        return Err(fail(
-            &mut world,
-            seed,
-            "old master did not rejoin as a replica of its successor",
-        ));
+    if !failovers.is_empty() {
+        let f: Vec<String> = failovers.iter().map(|ms| format!("{ms} ms")).collect();
+        let _ = writeln!(snapshot, "failover: {}", f.join(", "));
     }
-    let mut history = Vec::new();
-    for c in clients {
-        history.extend(c.stop().await);
+    if let Some(d) = &data {
+        let _ = writeln!(
+            snapshot,
+            "data: {} ops, {} acknowledged writes, {} lost, {} failed, {} unknown",
+            d.operations, d.acknowledged_writes, d.lost_writes, d.failed, d.unknown
+        );
     }
-    let data = audit(&mut world, seed, history).await?;
-    check_safety(&mut world, seed)?;
-    Ok(report(&mut world, seed, Some(failover_ms), Some(data)))
-}
-
-/// Partition a master away from the majority: the majority promotes its replica, the isolated
-/// master refuses writes once it sees it is in the minority, and after the heal it becomes a
-/// replica of its successor.
-pub async fn partition_master(seed: u64) -> Result<RunReport, RunFailure> {
-    let config = WorldConfig::default();
-    let timeout = config.node_timeout_ms;
-    let mut world = formed(config, seed).await?;
-    let clients: Vec<_> = (0..2)
-        .map(|_| world.spawn_client(Workload::default()))
-        .collect();
-    world.run_for(Duration::from_secs(2)).await;
-    let victim = 1;
-    let replica = victim + world.config.masters;
-    let cut_at = world.now_ms();
-    world.isolate(victim);
-    let promoted = world
-        .run_until(Duration::from_millis(timeout + 3000), |w| {
-            w.is_master(replica) == Some(true)
-        })
-        .await;
-    let failover_ms = world.now_ms() - cut_at;
-    if !promoted {
-        return Err(fail(
-            &mut world,
-            seed,
-            "majority did not promote the replica",
-        ));
-    }
-    let minority_down = world
-        .run_until(Duration::from_millis(timeout * 2), |w| {
-            w.with_node(victim, |n| n.rest.cluster.as_ref().map(|c| !c.state_ok))
-                .flatten()
-                == Some(true)
-        })
-        .await;
-    if !minority_down {
-        return Err(fail(
-            &mut world,
-            seed,
-            "isolated master still reports cluster_state ok",
-        ));
-    }
-    // A client that can still reach it gets CLUSTERDOWN for a write.
-    let addr = world.nodes[victim].addr();
-    let host = madsim::runtime::Handle::current()
-        .create_node()
-        .name("probe")
-        .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 3)))
-        .build();
-    let reply = host
-        .spawn(async move {
-            let mut c = crate::resp_client::Conn::connect(addr).await.ok()?;
-            let key = "probe{k}";
-            c.call_str(&["SET", key, "x"]).await.ok()
-        })
-        .await
-        .ok()
-        .flatten();
-    let text = reply
-        .as_ref()
-        .map(crate::resp_client::frame_text)
-        .unwrap_or_default();
-    if !text.starts_with("CLUSTERDOWN") && !text.starts_with("MOVED") {
-        return Err(fail(
-            &mut world,
-            seed,
-            format!("isolated master accepted a write: {:?}", text),
-        ));
-    }
-    world.heal();
-    let replica_name = world.nodes[replica].name.clone();
-    let rejoined = world
-        .run_until(Duration::from_secs(15), |w| {
-            w.master_of(victim).as_deref() == Some(replica_name.as_str()) && w.all_ok_and_agree()
-        })
-        .await;
-    if !rejoined {
-        return Err(fail(
-            &mut world,
-            seed,
-            "old master did not become a replica of its successor after the heal",
-        ));
-    }
-    let mut history = Vec::new();
-    for c in clients {
-        history.extend(c.stop().await);
-    }
-    let data = audit(&mut world, seed, history).await?;
-    check_safety(&mut world, seed)?;
-    Ok(report(&mut world, seed, Some(failover_ms), Some(data)))
-}
-
-/// Two masters killed at once in a 5x1 cluster: both replicas are promoted (three of five
-/// masters remain, a majority), in elections that may collide on the same epoch.
-pub async fn two_masters_fail(
-    seed: u64,
-    planted_double_vote: bool,
-) -> Result<RunReport, RunFailure> {
-    let config = WorldConfig {
-        masters: 5,
-        planted_double_vote,
-        ..WorldConfig::default()
-    };
-    let timeout = config.node_timeout_ms;
-    let mut world = formed(config, seed).await?;
-    world.run_for(Duration::from_secs(1)).await;
-    let killed_at = world.now_ms();
-    world.kill(0);
-    world.kill(1);
-    let ok = world
-        .run_until(Duration::from_millis(timeout * 4 + 6000), |w| {
-            w.is_master(5) == Some(true) && w.is_master(6) == Some(true) && w.all_ok_and_agree()
-        })
-        .await;
-    let failover_ms = world.now_ms() - killed_at;
-    check_safety(&mut world, seed)?;
-    if !ok {
-        return Err(fail(&mut world, seed, "both replicas were not promoted"));
-    }
-    world.run_for(Duration::from_secs(2)).await;
-    check_safety(&mut world, seed)?;
-    Ok(report(&mut world, seed, Some(failover_ms), None))
-}
-
-/// A master paused for 2 x node-timeout: its replica takes over; when the old master resumes
-/// it learns it was replaced and becomes a replica.
-pub async fn pause_master(seed: u64) -> Result<RunReport, RunFailure> {
-    let config = WorldConfig::default();
-    let timeout = config.node_timeout_ms;
-    let mut world = formed(config, seed).await?;
-    let client = world.spawn_client(Workload::default());
-    world.run_for(Duration::from_secs(2)).await;
-    let victim = 2;
-    let replica = victim + world.config.masters;
-    world.pause(victim);
-    let paused_at = world.now_ms();
-    world.run_for(Duration::from_millis(timeout * 2)).await;
-    let promoted = world
-        .run_until(Duration::from_millis(timeout + 3000), |w| {
-            w.is_master(replica) == Some(true)
-        })
-        .await;
-    let failover_ms = world.now_ms() - paused_at;
-    if !promoted {
-        return Err(fail(
-            &mut world,
-            seed,
-            "replica of the paused master was not promoted",
-        ));
-    }
-    world.resume(victim);
-    let replica_name = world.nodes[replica].name.clone();
-    let rejoined = world
-        .run_until(Duration::from_secs(15), |w| {
-            w.master_of(victim).as_deref() == Some(replica_name.as_str()) && w.all_ok_and_agree()
-        })
-        .await;
-    if !rejoined {
-        return Err(fail(
-            &mut world,
-            seed,
-            "resumed master did not become a replica",
-        ));
-    }
-    let history = client.stop().await;
-    let data = audit(&mut world, seed, history).await?;
-    check_safety(&mut world, seed)?;
-    Ok(report(&mut world, seed, Some(failover_ms), Some(data)))
-}
-
-/// The link between two masters flaps (down 1 s, up 1 s) for 20 s: the other masters still
-/// reach both, so no FAIL quorum forms and nobody is promoted.
-pub async fn flapping_link(seed: u64) -> Result<RunReport, RunFailure> {
-    let mut world = formed(WorldConfig::default(), seed).await?;
-    let client = world.spawn_client(Workload::default());
-    for _ in 0..10 {
-        world.cut_both(0, 1);
-        world.run_for(Duration::from_secs(1)).await;
-        world.uncut(0, 1);
-        world.uncut(1, 0);
-        world.run_for(Duration::from_secs(1)).await;
-    }
-    world.heal();
-    settle(&mut world, seed, Duration::from_secs(10), "after flapping").await?;
-    for m in 0..world.config.masters {
-        if world.is_master(m) != Some(true) {
-            return Err(fail(
-                &mut world,
-                seed,
-                format!("master-{} lost its role over a flapping link", m),
-            ));
-        }
-    }
-    let history = client.stop().await;
-    let data = audit(&mut world, seed, history).await?;
-    check_safety(&mut world, seed)?;
-    Ok(report(&mut world, seed, None, Some(data)))
+    let timeline = run.timeline();
+    Ok(RunReport {
+        seed,
+        story: run.world.trace.render(|_| true),
+        story_hash: run.world.trace.hash(),
+        snapshot,
+        failover_ms: failovers.first().copied(),
+        failovers_ms: failovers,
+        promotions: promotions.len(),
+        data,
+        simulated_ms: run.world.now_ms(),
+        timeline,
+        views: std::mem::take(&mut run.views),
+    })
 }

@@ -37,7 +37,8 @@ pub const STEP_MS: u64 = 50;
 #[derive(Debug, Clone)]
 pub struct WorldConfig {
     pub masters: usize,
-    pub replicas_per_master: usize,
+    /// Replicas in all; replica j follows master j % masters.
+    pub replicas: usize,
     pub node_timeout_ms: u64,
     /// Extra `--name value` flags for every node.
     pub extra_args: Vec<String>,
@@ -49,12 +50,36 @@ impl Default for WorldConfig {
     fn default() -> Self {
         WorldConfig {
             masters: 3,
-            replicas_per_master: 1,
+            replicas: 3,
             node_timeout_ms: 2000,
             extra_args: Vec::new(),
             planted_double_vote: false,
         }
     }
+}
+
+/// A replica promoted to master: when, who, and whose slots it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promotion {
+    pub at_ms: u64,
+    pub node: String,
+    pub previous_master: String,
+}
+
+/// What one node looked like at one moment (the html timeline's lanes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSample {
+    /// `down`, `paused`, `master`, `replica` or `alone` (no cluster state yet).
+    pub role: &'static str,
+    /// The master's name for a replica.
+    pub master: Option<String>,
+    pub current_epoch: u64,
+    pub config_epoch: u64,
+    /// Slots this node serves.
+    pub slots: usize,
+    /// The same as ranges.
+    pub ranges: Vec<(u16, u16)>,
+    pub state_ok: bool,
 }
 
 /// A running node's state and when it started on the world's timeline.
@@ -98,6 +123,16 @@ pub struct World {
     next_client: usize,
     /// Each node's id as last seen while it ran (names in the story for nodes that are down).
     known_ids: Vec<Option<keyslot::cluster::NodeId>>,
+    /// Every promotion seen so far (failover times, expectations).
+    pub promotions: Vec<Promotion>,
+    /// Set to sample every node's role, epochs and slots each step (the html timeline).
+    pub record_samples: bool,
+    /// Per node: (time, sample) at each change.
+    pub samples: Vec<Vec<(u64, NodeSample)>>,
+    /// The host that sends scenario commands, created on first use.
+    admin: Option<NodeHandle>,
+    /// nodes.conf texts saved by `stash_nodes_conf`, per node.
+    stashed: Vec<Option<Vec<u8>>>,
 }
 
 impl World {
@@ -105,7 +140,7 @@ impl World {
     pub fn new(config: WorldConfig) -> World {
         let handle = Handle::current();
         let t0 = Instant::now();
-        let total = config.masters * (1 + config.replicas_per_master);
+        let total = config.masters + config.replicas;
         let mut nodes = Vec::with_capacity(total);
         for i in 0..total {
             let name = if i < config.masters {
@@ -181,6 +216,11 @@ impl World {
             clogged_nodes: BTreeSet::new(),
             next_client: 0,
             known_ids: vec![None; total],
+            promotions: Vec::new(),
+            record_samples: false,
+            samples: vec![Vec::new(); total],
+            admin: None,
+            stashed: vec![None; total],
         }
     }
 
@@ -262,6 +302,73 @@ impl World {
         let mut checker = std::mem::take(&mut self.checker);
         checker.check_safety(self, at);
         self.checker = checker;
+        if self.record_samples {
+            self.sample(at);
+        }
+    }
+
+    /// Records every node's state where it changed.
+    fn sample(&mut self, at: u64) {
+        for i in 0..self.nodes.len() {
+            let s = self.node_sample(i);
+            let lane = &mut self.samples[i];
+            if lane.last().map(|(_, last)| last != &s).unwrap_or(true) {
+                lane.push((at, s));
+            }
+        }
+    }
+
+    /// One node's state now.
+    pub fn node_sample(&self, i: usize) -> NodeSample {
+        let down = NodeSample {
+            role: "down",
+            master: None,
+            current_epoch: 0,
+            config_epoch: 0,
+            slots: 0,
+            ranges: Vec::new(),
+            state_ok: false,
+        };
+        if !self.nodes[i].alive {
+            return down;
+        }
+        if self.nodes[i].paused {
+            return NodeSample {
+                role: "paused",
+                ..down
+            };
+        }
+        let view = self.with_node(i, |n| {
+            n.rest.cluster.as_ref().map(|c| {
+                let me = c.me();
+                (
+                    me.is_master(),
+                    me.master,
+                    c.current_epoch,
+                    me.config_epoch,
+                    me.numslots(),
+                    me.slots.ranges(),
+                    c.state_ok,
+                )
+            })
+        });
+        match view.flatten() {
+            Some((master, of, current_epoch, config_epoch, slots, ranges, state_ok)) => {
+                NodeSample {
+                    role: if master { "master" } else { "replica" },
+                    master: of.map(|id| self.name_of(&id)),
+                    current_epoch,
+                    config_epoch,
+                    slots,
+                    ranges,
+                    state_ok,
+                }
+            }
+            None => NodeSample {
+                role: "alone",
+                ..down
+            },
+        }
     }
 
     /// Moves every live node's recorded events into the story, names instead of ids.
@@ -271,6 +378,19 @@ impl World {
                 .with_node(i, |node| node.rest.cluster.as_ref().map(|c| c.myself))
                 .flatten()
             {
+                if let Some(old) = self.known_ids[i] {
+                    if old != id {
+                        let at = self.now_ms();
+                        let detail = format!(
+                            "{} restarted from its nodes.conf as {} (was {})",
+                            self.nodes[i].name,
+                            &id.as_str()[..8],
+                            &old.as_str()[..8]
+                        );
+                        self.checker
+                            .violation("identity: a restart keeps the node id", at, detail);
+                    }
+                }
                 self.known_ids[i] = Some(id);
             }
         }
@@ -292,6 +412,22 @@ impl World {
         }
         for (at, i, e) in batch {
             self.checker.observe_event(&self.nodes[i].name, &e, at);
+            if let keyslot::cluster::event::ClusterEvent::Promoted {
+                previous_master, ..
+            } = &e
+            {
+                let prefix = &previous_master.as_str()[..8];
+                let previous = names
+                    .iter()
+                    .find(|(p, _)| p == prefix)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_else(|| prefix.to_string());
+                self.promotions.push(Promotion {
+                    at_ms: at,
+                    node: self.nodes[i].name.clone(),
+                    previous_master: previous,
+                });
+            }
             let mut text = e.to_string();
             for (short, name) in &names {
                 text = text.replace(short.as_str(), name);
@@ -428,6 +564,7 @@ impl World {
         self.nodes[i].alive = true;
         self.nodes[i].paused = false;
         self.checker.forget_node(&self.nodes[i].name.clone(), true);
+        self.known_ids[i] = None;
         self.world_event(format!("restart {} with a wiped disk", self.nodes[i].name));
     }
 
@@ -462,13 +599,20 @@ impl World {
     }
 
     /// Splits the nodes into groups that cannot talk to each other (nodes in no group keep
-    /// every link).
-    pub fn partition(&mut self, groups: &[Vec<usize>]) {
+    /// every link). Returns the directed links it cut that were not cut before (what undoing
+    /// this partition restores).
+    pub fn partition(&mut self, groups: &[Vec<usize>]) -> Vec<(usize, usize)> {
+        let mut cut = Vec::new();
         for (gi, g) in groups.iter().enumerate() {
             for h in groups.iter().skip(gi + 1) {
                 for &a in g {
                     for &b in h {
-                        self.cut_both(a, b);
+                        for (x, y) in [(a, b), (b, a)] {
+                            if x != y && !self.clogged.contains(&(x, y)) {
+                                self.cut(x, y);
+                                cut.push((x, y));
+                            }
+                        }
                     }
                 }
             }
@@ -483,12 +627,135 @@ impl World {
             })
             .collect();
         self.world_event(format!("partition [{}]", text.join("] | [")));
+        cut
     }
 
-    /// Isolates one node from every other cluster node.
-    pub fn isolate(&mut self, i: usize) {
+    /// Isolates one node from every other cluster node; returns the links it cut.
+    pub fn isolate(&mut self, i: usize) -> Vec<(usize, usize)> {
         let others: Vec<usize> = (0..self.nodes.len()).filter(|&j| j != i).collect();
-        self.partition(&[vec![i], others]);
+        self.partition(&[vec![i], others])
+    }
+
+    /// Restores the given directed links (undoing one partition).
+    pub fn uncut_all(&mut self, links: &[(usize, usize)]) {
+        for &(a, b) in links {
+            self.uncut(a, b);
+        }
+    }
+
+    /// Saves a node's nodes.conf as it is now.
+    pub fn stash_nodes_conf(&mut self, i: usize) {
+        use keyslot::storage::Storage;
+        self.stashed[i] = self.nodes[i].storage.read("nodes.conf").ok().flatten();
+        self.world_event(format!("save {}'s nodes.conf", self.nodes[i].name));
+    }
+
+    /// Writes a node's stashed (now stale) nodes.conf back to its disk. The disk went back in
+    /// time, so the checker forgets the epochs and votes it saw from this node.
+    pub fn restore_nodes_conf(&mut self, i: usize) -> Result<(), String> {
+        let Some(text) = self.stashed[i].clone() else {
+            return Err(format!("no nodes.conf of {} was saved", self.nodes[i].name));
+        };
+        self.nodes[i].storage.put("nodes.conf", &text);
+        self.checker.forget_node(&self.nodes[i].name.clone(), true);
+        self.world_event(format!(
+            "write the saved (stale) nodes.conf back to {}'s disk",
+            self.nodes[i].name
+        ));
+        Ok(())
+    }
+
+    /// Restarts every killed node, resumes every paused one, heals every link.
+    pub fn recover(&mut self) {
+        for i in 0..self.nodes.len() {
+            if !self.nodes[i].alive {
+                self.restart(i);
+            } else if self.nodes[i].paused {
+                self.resume(i);
+            }
+        }
+        self.heal();
+    }
+
+    /// Sends one command to node i from the admin host (as redis-cli would) and waits for the
+    /// reply while the world runs; `follow` follows MOVED/ASK like `redis-cli -c`.
+    pub async fn command(&mut self, i: usize, args: Vec<String>, follow: bool) -> String {
+        let admin = match &self.admin {
+            Some(a) => a.clone(),
+            None => {
+                let a = self
+                    .handle
+                    .create_node()
+                    .name("redis-cli")
+                    .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 4)))
+                    .build();
+                self.admin = Some(a.clone());
+                a
+            }
+        };
+        let addr = self.nodes[i].addr();
+        let task = admin.spawn(async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            // redis-cli -c: send to the given node, follow MOVED and ASK (at most 5 hops).
+            let mut target = addr;
+            let mut asking = false;
+            let mut hops = Vec::new();
+            for _ in 0..=5 {
+                let conn =
+                    tokio::time::timeout(Duration::from_secs(2), Conn::connect(target)).await;
+                let Ok(Ok(mut conn)) = conn else {
+                    return format!("(connection to {target} refused)");
+                };
+                if asking {
+                    let _ = conn.call_str(&["ASKING"]).await;
+                }
+                let reply = match tokio::time::timeout(Duration::from_secs(2), conn.call_str(&refs))
+                    .await
+                {
+                    Ok(Ok(f)) => frame_text(&f),
+                    Ok(Err(e)) => return format!("(error: {e})"),
+                    Err(_) => return "(timeout)".to_string(),
+                };
+                let redirect = reply
+                    .strip_prefix("MOVED ")
+                    .map(|r| (r, false))
+                    .or_else(|| reply.strip_prefix("ASK ").map(|r| (r, true)));
+                match redirect.and_then(|(r, ask)| {
+                    r.split(' ')
+                        .nth(1)?
+                        .parse::<SocketAddr>()
+                        .ok()
+                        .map(|a| (a, ask))
+                }) {
+                    Some((next, ask)) if follow => {
+                        hops.push(format!("-> Redirected to {next}"));
+                        target = next;
+                        asking = ask;
+                    }
+                    _ => {
+                        hops.push(reply);
+                        return hops.join(" ");
+                    }
+                }
+            }
+            hops.join(" ")
+        });
+        loop {
+            if task.is_finished() {
+                return task
+                    .await
+                    .unwrap_or_else(|e| format!("(task failed: {e:?})"));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.step();
+        }
+    }
+
+    /// A node's id as last seen (for `{id:NAME}` in commands).
+    pub fn id_of(&self, i: usize) -> Option<keyslot::cluster::NodeId> {
+        self.with_node(i, |n| n.rest.cluster.as_ref().map(|c| c.myself))
+            .flatten()
+            .or(self.known_ids[i])
     }
 
     /// Restores every link cut by `cut`/`partition`, every clogged node, and the default
