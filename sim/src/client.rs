@@ -159,11 +159,11 @@ impl ClusterClient {
     }
 
     async fn conn(&mut self, addr: SocketAddr) -> Result<&mut Conn, CallError> {
-        if !self.conns.contains_key(&addr) {
+        if let std::collections::btree_map::Entry::Vacant(e) = self.conns.entry(addr) {
             let c = tokio::time::timeout(Duration::from_millis(500), Conn::connect(addr))
                 .await
                 .map_err(|_| CallError::Timeout)??;
-            self.conns.insert(addr, c);
+            e.insert(c);
         }
         self.conns.get_mut(&addr).ok_or(CallError::Closed)
     }
@@ -205,8 +205,9 @@ impl ClusterClient {
                     continue;
                 };
                 let addr = SocketAddr::new(ip, *port as u16);
-                for s in (*a as usize)..=(*b as usize).min(16383) {
-                    slots[s] = Some(addr);
+                let (first, last) = (*a as usize, (*b as usize).min(16383));
+                if first <= last {
+                    slots[first..=last].fill(Some(addr));
                 }
             }
             self.slots = slots;

@@ -21,7 +21,7 @@ pub struct Timeline {
     pub end_ms: u64,
 }
 
-const WIDTH: f64 = 1400.0;
+const WIDTH: f64 = 1360.0;
 const LABEL: f64 = 130.0;
 const RIGHT: f64 = 20.0;
 const LANE: f64 = 46.0;
@@ -83,7 +83,7 @@ pub fn render(title: &str, t: &Timeline) -> String {
     ranges.sort_unstable();
     let nodes_h = t.nodes.len() as f64 * LANE;
     let slots_top = top + nodes_h + 40.0;
-    let height = slots_top + ranges.len() as f64 * SLOT_LANE + 60.0;
+    let height = slots_top + ranges.len() as f64 * SLOT_LANE + 70.0;
 
     let mut svg = String::new();
     let _ = writeln!(
@@ -323,10 +323,10 @@ pub fn render(title: &str, t: &Timeline) -> String {
     }
     let _ = writeln!(svg, "</g>");
     // Legend.
-    let ly = height - 24.0;
+    let ly = height - 34.0;
     let _ = writeln!(
         svg,
-        r##"<g id="legend"><rect x="{LABEL}" y="{:.1}" width="12" height="12" fill="#3b82f6"/><text x="{:.1}" y="{ly:.1}">master (configEpoch)</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#22c55e"/><text x="{:.1}" y="{ly:.1}">replica</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#9ca3af"/><text x="{:.1}" y="{ly:.1}">down</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#f59e0b"/><text x="{:.1}" y="{ly:.1}">paused</text><text x="{:.1}" y="{ly:.1}">thin bar: cluster_state ok (green) / fail (red); E7: currentEpoch; &#9650; election, &#8226; vote, &#9733; promotion, &#10007; FAIL quorum, &#9670; manual failover; dashed: cluster formed</text></g>"##,
+        r##"<g id="legend"><rect x="{LABEL}" y="{:.1}" width="12" height="12" fill="#3b82f6"/><text x="{:.1}" y="{ly:.1}">master (configEpoch)</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#22c55e"/><text x="{:.1}" y="{ly:.1}">replica</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#9ca3af"/><text x="{:.1}" y="{ly:.1}">down</text><rect x="{:.1}" y="{:.1}" width="12" height="12" fill="#f59e0b"/><text x="{:.1}" y="{ly:.1}">paused</text><text x="{:.1}" y="{ly:.1}">thin bar: cluster_state ok (green) / fail (red); E7: currentEpoch</text><text x="{LABEL}" y="{:.1}">&#9650; election started, &#8226; vote granted, &#9733; promotion, &#10007; FAIL by quorum, &#9670; manual failover; dashed line: cluster formed; red lines: faults</text></g>"##,
         ly - 10.0,
         LABEL + 16.0,
         LABEL + 170.0,
@@ -338,7 +338,8 @@ pub fn render(title: &str, t: &Timeline) -> String {
         LABEL + 330.0,
         ly - 10.0,
         LABEL + 346.0,
-        LABEL + 410.0
+        LABEL + 410.0,
+        ly + 16.0
     );
     svg.push_str("</svg>\n");
 

@@ -25,7 +25,7 @@ pub struct RunReport {
     /// Simulated milliseconds the run covered.
     pub simulated_ms: u64,
     /// Per-node samples for the html timeline (when asked for).
-    pub timeline: Option<Timeline>,
+    pub timeline: Option<Box<Timeline>>,
     /// CLUSTER NODES of every node after each step (replay --verbose).
     pub views: Vec<(u64, String)>,
 }
@@ -39,7 +39,7 @@ pub struct RunFailure {
     pub invariant: String,
     pub message: String,
     pub story: String,
-    pub timeline: Option<Timeline>,
+    pub timeline: Option<Box<Timeline>>,
     pub views: Vec<(u64, String)>,
 }
 

@@ -188,7 +188,7 @@ pub fn parse_duration(s: &str) -> Option<u64> {
 
 /// Renders milliseconds the way files write them.
 pub fn format_duration(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{}ms", ms)
@@ -675,7 +675,8 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             None => Ok(None),
         }
     };
-    let singles: [(&Option<Spanned<String>>, &str, fn(Target) -> Fault); 8] = [
+    type Single<'a> = (&'a Option<Spanned<String>>, &'a str, fn(Target) -> Fault);
+    let singles: [Single; 8] = [
         (&st.kill, "kill", Fault::Kill),
         (&st.restart, "restart", Fault::Restart),
         (&st.restart_wiped, "restart_wiped", Fault::RestartWiped),

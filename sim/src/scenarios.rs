@@ -67,17 +67,17 @@ impl Run {
         }
     }
 
-    fn timeline(&self) -> Option<Timeline> {
+    fn timeline(&self) -> Option<Box<Timeline>> {
         if !self.options.timeline {
             return None;
         }
-        Some(Timeline {
+        Some(Box::new(Timeline {
             nodes: self.world.nodes.iter().map(|n| n.name.clone()).collect(),
             samples: self.world.samples.clone(),
             entries: self.world.trace.entries.clone(),
             formed_ms: self.formed_ms,
             end_ms: self.world.now_ms(),
-        })
+        }))
     }
 
     /// Fails the run at the first safety violation.

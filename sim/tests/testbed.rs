@@ -7,7 +7,7 @@
 //! or `cargo run --release -- replay <file> --seed <seed>`.
 #![cfg(madsim)]
 
-use keyslot_sim::run::{run_many, run_seed, seeds, RunReport};
+use keyslot_sim::run::{run_many, seeds, RunReport};
 use keyslot_sim::scenario::{self, Scenario};
 use keyslot_sim::scenarios::{self, execute, Options};
 use keyslot_sim::{html, schedule};
@@ -168,12 +168,10 @@ fn replaying_a_seed_gives_the_same_story() {
     println!("story hash {:016x}", a.story_hash);
 }
 
-fn kill_master_at_fixed_seed() -> impl std::future::Future<Output = ()> {
-    async {
-        let sc = file("kill-master");
-        if let Err(f) = execute(sc, 9, Options::default()).await {
-            panic!("{f}");
-        }
+async fn kill_master_at_fixed_seed() {
+    let sc = file("kill-master");
+    if let Err(f) = execute(sc, 9, Options::default()).await {
+        panic!("{f}");
     }
 }
 
@@ -289,8 +287,7 @@ fn shrinking_the_planted_bug_gives_a_small_file_that_reproduces_it() {
     let again = scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.seed, seed);
     let failure = scenarios::run(&again, again.seed, Options::default())
-        .err()
-        .expect("the shrunk scenario file must fail when run");
+        .expect_err("the shrunk scenario file must fail when run");
     assert_eq!(failure.invariant, "3", "{}", failure.message);
     let _ = std::fs::remove_dir_all(&dir);
 }
