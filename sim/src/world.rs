@@ -840,6 +840,21 @@ impl World {
     }
 }
 
+/// A run's world must not outlive its run: madsim does not free a runtime's node tasks when the
+/// runtime is dropped, and each node holds megabytes (keyspace and slot tables), so explore
+/// over thousands of seeds grew without bound (24 GB at 3400 runs). Killing every node and
+/// dropping our handles to their state frees them at the end of each run.
+impl Drop for World {
+    fn drop(&mut self) {
+        for n in &self.nodes {
+            if let Ok(mut l) = n.live.lock() {
+                *l = None;
+            }
+            self.handle.kill(n.madsim_id());
+        }
+    }
+}
+
 /// The command line of a simulated node.
 fn node_args(config: &WorldConfig, port: u16) -> Vec<String> {
     let mut args: Vec<String> = [

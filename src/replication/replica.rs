@@ -308,6 +308,8 @@ async fn stream_commands(
     };
     // Bytes of the command being parsed so far (the parser consumes partial commands).
     let mut pending_bytes: u64 = 0;
+    // Commands of a MULTI block received so far (applied when its EXEC arrives).
+    let mut in_tx: Option<Vec<(Vec<bytes::Bytes>, u64)>> = None;
     let mut ack = tokio::time::interval(Duration::from_millis(ACK_INTERVAL_MS));
     loop {
         // Apply every complete command in the buffer.
@@ -320,8 +322,21 @@ async fn stream_commands(
                 pending_bytes += (before - link.buf.len()) as u64;
                 match parsed {
                     Ok(Some(argv)) => {
-                        applied.push((argv, pending_bytes));
+                        let item = (argv, pending_bytes);
                         pending_bytes = 0;
+                        // A MULTI ... EXEC block is applied in one go, under one lock, so a
+                        // reader never sees half a transaction.
+                        let name = item.0.first().cloned().unwrap_or_default();
+                        if name.eq_ignore_ascii_case(b"multi") {
+                            in_tx.get_or_insert_with(Vec::new).push(item);
+                        } else if let Some(tx) = in_tx.as_mut() {
+                            tx.push(item);
+                            if name.eq_ignore_ascii_case(b"exec") {
+                                applied.extend(in_tx.take().unwrap_or_default());
+                            }
+                        } else {
+                            applied.push(item);
+                        }
                     }
                     Ok(None) => break,
                     Err(e) => return Err(SyncError::Protocol(e.to_string())),
@@ -336,9 +351,11 @@ async fn stream_commands(
                     let is_getack = argv.len() >= 2
                         && argv[0].eq_ignore_ascii_case(b"replconf")
                         && argv[1].eq_ignore_ascii_case(b"getack");
+                    let tx_marker = argv[0].eq_ignore_ascii_case(b"multi")
+                        || argv[0].eq_ignore_ascii_case(b"exec");
                     if is_getack {
                         acks_requested = true;
-                    } else {
+                    } else if !tx_marker {
                         n.apply_replicated(&argv);
                     }
                     let raw =
