@@ -5,6 +5,7 @@
 //! gets the node state and the client through [`Ctx`] and the whole argv (name included, as in
 //! Redis), already checked against the arity; it returns a reply or a [`CmdError`].
 
+pub mod blocking;
 pub mod client;
 pub mod cluster;
 pub mod command;
@@ -12,21 +13,20 @@ pub mod configcmd;
 pub mod digest;
 pub mod dump;
 pub mod error;
-pub mod info;
 pub mod hashes;
+pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod object;
 pub mod persist;
+pub mod pubsub;
+pub mod replication;
 pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod subcmd;
-pub mod zsets;
-pub mod replication;
-pub mod blocking;
-pub mod object;
-pub mod pubsub;
 pub mod tx;
+pub mod zsets;
 
 pub use error::CmdError;
 
