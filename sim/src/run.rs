@@ -53,14 +53,26 @@ impl std::fmt::Display for RunFailure {
     }
 }
 
-/// Runs `scenario` in a fresh simulated runtime at `seed`.
+/// Runs `scenario` in a fresh simulated runtime at `seed`, on a thread of its own: std's
+/// `RandomState` draws its keys once per thread and then counts up, so a run sharing a thread
+/// with earlier runs would hash (and iterate HashMaps) differently from the same seed run alone;
+/// a fresh thread draws them inside the runtime, from the seed.
 pub fn run_seed<F, Fut>(seed: u64, scenario: F) -> Result<RunReport, RunFailure>
 where
-    F: FnOnce(u64) -> Fut,
+    F: FnOnce(u64) -> Fut + Send,
     Fut: Future<Output = Result<RunReport, RunFailure>> + 'static,
 {
-    let rt = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
-    rt.block_on(scenario(seed))
+    std::thread::scope(|s| {
+        let t = s.spawn(move || {
+            let rt =
+                madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+            rt.block_on(scenario(seed))
+        });
+        match t.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// The seeds a test runs: `KEYSLOT_SEED=N` replays one seed; otherwise `pinned` and then
@@ -81,7 +93,7 @@ pub fn seeds(pinned: u64, count: u64) -> Vec<u64> {
 /// command.
 pub fn run_many<F, Fut>(test: &str, seeds: &[u64], scenario: F) -> Vec<RunReport>
 where
-    F: Fn(u64) -> Fut,
+    F: Fn(u64) -> Fut + Sync,
     Fut: Future<Output = Result<RunReport, RunFailure>> + 'static,
 {
     let mut out = Vec::new();
