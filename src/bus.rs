@@ -80,7 +80,11 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
     loop {
         // A deadline the state machine asked for between ticks (an election's start).
         let deadline = driver.next_deadline();
+        // `biased`: tokio's unbiased select draws from a thread-local RNG seeded from a
+        // process-wide counter, so branch order (and the simulator's story) would depend on
+        // what else ran in the process. The tick comes first so a busy channel never starves it.
         tokio::select! {
+            biased;
             _ = tick.tick() => driver.tick(),
             _ = sleep_until_or_forever(deadline) => driver.timeout(),
             _ = wakeup.notified() => driver.drain_only(),

@@ -166,7 +166,9 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
             let _ = a.await;
         }
     };
+    // `biased`: deterministic branch order in the simulator (see bus.rs).
     tokio::select! {
+        biased;
         _ = serving => {}
         // SHUTDOWN: the data is saved; stop serving.
         _ = shutdown.notified() => {}

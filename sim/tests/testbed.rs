@@ -398,3 +398,40 @@ fn bad_files_name_the_file_the_line_and_the_field() {
     let e = parse_err("seed = \"one\"\n");
     assert_eq!((e.line, e.field.as_str()), (1, "seed"), "{e}");
 }
+
+/// A seed's story must not depend on what else runs in the process: cargo runs tests on
+/// parallel threads, and explore runs seeds on several. Before every `select!` was `biased`,
+/// tokio's branch choice came from a thread-local RNG seeded by a process-wide counter, so
+/// pause-master at seed 5 told a different story whenever another run had started first.
+#[test]
+fn a_seed_tells_the_same_story_while_other_runs_share_the_process() {
+    let pause = file("pause-master");
+    let alone = scenarios::run(&pause, 5, Options::default())
+        .unwrap_or_else(|f| panic!("{f}"))
+        .story_hash;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let stop = stop.clone();
+        let other = file("two-masters-fail");
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = scenarios::run(&other, 4, Options::default());
+            }
+        })
+    };
+    let shared: Vec<u64> = (0..3)
+        .map(|_| {
+            scenarios::run(&pause, 5, Options::default())
+                .unwrap_or_else(|f| panic!("{f}"))
+                .story_hash
+        })
+        .collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = busy.join();
+    for h in shared {
+        assert_eq!(
+            h, alone,
+            "story hash {h:016x} beside another run, {alone:016x} alone"
+        );
+    }
+}

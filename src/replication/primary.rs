@@ -163,10 +163,12 @@ pub async fn feed<R, W>(
             }
         }
     };
+    // `biased`: deterministic branch order in the simulator (see bus.rs).
     tokio::select! {
+        biased;
+        _ = killed => {}
         _ = writing => {}
         _ = reading => {}
-        _ = killed => {}
     }
     if let Ok(mut n) = node.lock() {
         n.rest.repl.replicas.remove(&client_id);

@@ -379,19 +379,22 @@ async fn stream_commands(
         if acks_requested {
             send_ack(node, link).await?;
         }
+        // `biased`: deterministic branch order in the simulator (see bus.rs); the ACK tick
+        // first so a master streaming without pause never starves it.
         tokio::select! {
+            biased;
+            _ = ack.tick() => {
+                if node.lock().map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
+                    return Err(SyncError::Superseded);
+                }
+                send_ack(node, link).await?;
+            }
             r = link.stream.read_buf(&mut link.buf) => {
                 match r {
                     Ok(0) => return Err(SyncError::Closed),
                     Ok(_) => {}
                     Err(e) => return Err(SyncError::Io(e)),
                 }
-            }
-            _ = ack.tick() => {
-                if node.lock().map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
-                    return Err(SyncError::Superseded);
-                }
-                send_ack(node, link).await?;
             }
         }
         if link.buf.capacity() - link.buf.len() < 4096 {
