@@ -262,6 +262,11 @@ const DEBUG_HELP: &[&str] = &[
     "    Return a Redis protocol error with <string> as message.",
     "LOG <message>",
     "    Write <message> to the server log.",
+    "POPULATE <count> [<prefix>] [<size>]",
+    "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+    "    it is used instead of the 'key' prefix. These are not propagated to",
+    "    replicas. Cluster slots are not respected so keys not belonging to the",
+    "    current node can be created in cluster mode.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not accessed.",
 ];
@@ -315,6 +320,8 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Ok(Reply::Error(
             String::from_utf8_lossy(&argv[2]).into_owned().into(),
         ))
+    } else if eq_ignore_case(sub, "populate") && (3..=5).contains(&argc) {
+        debug_populate(ctx, argv)
     } else if eq_ignore_case(sub, "log") && argc == 3 {
         let msg = format!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
         ctx.node
@@ -326,6 +333,58 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(sub)
         )))
+    }
+}
+
+/// `DEBUG POPULATE count [prefix] [size]`: the bulk loader Redis's own test suites and
+/// benchmarks use. Keys are `prefix:N` (default prefix `key`), values `value:N`, cut or padded
+/// with zero bytes to `size` when given; keys that already exist are left alone. Like Redis, the
+/// keys are not propagated to replicas and slot ownership is not checked.
+fn debug_populate(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    let count = positive_arg(&argv[2])?;
+    let size = match argv.get(4) {
+        Some(a) => positive_arg(a)?,
+        None => 0,
+    };
+    let prefix: &[u8] = argv.get(3).map(|b| &b[..]).unwrap_or(b"key");
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    let mut value = Vec::new();
+    let mut digits = itoa::Buffer::new();
+    for n in 0..count as u64 {
+        let num = digits.format(n).as_bytes();
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(num);
+        if ctx.db.contains(&key, ctx.now_ms) {
+            continue;
+        }
+        value.clear();
+        value.extend_from_slice(b"value:");
+        value.extend_from_slice(num);
+        if size > 0 {
+            value.resize(size as usize, 0);
+        }
+        let k = Bytes::copy_from_slice(&key);
+        ctx.db.insert(
+            k,
+            crate::db::Value::Str(Bytes::copy_from_slice(&value)),
+            None,
+        );
+    }
+    Ok(Reply::ok())
+}
+
+/// A non-negative integer argument with Redis's two error texts.
+fn positive_arg(arg: &[u8]) -> Result<i64, CmdError> {
+    match parse_i64(arg) {
+        Some(v) if v >= 0 => Ok(v),
+        Some(_) => Err(CmdError::other(
+            "ERR value is out of range, must be positive",
+        )),
+        None => Err(CmdError::other(
+            "ERR value is not an integer or out of range",
+        )),
     }
 }
 
@@ -483,6 +542,32 @@ mod tests {
         assert!(t
             .run_text(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"])
             .starts_with("-ERR DEBUG command not allowed"));
+    }
+
+    #[test]
+    fn debug_populate_matches_redis() {
+        let mut t = debug_node();
+        assert_eq!(t.run_text(&["SET", "key:1", "mine"]), "+OK\r\n");
+        assert_eq!(t.run_text(&["DEBUG", "POPULATE", "3"]), "+OK\r\n");
+        assert_eq!(t.run_text(&["DBSIZE"]), ":3\r\n");
+        assert_eq!(t.run_text(&["GET", "key:0"]), "$7\r\nvalue:0\r\n");
+        // Existing keys are kept.
+        assert_eq!(t.run_text(&["GET", "key:1"]), "$4\r\nmine\r\n");
+        assert_eq!(
+            t.run_text(&["DEBUG", "POPULATE", "2", "p", "10"]),
+            "+OK\r\n"
+        );
+        assert_eq!(t.run_text(&["GET", "p:1"]), "$10\r\nvalue:1\0\0\0\r\n");
+        assert_eq!(t.run_text(&["DEBUG", "POPULATE", "1", "q", "3"]), "+OK\r\n");
+        assert_eq!(t.run_text(&["GET", "q:0"]), "$3\r\nval\r\n");
+        assert_eq!(
+            t.run_text(&["DEBUG", "POPULATE", "-1"]),
+            "-ERR value is out of range, must be positive\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["DEBUG", "POPULATE", "x"]),
+            "-ERR value is not an integer or out of range\r\n"
+        );
     }
 
     #[test]
