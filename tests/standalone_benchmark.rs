@@ -133,3 +133,55 @@ fn redis_benchmark_pipelined_random_keys() {
         "STRLEN of a benchmark key: {reply:?}"
     );
 }
+
+/// Resident memory of a process in KB (VmRSS).
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// 100,000 small keys written by 50 clients must cost about what their bytes cost. Stored values
+/// used to be slices of the connection's 16 KB read buffers, so each kept a whole buffer alive:
+/// this run grew the process to about 600 MB (redis-server: about 23 MB).
+#[test]
+fn small_keys_do_not_pin_read_buffers() {
+    if !require_tools("small_keys_memory", &["redis-benchmark"]) {
+        return;
+    }
+    let dir = TempDir::new("bench-mem");
+    let k = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    let pid = k.child.as_ref().map(|c| c.id()).expect("server pid");
+    let before = rss_kb(pid);
+    let out = Command::new("redis-benchmark")
+        .args([
+            "-p",
+            &k.port.to_string(),
+            "-t",
+            "set",
+            "-n",
+            "200000",
+            "-r",
+            "100000",
+        ])
+        .args(["-c", "50", "-q"])
+        .output()
+        .expect("run redis-benchmark");
+    assert!(out.status.success(), "redis-benchmark failed");
+    let mut c = RawConn::connect(k.port);
+    let keys = c.call(&["DBSIZE"]).0.as_int().unwrap_or(0);
+    assert!(keys > 80_000, "DBSIZE {keys}");
+    let grown_kb = rss_kb(pid).saturating_sub(before);
+    println!(
+        "{keys} keys: RSS grew by {grown_kb} KB ({} bytes per key)",
+        grown_kb * 1024 / keys as u64
+    );
+    // About 80 bytes of payload per key; 1 KB per key would already be a leak.
+    assert!(
+        grown_kb * 1024 < keys as u64 * 1024,
+        "RSS grew by {grown_kb} KB for {keys} keys"
+    );
+}

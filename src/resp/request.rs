@@ -134,6 +134,22 @@ impl ProtocolError {
 }
 
 /// Redis formats error replies with CR and LF mapped to spaces so the reply stays one line.
+/// Takes the next `len` bytes of `buf` as an argument. Arguments below [`BIG_ARG_BYTES`] are
+/// copied into an allocation of their own: the keyspace keeps what SET and friends are given,
+/// and a slice of the read buffer would pin the whole 16 KB read chunk for as long as the key
+/// lives (100,000 small SETs held 600 MB that way), and would stop the connection from reusing
+/// its buffer. Big arguments had their buffer reserved for them alone (see `parse_bulk_len`), so
+/// slicing them is both cheap and tight.
+fn take_arg(buf: &mut BytesMut, len: usize) -> Bytes {
+    if len < BIG_ARG_BYTES {
+        let arg = Bytes::copy_from_slice(&buf[..len]);
+        buf.advance(len);
+        arg
+    } else {
+        buf.split_to(len).freeze()
+    }
+}
+
 fn shown_byte(byte: u8) -> u8 {
     match byte {
         b'\r' | b'\n' => b' ',
@@ -356,7 +372,7 @@ impl RequestParser {
             if buf.len() < needed {
                 return Ok(Step::NeedMore);
             }
-            let arg = buf.split_to(bulk_len).freeze();
+            let arg = take_arg(buf, bulk_len);
             self.consume(buf, 2);
             if let Some(mb) = self.multibulk.as_mut() {
                 mb.argv.push(arg);
