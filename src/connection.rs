@@ -7,6 +7,7 @@
 
 use crate::log::Level;
 use crate::node::{Client, Node};
+use crate::persist::group_sync::GroupSync;
 use crate::pubsub::ClientMsg;
 use crate::resp::request::{Limits, ProtocolError, RequestParser};
 use bytes::{Bytes, BytesMut};
@@ -100,6 +101,15 @@ async fn flush_output<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// Waits until the writes whose replies are about to be sent are on disk (`appendfsync
+/// always`; a no-op otherwise). Runs outside the node lock, so other clients keep executing and
+/// one fsync covers them all (see [`GroupSync`]).
+async fn make_durable(durable: &mut Option<(Arc<GroupSync>, u64)>) {
+    if let Some((group, offset)) = durable.take() {
+        group.wait_durable(offset).await;
+    }
+}
+
 /// Encodes every message already queued for the client (pushes the node made while it ran the
 /// client's own command, so they precede its reply as in Redis).
 fn drain_pushes(
@@ -181,6 +191,8 @@ where
         // client is unauthenticated, commands run one at a time, since AUTH changes the limits
         // the rest of the input is parsed with.
         let mut end = None;
+        // Under `appendfsync always`: the fsync the replies of this read must wait for.
+        let mut durable: Option<(Arc<GroupSync>, u64)> = None;
         loop {
             let mut protocol_error = None;
             let one_at_a_time = !client.authenticated;
@@ -236,6 +248,9 @@ where
                 if end.is_some() {
                     batch.clear();
                 }
+                if let Some(d) = g.rest.repl.tap.aof.as_ref().and_then(|a| a.durability()) {
+                    durable = Some(d);
+                }
                 if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
                     g.rest.cluster_wakeup.notify_one();
                 }
@@ -254,6 +269,7 @@ where
                 break;
             }
             if client.replica_feed || client.wait.is_some() || client.blocked {
+                make_durable(&mut durable).await;
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
                     return e;
                 }
@@ -289,6 +305,7 @@ where
             if !batch.is_empty() {
                 // Writes are paused (manual failover): send what is ready, wait, retry. The
                 // parsed commands after the paused one stay queued in order.
+                make_durable(&mut durable).await;
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
                     return e;
                 }
@@ -314,6 +331,7 @@ where
         if end.is_none() && input.len() > query_limit {
             end = Some(ConnectionEnd::QueryBufferLimit(input.len()));
         }
+        make_durable(&mut durable).await;
         if let Err(e) = flush_output(&mut writer, &mut output).await {
             return e;
         }

@@ -14,6 +14,7 @@
 //! `appendfsync`; [`next_command`] parses the files back, telling a truncated tail (a crash in
 //! the middle of a write) from corruption (a byte that cannot be there).
 
+use super::group_sync::GroupSync;
 use crate::storage::Storage;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -244,6 +245,8 @@ pub struct AofSink {
     pub delayed_fsync: u64,
     /// Called with a message when `appendfsync always` cannot keep its promise: Redis exits.
     pub on_fatal: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Group commit: under `always`, writers wait here (outside the node lock) for an fsync.
+    pub group: Arc<GroupSync>,
 }
 
 impl AofSink {
@@ -254,7 +257,13 @@ impl AofSink {
         on_fatal: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> AofSink {
         let incr_size = storage.len(&file).ok().flatten().unwrap_or(0);
+        let group = Arc::new(GroupSync::new(
+            storage.clone(),
+            file.clone(),
+            on_fatal.clone(),
+        ));
         AofSink {
+            group,
             storage,
             file,
             policy,
@@ -270,7 +279,9 @@ impl AofSink {
         }
     }
 
-    /// Appends one command's bytes; with `appendfsync always` they are durable on return.
+    /// Appends one command's bytes. Under `appendfsync always` they are durable once
+    /// [`AofSink::durability`]'s wait returns: the connection waits for that (group commit, see
+    /// [`GroupSync`]) before it sends the reply.
     pub fn write(&mut self, bytes: &[u8]) {
         if !self.pending.is_empty() {
             // An earlier write failed: keep the order, the cron retries.
@@ -281,18 +292,8 @@ impl AofSink {
             Ok(()) => {
                 self.incr_size += bytes.len() as u64;
                 self.current_size += bytes.len() as u64;
-                match self.policy {
-                    Fsync::Always => {
-                        if let Err(e) = self.storage.sync(&self.file) {
-                            self.last_error = Some(strerror(&e));
-                            (self.on_fatal)(&format!(
-                                "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
-                                strerror(&e)
-                            ));
-                        }
-                    }
-                    _ => self.unsynced = true,
-                }
+                self.group.note_written(bytes.len() as u64);
+                self.unsynced = true;
             }
             Err(e) => {
                 // A short write leaves part of a command: cut it off so the file stays whole.
@@ -319,6 +320,7 @@ impl AofSink {
                 let n = self.pending.len() as u64;
                 self.incr_size += n;
                 self.current_size += n;
+                self.group.note_written(n);
                 self.pending.clear();
                 self.unsynced = true;
                 self.last_error = None;
@@ -333,7 +335,19 @@ impl AofSink {
     }
 
     /// The everysec fsync (cron): at most one background fsync running, about once a second.
+    /// Under `always`, bytes no client waited for (expiry DELs, a replica's applied stream) are
+    /// fsynced here, at most a cron tick after they were written.
     pub fn tick(&mut self, now_ms: u64) {
+        if self.policy == Fsync::Always && self.group.behind() {
+            if let Err(e) = self.sync_now() {
+                self.last_error = Some(strerror(&e));
+                (self.on_fatal)(&format!(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
+                    strerror(&e)
+                ));
+            }
+            return;
+        }
         if self.policy != Fsync::EverySec || !self.unsynced {
             return;
         }
@@ -354,7 +368,15 @@ impl AofSink {
         self.retry_pending();
         self.storage.sync(&self.file)?;
         self.unsynced = false;
+        self.group.mark_all_synced();
         Ok(())
+    }
+
+    /// Under `appendfsync always` with bytes not yet on disk: the group commit to wait on and
+    /// the offset to wait for, before a reply to the commands just run may be sent.
+    pub fn durability(&self) -> Option<(Arc<GroupSync>, u64)> {
+        (self.policy == Fsync::Always && self.group.behind())
+            .then(|| (self.group.clone(), self.group.written()))
     }
 
     /// Switches appends to a new incremental file (a rewrite started); the old one is fsynced
@@ -362,6 +384,7 @@ impl AofSink {
     pub fn switch_to(&mut self, file: String) -> std::io::Result<()> {
         let _ = self.sync_now();
         self.storage.append(&file, b"")?;
+        self.group.switch_file(file.clone());
         self.file = file;
         self.incr_size = 0;
         Ok(())

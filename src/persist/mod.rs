@@ -28,6 +28,7 @@
 //! data commands, as with Redis.
 
 pub mod aof;
+pub mod group_sync;
 
 use crate::cmd::{CmdError, CommandSpec};
 use crate::db::{Db, Entry};
@@ -1298,7 +1299,17 @@ mod tests {
             .iter()
             .map(|s| Bytes::copy_from_slice(s.as_bytes()))
             .collect();
-        n.execute(&mut client, &argv) == crate::resp::Reply::ok()
+        let ok = n.execute(&mut client, &argv) == crate::resp::Reply::ok();
+        // As a connection does: under `always` the reply waits for the group fsync.
+        let durable = n.rest.repl.tap.aof.as_ref().and_then(|a| a.durability());
+        drop(n);
+        if let Some((group, offset)) = durable {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(group.wait_durable(offset));
+        }
+        ok
     }
 
     fn has(node: &Arc<Mutex<Node>>, k: &str) -> bool {
