@@ -320,6 +320,8 @@ fn want_text(w: &RoleWant) -> String {
 fn fault_target(f: &Fault) -> Option<&Target> {
     match f {
         Fault::Kill(t) | Fault::Pause(t) | Fault::Isolate(t) | Fault::Clog(t) => Some(t),
+        Fault::Crash { target, .. } => Some(target),
+        Fault::RestartWiped(t) => Some(t),
         _ => None,
     }
 }
@@ -685,6 +687,21 @@ async fn execute_inner(
                 return Err(run.fail("lost-writes", m));
             }
         }
+        if let Some(within) = expect.lost_writes_within_ms {
+            let loss = check::crash_loss(&d, &run.world.checker.crashes);
+            let too_old = loss.max_age_ms().filter(|&a| a > within);
+            if loss.without_crash > 0 || too_old.is_some() {
+                let m = format!(
+                    "lost writes: {} lost, {} sent after the last crash, the oldest sent {:?} ms before a crash (promised within {} ms): {}",
+                    d.lost_writes,
+                    loss.without_crash,
+                    loss.max_age_ms(),
+                    within,
+                    d.lost.join("; ")
+                );
+                return Err(run.fail("lost-writes", m));
+            }
+        }
         Some(d)
     };
     run.world.step();
@@ -759,6 +776,21 @@ async fn execute_inner(
             "data: {} ops, {} acknowledged writes, {} lost, {} failed, {} unknown",
             d.operations, d.acknowledged_writes, d.lost_writes, d.failed, d.unknown
         );
+        let crashes = &run.world.checker.crashes;
+        if !crashes.is_empty() {
+            let loss = check::crash_loss(d, crashes);
+            let _ = writeln!(
+                snapshot,
+                "crashes: {}; writes lost to them: {}{}; lost otherwise: {}",
+                crashes.len(),
+                loss.ages_ms.len(),
+                match loss.max_age_ms() {
+                    Some(a) => format!(" (sent at most {a} ms before the crash)"),
+                    None => String::new(),
+                },
+                loss.without_crash
+            );
+        }
     }
     let timeline = run.timeline();
     Ok(RunReport {
