@@ -232,6 +232,11 @@ where
                         break;
                     }
                 }
+                if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
+                    // The node exited on a fatal AOF error (see AofSink::exited): no reply
+                    // computed since may leave it.
+                    return ConnectionEnd::Killed;
+                }
                 batch.drain(..done);
                 if end.is_some() {
                     batch.clear();

@@ -244,6 +244,11 @@ pub struct AofSink {
     pub delayed_fsync: u64,
     /// Called with a message when `appendfsync always` cannot keep its promise: Redis exits.
     pub on_fatal: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Set when `on_fatal` was called. The real process is gone by then; in the simulator
+    /// `on_fatal` returns (madsim kills the node's host, but the running task goes on until
+    /// it yields), so the connection checks this and sends no reply for the write that could
+    /// not be made durable.
+    pub exited: bool,
 }
 
 impl AofSink {
@@ -267,6 +272,7 @@ impl AofSink {
             last_fsync_ms: 0,
             delayed_fsync: 0,
             on_fatal,
+            exited: false,
         }
     }
 
@@ -285,6 +291,7 @@ impl AofSink {
                     Fsync::Always => {
                         if let Err(e) = self.storage.sync(&self.file) {
                             self.last_error = Some(strerror(&e));
+                            self.exited = true;
                             (self.on_fatal)(&format!(
                                 "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
                                 strerror(&e)
@@ -300,6 +307,7 @@ impl AofSink {
                 self.pending.extend_from_slice(bytes);
                 self.last_error = Some(strerror(&e));
                 if self.policy == Fsync::Always {
+                    self.exited = true;
                     (self.on_fatal)(&format!(
                         "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({})",
                         strerror(&e)
