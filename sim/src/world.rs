@@ -631,6 +631,9 @@ impl World {
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;
         }
+        // madsim's restart of a running host keeps its sockets (the new process could not
+        // bind its port): kill it first, which closes them.
+        self.handle.kill(self.nodes[i].madsim_id());
         self.handle.restart(self.nodes[i].madsim_id());
         self.nodes[i].alive = true;
         self.nodes[i].paused = false;
@@ -644,6 +647,7 @@ impl World {
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;
         }
+        self.handle.kill(self.nodes[i].madsim_id());
         self.handle.restart(self.nodes[i].madsim_id());
         self.nodes[i].alive = true;
         self.nodes[i].paused = false;
