@@ -435,6 +435,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
                 failovers_ms: Vec::new(),
                 promotions: 0,
                 data: None,
+                crash_loss: None,
                 simulated_ms: 0,
                 timeline: f.timeline,
                 views: f.views,
@@ -770,19 +771,21 @@ async fn execute_inner(
         let f: Vec<String> = failovers.iter().map(|ms| format!("{ms} ms")).collect();
         let _ = writeln!(snapshot, "failover: {}", f.join(", "));
     }
+    let crash_loss = match (&data, run.world.checker.crashes.is_empty()) {
+        (Some(d), false) => Some(check::crash_loss(d, &run.world.checker.crashes)),
+        _ => None,
+    };
     if let Some(d) = &data {
         let _ = writeln!(
             snapshot,
             "data: {} ops, {} acknowledged writes, {} lost, {} failed, {} unknown",
             d.operations, d.acknowledged_writes, d.lost_writes, d.failed, d.unknown
         );
-        let crashes = &run.world.checker.crashes;
-        if !crashes.is_empty() {
-            let loss = check::crash_loss(d, crashes);
+        if let Some(loss) = &crash_loss {
             let _ = writeln!(
                 snapshot,
                 "crashes: {}; writes lost to them: {}{}; lost otherwise: {}",
-                crashes.len(),
+                run.world.checker.crashes.len(),
                 loss.ages_ms.len(),
                 match loss.max_age_ms() {
                     Some(a) => format!(" (sent at most {a} ms before the crash)"),
@@ -802,6 +805,7 @@ async fn execute_inner(
         failovers_ms: failovers,
         promotions: promotions.len(),
         data,
+        crash_loss,
         simulated_ms: run.world.now_ms(),
         timeline,
         views: std::mem::take(&mut run.views),
