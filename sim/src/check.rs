@@ -388,7 +388,12 @@ impl CrashLoss {
 pub fn crash_loss(data: &DataReport, crashes: &[(String, u64)]) -> CrashLoss {
     let mut out = CrashLoss::default();
     for &sent in &data.lost_sent_ms {
-        match crashes.iter().map(|(_, at)| *at).filter(|&at| at >= sent).min() {
+        match crashes
+            .iter()
+            .map(|(_, at)| *at)
+            .filter(|&at| at >= sent)
+            .min()
+        {
             Some(at) => out.ages_ms.push(at - sent),
             None => out.without_crash += 1,
         }

@@ -80,7 +80,10 @@ pub enum Fault {
     Kill(Target),
     /// A power cut: the process stops and its disk loses every write not fsynced; `torn`
     /// keeps a seeded prefix of the last unsynced write.
-    Crash { target: Target, torn: bool },
+    Crash {
+        target: Target,
+        torn: bool,
+    },
     /// Every write to the node's disk fails with ENOSPC until undone.
     DiskFull(Target),
     /// Every write to the node's disk fails with EIO until undone.

@@ -604,7 +604,8 @@ impl World {
         } else {
             storage.crash();
         }
-        self.checker.crashed(&self.nodes[i].name.clone(), self.now_ms());
+        self.checker
+            .crashed(&self.nodes[i].name.clone(), self.now_ms());
         self.world_event(format!(
             "crash {}{} ({} unsynced bytes on its disk)",
             self.nodes[i].name,

@@ -51,8 +51,14 @@ fn appendfsync_always_a_power_cut_loses_no_acknowledged_write() {
         &sc,
     );
     let (acked, lost, _, _) = totals(&r);
-    println!("always: {} seeds, {acked} acknowledged, {lost} lost", r.len());
-    assert!(acked > 1000, "the workload wrote too little to mean anything");
+    println!(
+        "always: {} seeds, {acked} acknowledged, {lost} lost",
+        r.len()
+    );
+    assert!(
+        acked > 1000,
+        "the workload wrote too little to mean anything"
+    );
     for rep in &r {
         let d = rep.data.as_ref().expect("a workload ran");
         assert_eq!(d.lost_writes, 0, "seed {}: {:?}", rep.seed, d.lost);
@@ -73,8 +79,14 @@ fn appendfsync_everysec_loses_about_the_last_second_before_a_power_cut() {
     );
     // The promise holds, and the check is not vacuous: unsynced writes were really lost.
     assert_eq!(lost, to_crash, "a write was lost with no crash after it");
-    assert!(oldest <= 1200, "a write {oldest} ms older than the crash was lost");
-    assert!(lost > 0, "no run lost its unsynced second: the crash kept page-cache data");
+    assert!(
+        oldest <= 1200,
+        "a write {oldest} ms older than the crash was lost"
+    );
+    assert!(
+        lost > 0,
+        "no run lost its unsynced second: the crash kept page-cache data"
+    );
 }
 
 #[test]
@@ -92,7 +104,12 @@ fn appendfsync_no_loses_what_was_never_flushed_and_counts_it() {
         no.1, no.0, no.3, everysec.1, everysec.3
     );
     // Same seeds, same workload: never fsyncing loses more, and older writes.
-    assert!(no.1 > everysec.1, "no lost {} <= everysec {}", no.1, everysec.1);
+    assert!(
+        no.1 > everysec.1,
+        "no lost {} <= everysec {}",
+        no.1,
+        everysec.1
+    );
     assert!(no.3 > everysec.3);
 }
 
@@ -132,7 +149,8 @@ fn a_write_the_disk_refused_under_appendfsync_always_is_never_acknowledged() {
     );
     for rep in &r {
         assert!(
-            rep.story.contains("master-0 exited: Can't recover from AOF write error"),
+            rep.story
+                .contains("master-0 exited: Can't recover from AOF write error"),
             "seed {}: master-0 did not exit",
             rep.seed
         );
@@ -214,7 +232,8 @@ fn bad_disk_steps_name_the_line_and_the_field() {
     assert_eq!((e.line, e.field.as_str()), (4, "disk_full"), "{e}");
     assert!(e.message.contains("no node named \"master-9\""), "{e}");
 
-    let e = err("seed = 1\n[[step]]\nat = \"1s\"\ncrash = \"master-0\"\ndisk_error = \"master-1\"\n");
+    let e =
+        err("seed = 1\n[[step]]\nat = \"1s\"\ncrash = \"master-0\"\ndisk_error = \"master-1\"\n");
     assert_eq!((e.line, e.field.as_str()), (2, "step"), "{e}");
 
     let e = err("seed = 1\n[expect]\nlost_writes_within = \"soon\"\n");
@@ -245,9 +264,15 @@ fn explore_crashes_instead_of_killing_when_the_nodes_persist() {
         (crashes, kills)
     };
     let (crashes, kills) = kinds(&persistent);
-    assert!(crashes > 0 && kills == 0, "{crashes} crashes, {kills} kills");
+    assert!(
+        crashes > 0 && kills == 0,
+        "{crashes} crashes, {kills} kills"
+    );
     let (crashes, kills) = kinds(&plain);
-    assert!(crashes == 0 && kills > 0, "{crashes} crashes, {kills} kills");
+    assert!(
+        crashes == 0 && kills > 0,
+        "{crashes} crashes, {kills} kills"
+    );
 }
 
 #[test]
