@@ -288,3 +288,22 @@ fn crash_loss_matches_each_lost_write_with_the_next_crash() {
     assert_eq!(loss.without_crash, 1);
     assert_eq!(loss.max_age_ms(), Some(500));
 }
+
+async fn torn_everysec_crash_at_its_pinned_seed() {
+    let sc = file("crash-fsync-everysec");
+    let seed = sc.seed;
+    if let Err(f) = execute(sc, seed, Options::default()).await {
+        panic!("{f}");
+    }
+}
+
+/// madsim's own check over a run that tears a write, loads AOFs and fsyncs in the background:
+/// the same seed run twice draws the same random numbers in the same order.
+#[test]
+fn madsim_check_determinism_on_a_torn_everysec_crash() {
+    madsim::runtime::Runtime::check_determinism(
+        3,
+        madsim::Config::default(),
+        torn_everysec_crash_at_its_pinned_seed,
+    );
+}
