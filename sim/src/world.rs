@@ -632,6 +632,8 @@ impl World {
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;
         }
+        // An exit the world has not noticed yet belongs to the process being replaced.
+        self.collect_exits();
         // madsim's restart of a running host keeps its sockets (the new process could not
         // bind its port): kill it first, which closes them.
         self.handle.kill(self.nodes[i].madsim_id());
@@ -644,6 +646,7 @@ impl World {
 
     /// Restarts a node with an empty disk: a new identity.
     pub fn restart_wiped(&mut self, i: usize) {
+        self.collect_exits();
         self.nodes[i].storage.wipe();
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;

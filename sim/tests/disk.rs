@@ -141,6 +141,33 @@ fn full_cluster_power_cut_with_aof_brings_every_key_back_and_without_loses_them(
 }
 
 #[test]
+fn full_cluster_power_cut_with_rdb_save_points_loses_only_writes_since_the_last_save() {
+    let mut sc = file("full-restart-with-data");
+    sc.world.extra_args = vec!["--save".into(), "1 1".into()];
+    sc.expect.lost_writes = None;
+    let r = over_seeds(
+        "full_cluster_power_cut_with_rdb_save_points_loses_only_writes_since_the_last_save",
+        &sc,
+    );
+    let (acked, lost, to_crash, oldest) = totals(&r);
+    println!(
+        "save 1 1: {} seeds, {acked} acknowledged, {lost} lost, the oldest sent {oldest} ms before the cut",
+        r.len()
+    );
+    // dump.rdb was written about once a second and loaded at restart: what is lost is about
+    // the last second, all of it to the cut.
+    assert_eq!(lost, to_crash);
+    assert!(
+        lost > 0,
+        "a power cut one save interval after writes lost nothing"
+    );
+    assert!(
+        oldest <= 2000,
+        "a write {oldest} ms older than the cut was lost"
+    );
+}
+
+#[test]
 fn a_write_the_disk_refused_under_appendfsync_always_is_never_acknowledged() {
     let sc = file("disk-error-always");
     let r = over_seeds(
