@@ -44,6 +44,12 @@ impl Clock {
         Instant::now().duration_since(self.origin).as_millis() as u64
     }
 
+    /// Monotonic microseconds since the node started (short durations Redis reports in
+    /// microseconds, e.g. `latest_fork_usec`).
+    pub fn mono_us(&self) -> u64 {
+        Instant::now().duration_since(self.origin).as_micros() as u64
+    }
+
     /// Wall-clock unix time in milliseconds, as Redis shows it.
     pub fn unix_ms(&self) -> u64 {
         let base = runtime_unix_ms() as i64;
@@ -56,6 +62,7 @@ impl Clock {
     }
 }
 
+/// The real node's wall clock (never compiled into the simulator, whose clock is below).
 #[cfg(not(madsim))]
 fn runtime_unix_ms() -> u64 {
     #[allow(clippy::disallowed_types)]

@@ -104,9 +104,10 @@ async fn flush_output<W: AsyncWrite + Unpin>(
 /// Waits until the writes whose replies are about to be sent are on disk (`appendfsync
 /// always`; a no-op otherwise). Runs outside the node lock, so other clients keep executing and
 /// one fsync covers them all (see [`GroupSync`]).
-async fn make_durable(durable: &mut Option<(Arc<GroupSync>, u64)>) {
-    if let Some((group, offset)) = durable.take() {
-        group.wait_durable(offset).await;
+async fn make_durable(durable: &mut Option<(Arc<GroupSync>, u64)>) -> Result<(), ConnectionEnd> {
+    match durable.take() {
+        Some((group, offset)) if !group.wait_durable(offset).await => Err(ConnectionEnd::Killed),
+        _ => Ok(()),
     }
 }
 
@@ -244,6 +245,11 @@ where
                         break;
                     }
                 }
+                if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
+                    // The node exited on a fatal AOF error (see AofSink::exited): no reply
+                    // computed since may leave it.
+                    return ConnectionEnd::Killed;
+                }
                 batch.drain(..done);
                 if end.is_some() {
                     batch.clear();
@@ -269,7 +275,9 @@ where
                 break;
             }
             if client.replica_feed || client.wait.is_some() || client.blocked {
-                make_durable(&mut durable).await;
+                if let Err(e) = make_durable(&mut durable).await {
+                    return e;
+                }
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
                     return e;
                 }
@@ -305,7 +313,9 @@ where
             if !batch.is_empty() {
                 // Writes are paused (manual failover): send what is ready, wait, retry. The
                 // parsed commands after the paused one stay queued in order.
-                make_durable(&mut durable).await;
+                if let Err(e) = make_durable(&mut durable).await {
+                    return e;
+                }
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
                     return e;
                 }
@@ -331,7 +341,9 @@ where
         if end.is_none() && input.len() > query_limit {
             end = Some(ConnectionEnd::QueryBufferLimit(input.len()));
         }
-        make_durable(&mut durable).await;
+        if let Err(e) = make_durable(&mut durable).await {
+            return e;
+        }
         if let Err(e) = flush_output(&mut writer, &mut output).await {
             return e;
         }

@@ -42,6 +42,9 @@ pub struct Checker {
     /// (voter, epoch) pairs granted.
     votes: BTreeSet<(String, u64)>,
     pub violations: Vec<Violation>,
+    /// Every power cut (`crash`): (node, world ms), in time order. A write lost to a crash
+    /// is judged by how long before the crash it was acknowledged (the fsync policy's promise).
+    pub crashes: Vec<(String, u64)>,
 }
 
 impl Checker {
@@ -51,6 +54,11 @@ impl Checker {
             self.epochs.remove(name);
             self.votes.retain(|(n, _)| n != name);
         }
+    }
+
+    /// A node lost its unsynced writes in a power cut at `at_ms`.
+    pub fn crashed(&mut self, name: &str, at_ms: u64) {
+        self.crashes.push((name.to_string(), at_ms));
     }
 
     /// Records a violation found outside the checker (the world's identity check).
@@ -280,6 +288,10 @@ pub struct DataReport {
     pub lost_writes: usize,
     /// Those keys, with the acknowledged value that was lost.
     pub lost: Vec<String>,
+    /// For each lost key, when its last acknowledged write was sent (world ms): the node
+    /// acknowledged it after this, and a reply can still be on the wire when a crash comes,
+    /// so the send time is the one to compare with a crash's.
+    pub lost_sent_ms: Vec<u64>,
     /// Reads that returned a value no client ever tried to write (invariant 4).
     pub phantom_reads: Vec<String>,
 }
@@ -341,6 +353,7 @@ pub fn analyse(history: &[Op], finals: &BTreeMap<String, Option<String>>) -> Dat
             .unwrap_or(false);
         if !ok {
             r.lost_writes += 1;
+            r.lost_sent_ms.push(ops[last_ack].start_ms);
             if let Some(OpKind::Set { value }) = ops.get(last_ack).map(|o| &o.kind) {
                 r.lost
                     .push(format!("{} = {} (now {:?})", key, value, final_value));
@@ -348,4 +361,43 @@ pub fn analyse(history: &[Op], finals: &BTreeMap<String, Option<String>>) -> Dat
         }
     }
     r
+}
+
+/// How lost writes relate to power cuts: what `appendfsync` promises is about the writes
+/// acknowledged shortly before a crash (always: none lost; everysec: about the last second;
+/// no: whatever the OS had not flushed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrashLoss {
+    /// Lost writes sent before some crash: ms from the write's send to the first crash at
+    /// or after it (an upper bound of how long before the crash it was acknowledged), in
+    /// ascending order.
+    pub ages_ms: Vec<u64>,
+    /// Lost writes sent after the last crash (lost some other way: the asynchronous
+    /// replication window of a failover, a wiped disk).
+    pub without_crash: usize,
+}
+
+impl CrashLoss {
+    /// The oldest write a crash lost, in ms before the crash.
+    pub fn max_age_ms(&self) -> Option<u64> {
+        self.ages_ms.last().copied()
+    }
+}
+
+/// Matches each lost write of `data` with the first crash at or after it was sent.
+pub fn crash_loss(data: &DataReport, crashes: &[(String, u64)]) -> CrashLoss {
+    let mut out = CrashLoss::default();
+    for &sent in &data.lost_sent_ms {
+        match crashes
+            .iter()
+            .map(|(_, at)| *at)
+            .filter(|&at| at >= sent)
+            .min()
+        {
+            Some(at) => out.ages_ms.push(at - sent),
+            None => out.without_crash += 1,
+        }
+    }
+    out.ages_ms.sort_unstable();
+    out
 }

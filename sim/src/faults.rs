@@ -78,6 +78,16 @@ impl fmt::Display for Target {
 pub enum Fault {
     /// SIGKILL: the process stops, its disk stays.
     Kill(Target),
+    /// A power cut: the process stops and its disk loses every write not fsynced; `torn`
+    /// keeps a seeded prefix of the last unsynced write.
+    Crash {
+        target: Target,
+        torn: bool,
+    },
+    /// Every write to the node's disk fails with ENOSPC until undone.
+    DiskFull(Target),
+    /// Every write to the node's disk fails with EIO until undone.
+    DiskError(Target),
     /// Start a killed node from its disk.
     Restart(Target),
     /// Start a node with an empty disk (a new identity).
@@ -119,6 +129,11 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Kill(t) => write!(f, "kill {t}"),
+            Fault::Crash { target, torn } => {
+                write!(f, "crash {target}{}", if *torn { " (torn)" } else { "" })
+            }
+            Fault::DiskFull(t) => write!(f, "disk full on {t}"),
+            Fault::DiskError(t) => write!(f, "disk errors on {t}"),
             Fault::Restart(t) => write!(f, "restart {t}"),
             Fault::RestartWiped(t) => write!(f, "restart {t} with a wiped disk"),
             Fault::Pause(t) => write!(f, "pause {t}"),
@@ -163,6 +178,8 @@ pub enum Undo {
     Uncut(Vec<(usize, usize)>),
     Unclog(usize),
     Latency,
+    /// Writes to this node's disk succeed again.
+    DiskHealthy(usize),
     Nothing,
 }
 
@@ -179,6 +196,21 @@ impl World {
                 let i = self.target(t)?;
                 self.kill(i);
                 Undo::Restart(i)
+            }
+            Fault::Crash { target, torn } => {
+                let i = self.target(target)?;
+                self.crash(i, *torn);
+                Undo::Restart(i)
+            }
+            Fault::DiskFull(t) => {
+                let i = self.target(t)?;
+                self.disk_fault(i, Some(keyslot::storage::DiskFault::NoSpace));
+                Undo::DiskHealthy(i)
+            }
+            Fault::DiskError(t) => {
+                let i = self.target(t)?;
+                self.disk_fault(i, Some(keyslot::storage::DiskFault::Io));
+                Undo::DiskHealthy(i)
             }
             Fault::Restart(t) => {
                 let i = self.target(t)?;
@@ -292,6 +324,11 @@ impl World {
                 self.note(format!("reconnect {}", names.join(",")));
             }
             Undo::Unclog(i) => self.unclog_node(*i),
+            Undo::DiskHealthy(i) => {
+                if self.nodes[*i].disk_fault.is_some() {
+                    self.disk_fault(*i, None);
+                }
+            }
             Undo::Latency => {
                 madsim::net::NetSim::current().update_config(|c| {
                     c.send_latency = Duration::from_millis(1)..Duration::from_millis(10);

@@ -22,6 +22,8 @@ pub struct RunReport {
     /// Promotions after formation.
     pub promotions: usize,
     pub data: Option<DataReport>,
+    /// How the lost writes relate to the run's power cuts (runs with a `crash` and a workload).
+    pub crash_loss: Option<crate::check::CrashLoss>,
     /// Simulated milliseconds the run covered.
     pub simulated_ms: u64,
     /// Per-node samples for the html timeline (when asked for).

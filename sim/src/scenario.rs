@@ -100,6 +100,9 @@ pub struct Expect {
     pub liveness_within_ms: u64,
     /// Acknowledged writes that may be lost (None: counted, not limited).
     pub lost_writes: Option<usize>,
+    /// Every lost write must have been acknowledged at most this long before a `crash`
+    /// (appendfsync everysec's promise); a write lost with no crash after it fails.
+    pub lost_writes_within_ms: Option<u64>,
     /// Exactly this many promotions after formation.
     pub promotions: Option<usize>,
     /// Which invariants are checked (1-8).
@@ -115,6 +118,7 @@ impl Default for Expect {
         Expect {
             liveness_within_ms: 15_000,
             lost_writes: None,
+            lost_writes_within_ms: None,
             promotions: None,
             invariants: (1..=8).collect(),
             fails_with: None,
@@ -274,6 +278,10 @@ struct WorkloadFile {
 struct StepFile {
     at: Dur,
     kill: Option<Spanned<String>>,
+    crash: Option<Spanned<String>>,
+    torn: Option<bool>,
+    disk_full: Option<Spanned<String>>,
+    disk_error: Option<Spanned<String>>,
     restart: Option<Spanned<String>>,
     restart_wiped: Option<Spanned<String>>,
     pause: Option<Spanned<String>>,
@@ -340,6 +348,7 @@ struct CheckFile {
 struct ExpectFile {
     liveness_within: Option<Dur>,
     lost_writes: Option<usize>,
+    lost_writes_within: Option<Dur>,
     promotions: Option<usize>,
     invariants: Option<Vec<u8>>,
     fails_with: Option<String>,
@@ -635,6 +644,7 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
             expect.liveness_within_ms = d.0;
         }
         expect.lost_writes = e.lost_writes;
+        expect.lost_writes_within_ms = e.lost_writes_within.map(|d| d.0);
         expect.promotions = e.promotions;
         if let Some(inv) = &e.invariants {
             if let Some(bad) = inv.iter().find(|i| !(1..=8).contains(*i)) {
@@ -676,8 +686,10 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
         }
     };
     type Single<'a> = (&'a Option<Spanned<String>>, &'a str, fn(Target) -> Fault);
-    let singles: [Single; 8] = [
+    let singles: [Single; 10] = [
         (&st.kill, "kill", Fault::Kill),
+        (&st.disk_full, "disk_full", Fault::DiskFull),
+        (&st.disk_error, "disk_error", Fault::DiskError),
         (&st.restart, "restart", Fault::Restart),
         (&st.restart_wiped, "restart_wiped", Fault::RestartWiped),
         (&st.pause, "pause", Fault::Pause),
@@ -690,6 +702,16 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
         if let Some(t) = one(v, field)? {
             actions.push((field, Action::Fault(make(t))));
         }
+    }
+    let torn = st.torn.unwrap_or(false);
+    if let Some(target) = one(&st.crash, "crash")? {
+        actions.push(("crash", Action::Fault(Fault::Crash { target, torn })));
+    } else if st.torn.is_some() {
+        return Err(ctx.err(
+            span,
+            "torn",
+            "`torn` goes with `crash` (crash = \"master-0\", torn = true)".into(),
+        ));
     }
     if let Some(p) = &st.partition {
         let mut groups = Vec::new();
@@ -790,7 +812,7 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             span,
             "step",
             format!(
-                "a step does exactly one thing (kill, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, save_nodes_conf, restore_nodes_conf, check); this one has {}",
+                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, save_nodes_conf, restore_nodes_conf, check); this one has {}",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             ),
         ));
@@ -898,6 +920,15 @@ fn write_action(a: &Action) -> String {
     match a {
         Action::Fault(f) => match f {
             Fault::Kill(t) => format!("kill = {}", q_target(t)),
+            Fault::Crash { target, torn } => {
+                let mut s = format!("crash = {}", q_target(target));
+                if *torn {
+                    s.push_str("\ntorn = true");
+                }
+                s
+            }
+            Fault::DiskFull(t) => format!("disk_full = {}", q_target(t)),
+            Fault::DiskError(t) => format!("disk_error = {}", q_target(t)),
             Fault::Restart(t) => format!("restart = {}", q_target(t)),
             Fault::RestartWiped(t) => format!("restart_wiped = {}", q_target(t)),
             Fault::Pause(t) => format!("pause = {}", q_target(t)),
@@ -1023,6 +1054,9 @@ impl Scenario {
         );
         if let Some(l) = e.lost_writes {
             let _ = writeln!(s, "lost_writes = {l}");
+        }
+        if let Some(w) = e.lost_writes_within_ms {
+            let _ = writeln!(s, "lost_writes_within = {}", q(&format_duration(w)));
         }
         if let Some(p) = e.promotions {
             let _ = writeln!(s, "promotions = {p}");

@@ -320,6 +320,8 @@ fn want_text(w: &RoleWant) -> String {
 fn fault_target(f: &Fault) -> Option<&Target> {
     match f {
         Fault::Kill(t) | Fault::Pause(t) | Fault::Isolate(t) | Fault::Clog(t) => Some(t),
+        Fault::Crash { target, .. } => Some(target),
+        Fault::RestartWiped(t) => Some(t),
         _ => None,
     }
 }
@@ -433,6 +435,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
                 failovers_ms: Vec::new(),
                 promotions: 0,
                 data: None,
+                crash_loss: None,
                 simulated_ms: 0,
                 timeline: f.timeline,
                 views: f.views,
@@ -685,6 +688,21 @@ async fn execute_inner(
                 return Err(run.fail("lost-writes", m));
             }
         }
+        if let Some(within) = expect.lost_writes_within_ms {
+            let loss = check::crash_loss(&d, &run.world.checker.crashes);
+            let too_old = loss.max_age_ms().filter(|&a| a > within);
+            if loss.without_crash > 0 || too_old.is_some() {
+                let m = format!(
+                    "lost writes: {} lost, {} sent after the last crash, the oldest sent {:?} ms before a crash (promised within {} ms): {}",
+                    d.lost_writes,
+                    loss.without_crash,
+                    loss.max_age_ms(),
+                    within,
+                    d.lost.join("; ")
+                );
+                return Err(run.fail("lost-writes", m));
+            }
+        }
         Some(d)
     };
     run.world.step();
@@ -753,12 +771,29 @@ async fn execute_inner(
         let f: Vec<String> = failovers.iter().map(|ms| format!("{ms} ms")).collect();
         let _ = writeln!(snapshot, "failover: {}", f.join(", "));
     }
+    let crash_loss = match (&data, run.world.checker.crashes.is_empty()) {
+        (Some(d), false) => Some(check::crash_loss(d, &run.world.checker.crashes)),
+        _ => None,
+    };
     if let Some(d) = &data {
         let _ = writeln!(
             snapshot,
             "data: {} ops, {} acknowledged writes, {} lost, {} failed, {} unknown",
             d.operations, d.acknowledged_writes, d.lost_writes, d.failed, d.unknown
         );
+        if let Some(loss) = &crash_loss {
+            let _ = writeln!(
+                snapshot,
+                "crashes: {}; writes lost to them: {}{}; lost otherwise: {}",
+                run.world.checker.crashes.len(),
+                loss.ages_ms.len(),
+                match loss.max_age_ms() {
+                    Some(a) => format!(" (sent at most {a} ms before the crash)"),
+                    None => String::new(),
+                },
+                loss.without_crash
+            );
+        }
     }
     let timeline = run.timeline();
     Ok(RunReport {
@@ -770,6 +805,7 @@ async fn execute_inner(
         failovers_ms: failovers,
         promotions: promotions.len(),
         data,
+        crash_loss,
         simulated_ms: run.world.now_ms(),
         timeline,
         views: std::mem::take(&mut run.views),

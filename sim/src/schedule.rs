@@ -28,7 +28,8 @@ pub const FAULTS_MAX: usize = 8;
 
 /// One drawn fault. Kind: 0 kill, 1 pause, 2 isolate, 3 partition (the target plus the nodes
 /// in `mask` against the rest), 4 clog, 5 cut both ways between target and another node, 6
-/// latency. Every fault lasts `duration` units. Kills are drawn more often than the others
+/// latency. When the scenario persists its data ([`persists`]), a kill is a `crash` and some
+/// latency faults are a full disk. Every fault lasts `duration` units. Kills are drawn more often than the others
 /// (crashes are what elections are about), see [`kind_of`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RandomFault {
@@ -99,6 +100,14 @@ pub fn generate(nodes: usize, seed: u64) -> Vec<RandomFault> {
     }
 }
 
+/// Whether nodes with these extra flags persist their dataset (`--appendonly yes` or a
+/// `--save` point): then explore's kills are crashes that lose unsynced writes.
+pub fn persists(extra_args: &[String]) -> bool {
+    extra_args.windows(2).any(|w| {
+        (w[0] == "--appendonly" && w[1] == "yes") || (w[0] == "--save" && !w[1].trim().is_empty())
+    })
+}
+
 /// A schedule as timeline steps over `base`, ending with a recover step.
 pub fn to_scenario(base: &Scenario, seed: u64, faults: &[RandomFault]) -> Scenario {
     let names = crate::scenario::node_names(base.world.masters, base.world.replicas);
@@ -106,10 +115,19 @@ pub fn to_scenario(base: &Scenario, seed: u64, faults: &[RandomFault]) -> Scenar
     let name = |i: usize| Target::Name(names[i % n].clone());
     let mut steps = Vec::new();
     let mut end = 0;
+    let persists = persists(&base.world.extra_args);
     for f in faults {
         let target = f.target % n;
         let fault = match f.kind {
+            // With a persistent dataset a kill is a power cut (half of them tearing the last
+            // write), so explore tests what the AOF keeps, not only what the page cache does.
+            0 if persists => Fault::Crash {
+                target: name(target),
+                torn: f.mask & 1 != 0,
+            },
             0 => Fault::Kill(name(target)),
+            // And a quarter of its latency faults become a full disk.
+            6 if persists && f.mask & 6 == 6 => Fault::DiskFull(name(target)),
             1 => Fault::Pause(name(target)),
             2 => Fault::Isolate(name(target)),
             3 => {

@@ -20,7 +20,7 @@ use keyslot::config::Config;
 use keyslot::log::Logger;
 use keyslot::node::Node;
 use keyslot::server::{self, NodeEnv};
-use keyslot::storage::MemStorage;
+use keyslot::storage::{DiskFault, MemStorage};
 use madsim::runtime::{Handle, NodeHandle};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -85,6 +85,10 @@ pub struct NodeSample {
 /// A running node's state and when it started on the world's timeline.
 type LiveSlot = Arc<Mutex<Option<(Arc<Mutex<Node>>, Instant)>>>;
 
+/// Set by a node that exited on its own (Redis's `exit(1)` when `appendfsync always` cannot
+/// write): the message, for the world to mark the node down and tell the story.
+type ExitSlot = Arc<Mutex<Option<String>>>;
+
 /// One simulated keyslot node.
 pub struct SimNode {
     pub name: String,
@@ -94,8 +98,12 @@ pub struct SimNode {
     /// The node's disk; survives restarts, can be wiped.
     pub storage: MemStorage,
     live: LiveSlot,
+    /// Filled when the node exits by itself (a fatal persistence error).
+    exited: ExitSlot,
     pub alive: bool,
     pub paused: bool,
+    /// The write fault its disk has now (`disk_full`, `disk_error`), if any.
+    pub disk_fault: Option<DiskFault>,
 }
 
 impl SimNode {
@@ -152,8 +160,12 @@ impl World {
             let port = BASE_PORT + i as u16;
             let storage = MemStorage::new();
             let live: LiveSlot = Arc::new(Mutex::new(None));
+            let exited: ExitSlot = Arc::new(Mutex::new(None));
+            // The madsim id is known once the node is built; the exit hook reads it then.
+            let own_id: Arc<Mutex<Option<madsim::task::NodeId>>> = Arc::new(Mutex::new(None));
             let args = node_args(&config, port);
             let (st, lv, planted) = (storage.clone(), live.clone(), config.planted_double_vote);
+            let (ex, id_cell) = (exited.clone(), own_id.clone());
             let node_handle = handle
                 .create_node()
                 .name(name.clone())
@@ -162,6 +174,7 @@ impl World {
                     let args = args.clone();
                     let storage = st.clone();
                     let live = lv.clone();
+                    let on_fatal = exit_hook(ex.clone(), id_cell.clone());
                     async move {
                         let config = match Config::from_args(&args) {
                             Ok(c) => c,
@@ -176,6 +189,10 @@ impl World {
                                 let origin = match node.lock() {
                                     Ok(mut n) => {
                                         n.rest.cluster_events = Some(Vec::new());
+                                        // The dataset loads after this hook, so the AOF
+                                        // opened then calls the world's hook instead of
+                                        // panicking the whole simulation.
+                                        n.rest.persist.on_fatal = on_fatal;
                                         if let Some(c) = n.rest.cluster.as_mut() {
                                             c.config.planted_double_vote = planted;
                                         }
@@ -194,6 +211,9 @@ impl World {
                     }
                 })
                 .build();
+            if let Ok(mut cell) = own_id.lock() {
+                *cell = Some(node_handle.id());
+            }
             nodes.push(SimNode {
                 name,
                 ip,
@@ -201,8 +221,10 @@ impl World {
                 handle: node_handle,
                 storage,
                 live,
+                exited,
                 alive: true,
                 paused: false,
+                disk_fault: None,
             });
         }
         World {
@@ -297,6 +319,7 @@ impl World {
 
     /// Collects events and runs the safety checks once.
     pub fn step(&mut self) {
+        self.collect_exits();
         self.collect_events();
         let at = self.now_ms();
         let mut checker = std::mem::take(&mut self.checker);
@@ -461,6 +484,24 @@ impl World {
             .unwrap_or_else(|| prefix.to_string())
     }
 
+    /// Marks down every node that exited by itself since the last step (its process is gone:
+    /// the hook killed its madsim node), with the reason in the story.
+    fn collect_exits(&mut self) {
+        for i in 0..self.nodes.len() {
+            let message = match self.nodes[i].exited.lock() {
+                Ok(mut m) => m.take(),
+                Err(_) => None,
+            };
+            let Some(message) = message else { continue };
+            self.nodes[i].alive = false;
+            self.nodes[i].paused = false;
+            if let Ok(mut l) = self.nodes[i].live.lock() {
+                *l = None;
+            }
+            self.world_event(format!("{} exited: {}", self.nodes[i].name, message));
+        }
+    }
+
     // ----- forming the cluster --------------------------------------------------------------
 
     /// Forms the cluster the way `redis-cli --cluster create` does, over RESP from an admin
@@ -542,11 +583,60 @@ impl World {
         self.world_event(format!("kill {}", self.nodes[i].name));
     }
 
+    /// A power cut: the process stops and its disk loses every write not fsynced; with `torn`,
+    /// the last file appended to keeps a prefix of its unsynced bytes (the length drawn from
+    /// the run's seeded RNG, so a seed replays the same tear).
+    pub fn crash(&mut self, i: usize, torn: bool) {
+        self.handle.kill(self.nodes[i].madsim_id());
+        self.nodes[i].alive = false;
+        self.nodes[i].paused = false;
+        if let Ok(mut l) = self.nodes[i].live.lock() {
+            *l = None;
+        }
+        let storage = &self.nodes[i].storage;
+        let lost: usize = storage
+            .file_names()
+            .iter()
+            .map(|f| storage.unsynced_len(f))
+            .sum();
+        if torn {
+            storage.crash_torn(madsim::rand::random::<u64>());
+        } else {
+            storage.crash();
+        }
+        self.checker
+            .crashed(&self.nodes[i].name.clone(), self.now_ms());
+        self.world_event(format!(
+            "crash {}{} ({} unsynced bytes on its disk)",
+            self.nodes[i].name,
+            if torn { ", tearing its last write" } else { "" },
+            lost
+        ));
+    }
+
+    /// Makes every write to a node's disk fail with `fault` (ENOSPC, EIO) until called with
+    /// None; reads keep working.
+    pub fn disk_fault(&mut self, i: usize, fault: Option<DiskFault>) {
+        self.nodes[i].storage.fail_writes(fault);
+        self.nodes[i].disk_fault = fault;
+        let what = match fault {
+            Some(DiskFault::NoSpace) => "disk full (ENOSPC)".to_string(),
+            Some(DiskFault::Io) => "disk errors (EIO)".to_string(),
+            None => "disk healthy again".to_string(),
+        };
+        self.world_event(format!("{}: {}", self.nodes[i].name, what));
+    }
+
     /// Starts a killed node again from its disk (or restarts a running one).
     pub fn restart(&mut self, i: usize) {
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;
         }
+        // An exit the world has not noticed yet belongs to the process being replaced.
+        self.collect_exits();
+        // madsim's restart of a running host keeps its sockets (the new process could not
+        // bind its port): kill it first, which closes them.
+        self.handle.kill(self.nodes[i].madsim_id());
         self.handle.restart(self.nodes[i].madsim_id());
         self.nodes[i].alive = true;
         self.nodes[i].paused = false;
@@ -556,10 +646,12 @@ impl World {
 
     /// Restarts a node with an empty disk: a new identity.
     pub fn restart_wiped(&mut self, i: usize) {
+        self.collect_exits();
         self.nodes[i].storage.wipe();
         if let Ok(mut l) = self.nodes[i].live.lock() {
             *l = None;
         }
+        self.handle.kill(self.nodes[i].madsim_id());
         self.handle.restart(self.nodes[i].madsim_id());
         self.nodes[i].alive = true;
         self.nodes[i].paused = false;
@@ -665,9 +757,12 @@ impl World {
         Ok(())
     }
 
-    /// Restarts every killed node, resumes every paused one, heals every link.
+    /// Restarts every killed node, resumes every paused one, heals every link and every disk.
     pub fn recover(&mut self) {
         for i in 0..self.nodes.len() {
+            if self.nodes[i].disk_fault.is_some() {
+                self.disk_fault(i, None);
+            }
             if !self.nodes[i].alive {
                 self.restart(i);
             } else if self.nodes[i].paused {
@@ -853,6 +948,27 @@ impl Drop for World {
             self.handle.kill(n.madsim_id());
         }
     }
+}
+
+/// The hook a simulated node calls where the real one calls `exit(1)` (a persistence error
+/// `appendfsync always` cannot survive): it records the message and kills the node's madsim
+/// host at once, so the write that failed is never acknowledged (killing resets the host's
+/// sockets before the reply is written).
+fn exit_hook(
+    exited: ExitSlot,
+    own_id: Arc<Mutex<Option<madsim::task::NodeId>>>,
+) -> Arc<dyn Fn(&str) + Send + Sync> {
+    Arc::new(move |message: &str| {
+        if let Ok(mut m) = exited.lock() {
+            if m.is_none() {
+                *m = Some(message.to_string());
+            }
+        }
+        let id = own_id.lock().ok().and_then(|c| *c);
+        if let Some(id) = id {
+            Handle::current().kill(id);
+        }
+    })
 }
 
 /// The command line of a simulated node.

@@ -176,6 +176,7 @@ mod tests {
             if t.node.rest.persist.job.is_none() {
                 return;
             }
+            // Test only (never in the simulator): the job runs on a real thread here.
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         panic!("background job did not finish");

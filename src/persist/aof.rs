@@ -247,6 +247,11 @@ pub struct AofSink {
     pub on_fatal: Arc<dyn Fn(&str) + Send + Sync>,
     /// Group commit: under `always`, writers wait here (outside the node lock) for an fsync.
     pub group: Arc<GroupSync>,
+    /// Set when `on_fatal` was called. The real process is gone by then; in the simulator
+    /// `on_fatal` returns (madsim kills the node's host, but the running task goes on until
+    /// it yields), so the connection checks this and sends no reply for the write that could
+    /// not be made durable.
+    pub exited: bool,
 }
 
 impl AofSink {
@@ -276,6 +281,7 @@ impl AofSink {
             last_fsync_ms: 0,
             delayed_fsync: 0,
             on_fatal,
+            exited: false,
         }
     }
 
@@ -301,6 +307,7 @@ impl AofSink {
                 self.pending.extend_from_slice(bytes);
                 self.last_error = Some(strerror(&e));
                 if self.policy == Fsync::Always {
+                    self.exited = true;
                     (self.on_fatal)(&format!(
                         "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting... ({})",
                         strerror(&e)
@@ -341,6 +348,7 @@ impl AofSink {
         if self.policy == Fsync::Always && self.group.behind() {
             if let Err(e) = self.sync_now() {
                 self.last_error = Some(strerror(&e));
+                self.exited = true;
                 (self.on_fatal)(&format!(
                     "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
                     strerror(&e)

@@ -25,6 +25,8 @@ pub struct GroupSync {
     written: AtomicU64,
     /// Bytes known to be on disk: every byte of `written` up to this offset.
     synced: AtomicU64,
+    /// An fsync failed: nothing written since is acknowledged (the node exits).
+    failed: std::sync::atomic::AtomicBool,
     /// Held while an fsync runs, so waiters queue behind one fsync instead of issuing their own.
     running: tokio::sync::Mutex<()>,
     /// Called when an fsync fails: under `always` Redis exits rather than break its promise.
@@ -42,6 +44,7 @@ impl GroupSync {
             file: Mutex::new(file),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
+            failed: std::sync::atomic::AtomicBool::new(false),
             running: tokio::sync::Mutex::new(()),
             on_fatal,
         }
@@ -77,22 +80,30 @@ impl GroupSync {
         self.synced.load(Ordering::SeqCst) < self.written.load(Ordering::SeqCst)
     }
 
-    /// Returns once every byte up to `offset` is on disk, running the fsync itself when none
-    /// is in flight. An fsync error is fatal (`on_fatal`), as in Redis under `always`.
-    pub async fn wait_durable(&self, offset: u64) {
+    /// Returns true once every byte up to `offset` is on disk, running the fsync itself when
+    /// none is in flight. An fsync error is fatal (`on_fatal`), as in Redis under `always`, and
+    /// returns false: the real process is gone, and in the simulator (where `on_fatal` kills
+    /// the host and returns) the caller must not acknowledge what did not reach the disk.
+    pub async fn wait_durable(&self, offset: u64) -> bool {
         loop {
+            if self.failed.load(Ordering::SeqCst) {
+                return false;
+            }
             if self.synced.load(Ordering::SeqCst) >= offset {
-                return;
+                return true;
             }
             let _turn = self.running.lock().await;
+            if self.failed.load(Ordering::SeqCst) {
+                return false;
+            }
             if self.synced.load(Ordering::SeqCst) >= offset {
-                return;
+                return true;
             }
             // Everything written before the fsync starts is covered by it.
             let target = self.written.load(Ordering::SeqCst);
             let file = match self.file.lock() {
                 Ok(f) => f.clone(),
-                Err(_) => return,
+                Err(_) => return false,
             };
             let storage = self.storage.clone();
             let name = file.clone();
@@ -102,18 +113,20 @@ impl GroupSync {
                     self.synced.fetch_max(target, Ordering::SeqCst);
                 }
                 Ok(Err(e)) => {
+                    self.failed.store(true, Ordering::SeqCst);
                     (self.on_fatal)(&format!(
                         "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
                         super::aof::strerror(&e)
                     ));
-                    return;
+                    return false;
                 }
                 Err(_) => {
+                    self.failed.store(true, Ordering::SeqCst);
                     (self.on_fatal)(&format!(
                         "Can't persist AOF for fsync error when the AOF fsync policy is 'always': the fsync of {} did not finish. Exiting...",
                         file
                     ));
-                    return;
+                    return false;
                 }
             }
         }
@@ -141,11 +154,11 @@ mod tests {
         let need = g.note_written(4);
         assert!(g.behind());
         assert_eq!(disk.unsynced_len("a.aof"), 4);
-        g.wait_durable(need).await;
+        assert!(g.wait_durable(need).await);
         assert!(!g.behind());
         assert_eq!(disk.unsynced_len("a.aof"), 0);
         // Nothing new: no fsync needed, returns at once.
-        g.wait_durable(need).await;
+        assert!(g.wait_durable(need).await);
     }
 
     #[tokio::test]
@@ -157,7 +170,7 @@ mod tests {
             disk.append("a.aof", b"x").unwrap();
             needs.push(g.note_written(1));
         }
-        g.wait_durable(needs[9]).await;
+        assert!(g.wait_durable(needs[9]).await);
         for n in needs {
             // All covered by the one fsync above.
             assert!(g.synced.load(Ordering::SeqCst) >= n);
@@ -177,7 +190,7 @@ mod tests {
         disk.append("a.aof", b"x").unwrap();
         let need = g.note_written(1);
         disk.fail_writes(Some(crate::storage::DiskFault::Io));
-        g.wait_durable(need).await;
+        assert!(!g.wait_durable(need).await);
         let msg = fatal.lock().unwrap().clone().unwrap_or_default();
         assert!(
             msg.starts_with("Can't persist AOF for fsync error"),

@@ -291,6 +291,7 @@ fn log(rest: &NodeRest, level: Level, msg: &str) {
 /// them), and `aof-base` for an AOF base file.
 fn snapshot_aux(rest: &NodeRest, aof_base: bool) -> Vec<(&'static str, String)> {
     vec![
+        ("ctime", (rest.clock.unix_ms() / 1000).to_string()),
         ("repl-stream-db", "0".to_string()),
         ("repl-id", rest.repl.replid.clone()),
         ("repl-offset", rest.repl.offset.to_string()),
@@ -382,9 +383,11 @@ fn spawn_work(work: Box<dyn FnOnce() -> Result<u64, String> + Send>, result: Job
 
 /// Takes the snapshot under the lock and starts its serialization in the background.
 fn start_job(rest: &mut NodeRest, db: &Db, kind: JobKind, path: String, aof_base: bool) {
-    let t0 = std::time::Instant::now();
+    // The node's clock, not std's: the simulator's clock replays (it advances only between
+    // tasks, so a clone measures 0 there).
+    let t0_us = rest.clock.mono_us();
     let entries = clone_dataset(db);
-    rest.persist.latest_fork_usec = t0.elapsed().as_micros() as u64;
+    rest.persist.latest_fork_usec = rest.clock.mono_us().saturating_sub(t0_us);
     let keys_total = entries.len() as u64;
     let aux = snapshot_aux(rest, aof_base);
     let storage = rest.storage.clone();
@@ -898,7 +901,7 @@ async fn decode_rdb(bytes: Vec<u8>) -> Result<crate::rdb::Snapshot, crate::rdb::
 /// already be connected (they get `-LOADING`). Errors are fatal, with Redis's wording plus the
 /// file and offset.
 pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
-    let (aof_on, storage, rdb_name, names) = {
+    let (aof_on, storage, rdb_name, names, clock) = {
         let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
         let aof_on = n.rest.config.bool("appendonly");
         n.rest.persist.loading = Some(Loading {
@@ -911,9 +914,11 @@ pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
             n.rest.storage.clone(),
             dbfilename(&n.rest),
             Names::from_config(&n.rest.config),
+            n.rest.clock.clone(),
         )
     };
-    let started = std::time::Instant::now();
+    // Timed on the node's clock, so a simulated load logs the same on every replay.
+    let started_us = clock.mono_us();
     let result = if aof_on {
         load_aof(node, &*storage, &names).await
     } else {
@@ -922,7 +927,7 @@ pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
     let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
     n.rest.persist.loading = None;
     result?;
-    let secs = started.elapsed().as_secs_f64();
+    let secs = clock.mono_us().saturating_sub(started_us) as f64 / 1e6;
     if aof_on {
         open_aof_at_start(&mut n)?;
     }
@@ -1321,6 +1326,7 @@ mod tests {
     fn crash_after_writing(policy: &str, ms: u64) -> (usize, usize, u64) {
         let disk = MemStorage::new();
         let node = start(&disk, &[("appendonly", "yes"), ("appendfsync", policy)]);
+        // Test only: a real-time workload against the real cron.
         let t0 = std::time::Instant::now();
         let mut acked: Vec<(usize, u64)> = Vec::new();
         let mut last_cron = 0;
@@ -1335,6 +1341,7 @@ mod tests {
                 acked.push((i, now));
             }
             i += 1;
+            // Test only (never in the simulator): real time must pass for the cron's fsyncs.
             std::thread::sleep(std::time::Duration::from_micros(200));
         }
         drop(node);

@@ -53,13 +53,9 @@ impl<'o> Writer<'o> {
         let start = out.len();
         out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
         let given = |name: &str| aux.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
-        let ctime = given("ctime").unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0)
-                .to_string()
-        });
+        // The caller reads the time from the node's clock (`crate::clock`): the codec never
+        // reads the system clock, so a simulated node writes the same bytes on every replay.
+        let ctime = given("ctime").unwrap_or_else(|| "0".into());
         let first = [
             (
                 "redis-ver",
@@ -114,7 +110,7 @@ impl<'o> Writer<'o> {
 }
 
 /// Appends a whole RDB file holding `entries` to `out`. AUX fields: `redis-ver` (7.0.15),
-/// `redis-bits` (64), `ctime` (now), `used-mem` (0), then every other field of `aux` in order
+/// `redis-bits` (64), `ctime` (0 unless given: callers pass the node clock's unix seconds), `used-mem` (0), then every other field of `aux` in order
 /// (`repl-stream-db`, `repl-id`, `repl-offset` for replication), then `aof-base` (0); a field
 /// given in `aux` replaces the default.
 pub fn write_snapshot<'a>(

@@ -51,6 +51,7 @@ impl NodeView<'_> {
                 repl.reset_select();
                 let header = format!("+FULLRESYNC {} {}\r\n", repl.replid, repl.offset);
                 let aux = [
+                    ("ctime", (node.rest.clock.unix_ms() / 1000).to_string()),
                     ("repl-id", repl.replid.clone()),
                     ("repl-offset", repl.offset.to_string()),
                 ];
