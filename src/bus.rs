@@ -284,12 +284,16 @@ impl Driver {
         let unix = node.rest.clock.unix_ms();
         // The state machine ranks replicas and checks data age with replication's numbers.
         let offset = node.rest.repl.offset;
-        let down_since = match &node.rest.repl.role {
-            crate::replication::Role::Replica(l) => l.down_since_ms,
-            crate::replication::Role::Master => 0,
+        let (link_up, down_since) = match &node.rest.repl.role {
+            crate::replication::Role::Replica(l) => (
+                l.state == crate::replication::LinkState::Connected,
+                l.down_since_ms,
+            ),
+            crate::replication::Role::Master => (true, 0),
         };
         if let Some(s) = node.rest.cluster.as_mut() {
             s.repl_offset = offset;
+            s.master_link_up = link_up;
             s.master_link_down_since_ms = down_since;
         }
         f(&mut node, now, unix);

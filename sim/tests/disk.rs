@@ -335,14 +335,13 @@ fn madsim_check_determinism_on_a_torn_everysec_crash() {
     );
 }
 
-/// Known bug, found by explore over crash-fsync-always (random seeds 18 and 21): a replica
-/// whose link to its master never came up since it (re)started is promoted with its stale
-/// dataset. Redis starts with `repl_down_since = 0` ("down since EVER"), so its data age is
-/// unbounded and it refuses to fail over; keyslot's `become_replica_of` sets the link's
-/// `down_since_ms` to the time it became a replica, so the data looks fresh. Run with
-/// `cargo test --release --test disk -- --ignored`.
+/// Found by explore over crash-fsync-always (random seeds 18 and 21): a replica whose link to
+/// its master never came up since it (re)started was promoted with its stale dataset, losing
+/// what the master had acknowledged meanwhile. Redis starts with `repl_down_since = 0` ("down
+/// since EVER"), so such a replica's data age is unbounded and it refuses to fail over ("data
+/// too old"); keyslot now does the same (replication's `down_since_ms` stays 0 until the link
+/// has been up, and the cluster reads 0 with the link down as infinitely old data).
 #[test]
-#[ignore = "known bug: a replica that never synced since it restarted is promoted (cluster/replication, not the disk)"]
 fn a_replica_restarted_from_a_stale_aof_is_not_promoted_before_it_syncs() {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/scenarios/stale-replica-promoted.toml");

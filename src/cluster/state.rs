@@ -294,6 +294,9 @@ pub struct ClusterState {
     /// Monotonic ms the replica's master link went down (data age for the validity check);
     /// 0 while it is up.
     pub master_link_down_since_ms: u64,
+    /// Whether the replication link to our master is up (set by the replication layer every
+    /// tick; true by default so the state machine alone, in unit tests, ages data by the bus).
+    pub master_link_up: bool,
     rng: ChaCha8Rng,
     outputs: VecDeque<Output>,
     inbound: BTreeMap<LinkId, Inbound>,
@@ -345,6 +348,7 @@ impl ClusterState {
             received_publish: VecDeque::new(),
             repl_offset: 0,
             master_link_down_since_ms: 0,
+            master_link_up: true,
             rng,
             outputs: VecDeque::new(),
             inbound: BTreeMap::new(),
@@ -1776,13 +1780,16 @@ impl ClusterState {
             self.election.cant_reason = None;
             return;
         }
-        // Data age: how long since we last heard from the master, beyond node-timeout.
-        let last_heard = if self.master_link_down_since_ms != 0 {
-            self.master_link_down_since_ms
+        // Data age: how long since we last heard from the master, beyond node-timeout. With the
+        // replication link down, since it went down; a link that never came up (0) makes the
+        // data as old as can be, as Redis's repl_down_since of 0 ("since ever") does.
+        let mut data_age = if self.master_link_up {
+            now_ms.saturating_sub(master.data_received_ms.max(master.pong_received_ms))
+        } else if self.master_link_down_since_ms == 0 {
+            u64::MAX
         } else {
-            master.data_received_ms.max(master.pong_received_ms)
+            now_ms.saturating_sub(self.master_link_down_since_ms)
         };
-        let mut data_age = now_ms.saturating_sub(last_heard);
         if data_age > timeout {
             data_age -= timeout;
         }

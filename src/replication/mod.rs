@@ -39,7 +39,9 @@ pub struct MasterLink {
     pub host: String,
     pub port: u16,
     pub state: LinkState,
-    /// Node monotonic ms the link went down (or the node became a replica); 0 while up.
+    /// Node monotonic ms the link went down; 0 while it is up, and 0 when it never came up
+    /// (Redis's `repl_down_since`: "down since ever"). Failover reads it: a replica that never
+    /// synced has data of unknown age and must not be promoted (the cluster's "data too old").
     pub down_since_ms: u64,
     /// Node monotonic ms of the last byte from the master.
     pub last_io_ms: u64,
@@ -233,6 +235,14 @@ impl NodeView<'_> {
                 return;
             }
         }
+        // As Redis: leaving a connected master starts the down time now; a link that was
+        // already down keeps its time; a master (or a node that just started) has never synced
+        // with anyone, so its data counts as old until its first sync.
+        let down_since_ms = match &self.rest.repl.role {
+            Role::Replica(l) if l.state == LinkState::Connected => now,
+            Role::Replica(l) => l.down_since_ms,
+            Role::Master => 0,
+        };
         self.drop_replicas();
         let repl = &mut self.rest.repl;
         repl.generation += 1;
@@ -240,7 +250,7 @@ impl NodeView<'_> {
             host: host.to_string(),
             port,
             state: LinkState::Connect,
-            down_since_ms: now,
+            down_since_ms,
             last_io_ms: 0,
         });
         repl.task_needed = Some(repl.generation);

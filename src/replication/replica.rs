@@ -58,7 +58,9 @@ pub async fn run(node: Arc<Mutex<Node>>, generation: u64) {
         let still_mine = set_link(&node, generation, LinkState::Connect, |n| {
             let now = n.rest.clock.mono_ms();
             if let Role::Replica(l) = &mut n.rest.repl.role {
-                if l.down_since_ms == 0 {
+                // Only a link that was up goes down now; one that never connected (no byte
+                // ever came: last_io_ms 0) stays "down since ever".
+                if l.down_since_ms == 0 && l.last_io_ms != 0 {
                     l.down_since_ms = now;
                 }
             }
