@@ -65,7 +65,7 @@ fn feed_value(h: &mut Sha1, value: &Value) {
         Value::Str(s) => feed_field(h, s),
         Value::List(l) => {
             h.update(&(l.len() as u64).to_be_bytes());
-            for e in l {
+            for e in l.iter() {
                 feed_field(h, e);
             }
         }

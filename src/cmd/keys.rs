@@ -254,7 +254,8 @@ pub(crate) fn lookup_read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c En
     } else {
         ctx.node.stats.keyspace_misses += 1;
     }
-    ctx.db.get(key, ctx.now_ms)
+    // The access was counted by the first look.
+    ctx.db.get_untouched(key, ctx.now_ms)
 }
 
 /// True if the live key exists (write lookup: no stats).

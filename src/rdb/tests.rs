@@ -168,10 +168,7 @@ fn empty_and_duplicate_collections_are_refused() {
 }
 
 fn entry(v: &str, expire_ms: Option<u64>) -> Entry {
-    Entry {
-        value: Value::Str(b(v)),
-        expire_ms,
-    }
+    Entry::new(Value::Str(b(v)), expire_ms)
 }
 
 #[test]
@@ -333,7 +330,7 @@ proptest! {
         prop_assert_eq!(object_to_value(value_to_object(&v)).unwrap(), v.clone());
         prop_assert_eq!(restore_value(&dump_value(&v)).unwrap(), v.clone());
         let key = Bytes::from_static(b"key");
-        let e = Entry { value: v.clone(), expire_ms: expire };
+        let e = Entry::new(v.clone(), expire);
         let mut out = Vec::new();
         write_snapshot([(&key, &e)].into_iter(), &[], &mut out);
         let snap = read_snapshot(&out).unwrap();

@@ -299,6 +299,7 @@ impl NodeView<'_> {
                     Some(crate::db::Entry {
                         value: crate::db::Value::Str(v),
                         expire_ms,
+                        ..
                     }) => {
                         let (v, expire_ms) = (v.clone(), *expire_ms);
                         match expire_ms {
