@@ -168,12 +168,22 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("proto-max-bulk-len", Kind::Memory, "536870912"),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
+    // Accepted and shown (CONFIG GET maxmemory* answers what Redis 7.0 does); client memory is
+    // not counted here, so it evicts no client. Percentages are not parsed.
+    opt("maxmemory-clients", Kind::Memory, "0"),
     opt(
         "maxmemory-policy",
         Kind::Enum(MAXMEMORY_POLICIES),
         "noeviction",
     ),
-    opt("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
+    opt(
+        "maxmemory-samples",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        "5",
+    ),
     opt(
         "maxmemory-eviction-tenacity",
         Kind::Int { min: 0, max: 100 },
@@ -647,7 +657,8 @@ impl Config {
         self.maxmemory_policy =
             crate::evict::Policy::parse(self.get("maxmemory-policy").unwrap_or("noeviction"))
                 .unwrap_or(crate::evict::Policy::NoEviction);
-        self.maxmemory_samples = self.int("maxmemory-samples").clamp(1, 64) as usize;
+        // Redis accepts up to INT_MAX; more than 1024 samples per round buys nothing.
+        self.maxmemory_samples = self.int("maxmemory-samples").clamp(1, 1024) as usize;
         self.lfu_log_factor = self.int("lfu-log-factor").clamp(0, i32::MAX as i64) as u32;
         self.lfu_decay_time_minutes = self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32;
         self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
@@ -758,8 +769,8 @@ mod tests {
         c.set("slave-ignore-maxmemory", "no").unwrap();
         assert!(!c.replica_ignore_maxmemory);
         assert_eq!(
-            c.set("maxmemory-samples", "65"),
-            Err(ConfigError::OutOfRange(1, 64))
+            c.set("maxmemory-samples", "0"),
+            Err(ConfigError::OutOfRange(1, i32::MAX as i64))
         );
         c.load_text("maxmemory 100kb\nmaxmemory-policy allkeys-random\n")
             .unwrap();
