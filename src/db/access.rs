@@ -59,11 +59,8 @@ pub fn lfu_decayed(lru: u32, now_ms: u64, decay_minutes: u32) -> u8 {
     } else {
         65535 - last + now
     };
-    let periods = if decay_minutes > 0 {
-        elapsed / decay_minutes
-    } else {
-        0
-    };
+    // lfu-decay-time 0: never decays.
+    let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
     if periods >= counter as u32 {
         0
     } else {

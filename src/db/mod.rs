@@ -172,16 +172,12 @@ impl Db {
         }
     }
 
-    /// Updates a live key's access bits (a lookup by a command).
-    fn touch(&mut self, key: &[u8], now_ms: u64) {
-        self.last_now_ms = now_ms;
-        let access = self.access;
-        let coin = match access {
+    /// The LFU increment's coin for one access (LRU needs none).
+    #[inline]
+    fn coin_for_access(&mut self) -> f64 {
+        match self.access {
             Access::Lru => 0.0,
             Access::Lfu { .. } => self.coin.flip(),
-        };
-        if let Some(e) = self.map.get_mut(key) {
-            e.lru = access.touched(e.lru, now_ms, coin);
         }
     }
 
@@ -243,8 +239,12 @@ impl Db {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
-        self.touch(key, now_ms);
-        self.map.get(key)
+        let coin = self.coin_for_access();
+        self.last_now_ms = now_ms;
+        let access = self.access;
+        let e = self.map.get_mut(key)?;
+        e.lru = access.touched(e.lru, now_ms, coin);
+        Some(e)
     }
 
     /// [`Db::get`] without counting an access (OBJECT, a second look at the same key).
@@ -264,10 +264,14 @@ impl Db {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
-        self.touch(key, now_ms);
         let (k, e) = self.map.get_key_value(key)?;
         self.pending = Some((k.clone(), mem::entry_bytes(k, &e.value)));
-        self.map.get_mut(key).map(|e| &mut e.value)
+        let coin = self.coin_for_access();
+        self.last_now_ms = now_ms;
+        let access = self.access;
+        let e = self.map.get_mut(key)?;
+        e.lru = access.touched(e.lru, now_ms, coin);
+        Some(&mut e.value)
     }
 
     /// True if the key exists and has not expired.
