@@ -261,7 +261,7 @@ impl NodeView<'_> {
             for i in 0..ev.samples.len() {
                 let key = ev.samples[i].clone();
                 if let Some(e) = self.db.peek(&key) {
-                    let s = score(policy, e.lru, e.expire_ms, now_ms, decay);
+                    let s = score(policy, e.lru, e.expire_ms(), now_ms, decay);
                     ev.offer(s, &key);
                 }
             }
@@ -269,7 +269,7 @@ impl NodeView<'_> {
                 let live = self
                     .db
                     .peek(&c.key)
-                    .is_some_and(|e| !volatile || e.expire_ms.is_some());
+                    .is_some_and(|e| !volatile || e.expire_ms().is_some());
                 if live {
                     return Some(c.key);
                 }

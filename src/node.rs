@@ -586,7 +586,7 @@ impl Node {
         let db = &self.db;
         let abort = self.rest.watches.must_abort(client.id, |k| {
             db.peek(k)
-                .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+                .is_some_and(|e| e.expire_ms().is_some_and(|t| t <= now))
         });
         cmd::tx::discard_transaction(&mut self.rest, client);
         if abort {
@@ -993,7 +993,7 @@ impl Node {
                     .filter(|k| {
                         self.db
                             .peek(k)
-                            .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+                            .is_some_and(|e| e.expire_ms().is_some_and(|t| t <= now))
                     })
                     .cloned()
                     .collect()

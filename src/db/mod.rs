@@ -26,10 +26,17 @@ type Hasher = ahash::RandomState;
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
-    /// Absolute unix milliseconds after which the key no longer exists.
-    pub expire_ms: Option<u64>,
+    /// Absolute unix milliseconds after which the key no longer exists; 0 for none. A plain
+    /// `u64` rather than `Option<u64>` keeps the entry at 56 bytes with [`Entry::lru`] beside
+    /// it (an `Option<u64>` takes 16). Read it with [`Entry::expire_ms`].
+    expire: u64,
     /// Redis's 24 LRU/LFU bits (see [`access`]): the last access or the access frequency.
     pub lru: u32,
+}
+
+/// The stored form of an expire time (a deadline of 0 ms, already past, is stored as 1).
+fn expire_repr(expire_ms: Option<u64>) -> u64 {
+    expire_ms.map_or(0, |t| t.max(1))
 }
 
 impl Entry {
@@ -37,9 +44,21 @@ impl Entry {
     pub fn new(value: Value, expire_ms: Option<u64>) -> Entry {
         Entry {
             value,
-            expire_ms,
+            expire: expire_repr(expire_ms),
             lru: 0,
         }
+    }
+
+    /// Absolute unix milliseconds after which the key no longer exists.
+    #[inline]
+    pub fn expire_ms(&self) -> Option<u64> {
+        (self.expire != 0).then_some(self.expire)
+    }
+
+    /// The value and the expire time, taking the entry apart.
+    pub fn into_parts(self) -> (Value, Option<u64>) {
+        let expire_ms = self.expire_ms();
+        (self.value, expire_ms)
     }
 }
 
@@ -47,7 +66,7 @@ impl Entry {
 /// look like a change).
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        self.value == other.value && self.expire_ms == other.expire_ms
+        self.value == other.value && self.expire == other.expire
     }
 }
 
@@ -206,8 +225,11 @@ impl Db {
         if self.expiry == ExpiryMode::Ignore {
             return false;
         }
-        let expired =
-            matches!(self.map.get(key), Some(Entry { expire_ms: Some(t), .. }) if *t <= now_ms);
+        let expired = self
+            .map
+            .get(key)
+            .and_then(Entry::expire_ms)
+            .is_some_and(|t| t <= now_ms);
         if expired && self.expiry == ExpiryMode::Delete {
             if let Some((k, _)) = self.map.get_key_value(key) {
                 self.expired_log.push(k.clone());
@@ -291,7 +313,7 @@ impl Db {
         let access = self.access;
         match self.map.get_mut(&key) {
             Some(old) => {
-                let was = old.expire_ms.is_some();
+                let was = old.expire_ms().is_some();
                 let old_size = mem::entry_bytes(&key, &old.value);
                 let lru = match access {
                     Access::Lfu { .. } => old.lru,
@@ -299,7 +321,7 @@ impl Db {
                 };
                 *old = Entry {
                     value,
-                    expire_ms,
+                    expire: expire_repr(expire_ms),
                     lru,
                 };
                 self.used_bytes = (self.used_bytes + size).saturating_sub(old_size);
@@ -309,7 +331,7 @@ impl Db {
                 self.slots[slot].keys.insert(key.clone());
                 let entry = Entry {
                     value,
-                    expire_ms,
+                    expire: expire_repr(expire_ms),
                     lru: access.initial(now_ms),
                 };
                 self.map.insert(key, entry);
@@ -341,7 +363,7 @@ impl Db {
         self.used_bytes = self.used_bytes.saturating_sub(size);
         let slot = key_slot(&key) as usize;
         self.slots[slot].keys.remove(&key);
-        self.adjust_volatile(slot, entry.expire_ms.is_some(), false);
+        self.adjust_volatile(slot, entry.expire_ms().is_some(), false);
         Some(entry)
     }
 
@@ -351,8 +373,8 @@ impl Db {
         let Some(entry) = self.map.get_mut(key) else {
             return false;
         };
-        let was = entry.expire_ms.is_some();
-        entry.expire_ms = expire_ms;
+        let was = entry.expire_ms().is_some();
+        entry.expire = expire_repr(expire_ms);
         let slot = key_slot(key) as usize;
         self.adjust_volatile(slot, was, expire_ms.is_some());
         true
@@ -491,8 +513,8 @@ impl Db {
                 offset_pick = offset_pick.rotate_right(7) ^ slot as u64;
                 for key in s.keys.iter().skip(skip).chain(s.keys.iter().take(skip)) {
                     checks += 1;
-                    let eligible =
-                        !volatile_only || self.map.get(key).is_some_and(|e| e.expire_ms.is_some());
+                    let eligible = !volatile_only
+                        || self.map.get(key).is_some_and(|e| e.expire_ms().is_some());
                     if eligible {
                         out.push(key.clone());
                         if out.len() >= count {
@@ -525,11 +547,8 @@ impl Db {
             }
             for key in &self.slots[slot].keys {
                 checked += 1;
-                if let Some(Entry {
-                    expire_ms: Some(t), ..
-                }) = self.map.get(key)
-                {
-                    if *t <= now_ms {
+                if let Some(t) = self.map.get(key).and_then(Entry::expire_ms) {
+                    if t <= now_ms {
                         expired.push(key.clone());
                     }
                 }
@@ -748,7 +767,7 @@ mod tests {
             assert!(!out.is_empty());
             assert!(out
                 .iter()
-                .all(|k| db.peek(k).is_some_and(|e| e.expire_ms.is_some())));
+                .all(|k| db.peek(k).is_some_and(|e| e.expire_ms().is_some())));
             db.sample_keys(pick.wrapping_mul(0x9e37_79b9_7f4a_7c15), 5, false, &mut out);
             assert_eq!(out.len(), 5);
         }

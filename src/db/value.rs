@@ -686,6 +686,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn entries_stay_small() {
+        // The LRU/LFU bits fit beside the expire time: no cost per key over the entry without
+        // them.
+        assert_eq!(std::mem::size_of::<crate::db::Entry>(), 56);
+    }
+
+    #[test]
     fn values_stay_small() {
         // A string key must not pay for the aggregate types' inline size.
         assert!(

@@ -195,7 +195,7 @@ fn snapshot_round_trip() {
     let got: Vec<_> = snap.entries.into_iter().collect();
     let want: Vec<_> = data
         .iter()
-        .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_ms))
+        .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_ms()))
         .collect();
     assert_eq!(got, want);
     // A flipped byte is caught by the checksum.
