@@ -218,6 +218,7 @@ impl Node {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut db = Db::new(rng.next_u64());
         db.set_access(config.access());
+        db.set_now(clock.unix_ms());
         let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
         let backlog_bytes = config.int("repl-backlog-size").max(0) as usize;
         let repl = crate::replication::ReplState::new(&mut rng, backlog_bytes);
@@ -456,6 +457,7 @@ impl Node {
             self.snapshot_watched(spec, argv)
         };
         let now_ms = self.rest.clock.unix_ms();
+        self.db.set_now(now_ms);
         let result = {
             let mut ctx = Ctx {
                 db: &mut self.db,
@@ -757,6 +759,7 @@ impl Node {
         };
         let mut master = Client::new(0, String::new(), String::new(), 0, true);
         let now_ms = self.rest.clock.unix_ms();
+        self.db.set_now(now_ms);
         let mut ctx = Ctx {
             db: &mut self.db,
             node: &mut self.rest,

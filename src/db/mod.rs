@@ -107,7 +107,8 @@ pub struct Db {
     pub access: Access,
     /// The LFU increment's coin, seeded with the keyspace.
     coin: access::Coin,
-    /// The time of the latest lookup, for stamping new keys (insert takes no clock).
+    /// The time of the command being run (or the latest lookup), for stamping new keys:
+    /// insert takes no clock. Set by [`Db::set_now`] before every command.
     last_now_ms: u64,
 }
 
@@ -198,6 +199,13 @@ impl Db {
             Access::Lru => 0.0,
             Access::Lfu { .. } => self.coin.flip(),
         }
+    }
+
+    /// The current time, for the access bits of keys inserted next (the node sets it before
+    /// every command, replicated command and load).
+    #[inline]
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.last_now_ms = now_ms;
     }
 
     /// Sets how lookups update access bits (on start and when maxmemory-policy changes).
