@@ -17,7 +17,9 @@
 //! choice improves over consecutive evictions. The random policies evict one sampled key.
 //!
 //! A replica does not evict on its own while `replica-ignore-maxmemory` is yes (the default):
-//! it deletes what its master's DELs say. `maxmemory-eviction-tenacity` is accepted and shown
+//! it deletes what its master's DELs say. Nothing is evicted while the dataset loads or while
+//! writes are paused for a manual failover (Redis's isSafeToPerformEvictions); commands are
+//! then not refused either. `maxmemory-eviction-tenacity` is accepted and shown
 //! but not used: eviction here always runs until the count is under the limit (Redis may stop
 //! after a time budget and continue in a timer, which its default tenacity rarely needs for
 //! small keys).
@@ -125,6 +127,8 @@ pub struct Evictor {
     /// Sorted by ascending score; the best victim is last.
     pool: Vec<Candidate>,
     samples: Vec<Bytes>,
+    /// The policy the pool's scores were computed under.
+    policy: Option<Policy>,
 }
 
 impl Default for Evictor {
@@ -132,6 +136,7 @@ impl Default for Evictor {
         Evictor {
             pool: Vec::with_capacity(POOL_SIZE),
             samples: Vec::with_capacity(64),
+            policy: None,
         }
     }
 }
@@ -208,7 +213,19 @@ impl NodeView<'_> {
         if self.rest.repl.is_replica() && config.replica_ignore_maxmemory {
             return Outcome::Ok;
         }
+        // As Redis's isSafeToPerformEvictions: not while loading, and not while writes are
+        // paused (a manual failover waits for the replica to reach a fixed offset).
+        if self.rest.persist.loading.is_some()
+            || self.rest.write_pause_until_ms > self.rest.clock.mono_ms()
+        {
+            return Outcome::Ok;
+        }
         let policy = config.maxmemory_policy;
+        if self.rest.evictor.policy != Some(policy) {
+            // Scores of another policy mean something else.
+            self.rest.evictor.pool.clear();
+            self.rest.evictor.policy = Some(policy);
+        }
         let Some(choice) = policy.choice() else {
             return Outcome::Fail;
         };
@@ -324,6 +341,102 @@ mod tests {
         ev.offer(1000, &again);
         assert_eq!(ev.pool.last().map(|c| c.key.clone()), Some(again));
         assert_eq!(ev.pool.len(), POOL_SIZE);
+    }
+
+    /// Fills a node past a small limit under `policy`; returns it.
+    fn filled(policy: &str, with_ttl: impl Fn(usize) -> bool) -> crate::node::testing::TestNode {
+        let mut t = crate::node::testing::TestNode::new();
+        t.run(&["CONFIG", "SET", "maxmemory-policy", policy]);
+        let limit = (used_memory(&t.node.db) + 100_000).to_string();
+        t.run(&["CONFIG", "SET", "maxmemory", &limit]);
+        let value = "v".repeat(64);
+        for i in 0..2000 {
+            let key = format!("key:{i}");
+            let reply = if with_ttl(i) {
+                t.run(&["SET", &key, &value, "EX", "1000"])
+            } else {
+                t.run(&["SET", &key, &value])
+            };
+            assert!(!reply.is_error(), "{policy}: {reply:?}");
+        }
+        t
+    }
+
+    #[test]
+    fn eviction_keeps_index_and_replication_consistent() {
+        for policy in [
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+        ] {
+            let volatile = policy.starts_with("volatile");
+            let before = {
+                let t = crate::node::testing::TestNode::new();
+                t.node.rest.repl.offset
+            };
+            let mut t = filled(policy, |i| !volatile || i % 10 != 0);
+            // The last write may cross the limit; the next command evicts first (as Redis).
+            t.run(&["PING"]);
+            let db = &t.node.db;
+            assert!(
+                used_memory(db) <= t.node.rest.config.maxmemory_limit,
+                "{policy}"
+            );
+            let evicted = t.node.rest.stats.evicted_keys;
+            assert!(evicted > 0, "{policy}");
+            assert_eq!(db.len() as u64, 2000 - evicted, "{policy}");
+            let in_slots: usize = (0..crate::slot::SLOT_COUNT as u16)
+                .map(|s| db.slot_len(s))
+                .sum();
+            assert_eq!(in_slots, db.len(), "{policy}: slot index");
+            if volatile {
+                // Every tenth key (no TTL) is still there.
+                assert!((0..2000)
+                    .filter(|i| i % 10 == 0)
+                    .all(|i| db.peek(format!("key:{i}").as_bytes()).is_some()));
+            }
+            // Each eviction reached the replication stream as a DEL.
+            let stream = t
+                .node
+                .rest
+                .repl
+                .backlog
+                .since(before + 1)
+                .unwrap_or_default();
+            let dels = stream
+                .windows(b"$3\r\nDEL\r\n".len())
+                .filter(|w| *w == b"$3\r\nDEL\r\n")
+                .count();
+            assert_eq!(dels as u64, evicted, "{policy}");
+        }
+    }
+
+    #[test]
+    fn noeviction_and_volatile_without_ttl_refuse_deny_oom_commands() {
+        for policy in ["noeviction", "volatile-lru"] {
+            let mut t = crate::node::testing::TestNode::new();
+            t.run(&["CONFIG", "SET", "maxmemory-policy", policy]);
+            let limit = (used_memory(&t.node.db) + 20_000).to_string();
+            t.run(&["CONFIG", "SET", "maxmemory", &limit]);
+            let mut refused = 0;
+            for i in 0..200 {
+                let reply = t.run_text(&["SET", &format!("k{i}"), "value"]);
+                if reply != "+OK\r\n" {
+                    assert_eq!(reply, format!("-{OOM_ERROR}\r\n"));
+                    refused += 1;
+                }
+            }
+            assert!(refused > 0, "{policy}");
+            assert_eq!(t.node.rest.stats.evicted_keys, 0);
+            // Reads and deletions still run; a write fits again after a DEL.
+            assert_eq!(t.run_text(&["GET", "k0"]), "$5\r\nvalue\r\n");
+            assert_eq!(t.run_text(&["DEL", "k0", "k1", "k2"]), ":3\r\n");
+            assert_eq!(t.run_text(&["SET", "again", "v"]), "+OK\r\n");
+        }
     }
 
     #[test]

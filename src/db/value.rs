@@ -154,6 +154,15 @@ impl Deref for ListValue {
     }
 }
 
+impl<'a> IntoIterator for &'a ListValue {
+    type Item = &'a Bytes;
+    type IntoIter = std::collections::vec_deque::Iter<'a, Bytes>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 impl FromIterator<Bytes> for ListValue {
     fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Self {
         let items: VecDeque<Bytes> = iter.into_iter().collect();
