@@ -352,8 +352,11 @@ mod tests {
         let value = "v".repeat(64);
         for i in 0..2000 {
             let key = format!("key:{i}");
+            // Absolute deadlines (year 2096 on): the TestNode's clock is the real one, and a
+            // relative TTL would make volatile-ttl's order depend on when each SET ran.
+            let at = (4_000_000_000_000u64 + i as u64 * 1000).to_string();
             let reply = if with_ttl(i) {
-                t.run(&["SET", &key, &value, "EX", "1000"])
+                t.run(&["SET", &key, &value, "PXAT", &at])
             } else {
                 t.run(&["SET", &key, &value])
             };
@@ -436,6 +439,23 @@ mod tests {
             assert_eq!(t.run_text(&["GET", "k0"]), "$5\r\nvalue\r\n");
             assert_eq!(t.run_text(&["DEL", "k0", "k1", "k2"]), ":3\r\n");
             assert_eq!(t.run_text(&["SET", "again", "v"]), "+OK\r\n");
+        }
+    }
+
+    #[test]
+    fn the_same_seed_evicts_the_same_keys() {
+        // The simulator replays a seed: eviction's sampling comes from the node's seeded RNG.
+        // (LRU and LFU scores also read the clock, which is real in a TestNode.)
+        for policy in ["allkeys-random", "volatile-random", "volatile-ttl"] {
+            let keys = |t: &crate::node::testing::TestNode| {
+                let mut k: Vec<Bytes> = t.node.db.keys().cloned().collect();
+                k.sort();
+                k
+            };
+            let a = filled(policy, |_| true);
+            let b = filled(policy, |_| true);
+            assert!(a.node.rest.stats.evicted_keys > 0);
+            assert_eq!(keys(&a), keys(&b), "{policy}");
         }
     }
 
