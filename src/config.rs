@@ -168,12 +168,31 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("proto-max-bulk-len", Kind::Memory, "536870912"),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
+    // Accepted and shown (CONFIG GET maxmemory* answers what Redis 7.0 does); client memory is
+    // not counted here, so it evicts no client. Percentages are not parsed.
+    opt("maxmemory-clients", Kind::Memory, "0"),
     opt(
         "maxmemory-policy",
         Kind::Enum(MAXMEMORY_POLICIES),
         "noeviction",
     ),
-    opt("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5"),
+    opt(
+        "maxmemory-samples",
+        Kind::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+        "5",
+    ),
+    opt(
+        "maxmemory-eviction-tenacity",
+        Kind::Int { min: 0, max: 100 },
+        "10",
+    ),
+    alias(
+        opt("replica-ignore-maxmemory", Kind::Bool, "yes"),
+        &["slave-ignore-maxmemory"],
+    ),
     opt("repl-backlog-size", Kind::Memory, "1048576"),
     alias(
         opt(
@@ -272,8 +291,22 @@ pub const OPTIONS: &[OptSpec] = &[
     ),
     opt("tcp-backlog", INT, "511"),
     opt("io-threads", Kind::Int { min: 1, max: 128 }, "1"),
-    opt("lfu-log-factor", INT, "10"),
-    opt("lfu-decay-time", INT, "1"),
+    opt(
+        "lfu-log-factor",
+        Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        "10",
+    ),
+    opt(
+        "lfu-decay-time",
+        Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        "1",
+    ),
     opt(
         "client-output-buffer-limit",
         Kind::Str,
@@ -338,6 +371,14 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub maxclients: u64,
     pub timeout_s: u64,
+    /// `maxmemory` in bytes, `u64::MAX` when 0 (no limit): the check before every command is
+    /// one comparison.
+    pub maxmemory_limit: u64,
+    pub maxmemory_policy: crate::evict::Policy,
+    pub maxmemory_samples: usize,
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time_minutes: u32,
+    pub replica_ignore_maxmemory: bool,
 }
 
 impl Default for Config {
@@ -356,6 +397,12 @@ impl Default for Config {
             requirepass: None,
             maxclients: 10000,
             timeout_s: 0,
+            maxmemory_limit: u64::MAX,
+            maxmemory_policy: crate::evict::Policy::NoEviction,
+            maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time_minutes: 1,
+            replica_ignore_maxmemory: true,
         };
         c.refresh();
         c
@@ -603,6 +650,24 @@ impl Config {
             .map(str::to_string);
         self.maxclients = self.int("maxclients").max(1) as u64;
         self.timeout_s = self.int("timeout").max(0) as u64;
+        self.maxmemory_limit = match self.int("maxmemory").max(0) as u64 {
+            0 => u64::MAX,
+            n => n,
+        };
+        self.maxmemory_policy =
+            crate::evict::Policy::parse(self.get("maxmemory-policy").unwrap_or("noeviction"))
+                .unwrap_or(crate::evict::Policy::NoEviction);
+        // Redis accepts up to INT_MAX; more than 1024 samples per round buys nothing.
+        self.maxmemory_samples = self.int("maxmemory-samples").clamp(1, 1024) as usize;
+        self.lfu_log_factor = self.int("lfu-log-factor").clamp(0, i32::MAX as i64) as u32;
+        self.lfu_decay_time_minutes = self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32;
+        self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
+    }
+
+    /// How keys' access bits are kept under the configured policy (`db::access`).
+    pub fn access(&self) -> crate::db::Access {
+        self.maxmemory_policy
+            .access(self.lfu_log_factor, self.lfu_decay_time_minutes)
     }
 
     /// The text of a config file holding every option that differs from its default (CONFIG
@@ -677,6 +742,40 @@ mod tests {
         assert_eq!(c.get("save"), Some(""));
         assert_eq!(parse_memory("64k"), Some(64000));
         assert_eq!(parse_memory("1gb"), Some(1 << 30));
+    }
+
+    #[test]
+    fn maxmemory_options() {
+        let c = Config::default();
+        assert_eq!(c.maxmemory_limit, u64::MAX, "0 is no limit");
+        assert_eq!(c.get("maxmemory-eviction-tenacity"), Some("10"));
+        assert!(c.replica_ignore_maxmemory);
+        let mut c = Config::from_args(&args(
+            "--maxmemory 2mb --maxmemory-policy allkeys-lfu --lfu-log-factor 3",
+        ))
+        .unwrap();
+        assert_eq!(c.maxmemory_limit, 2 << 20);
+        assert_eq!(c.get("maxmemory"), Some("2097152"));
+        assert_eq!(c.maxmemory_policy, crate::evict::Policy::AllkeysLfu);
+        assert_eq!(
+            c.access(),
+            crate::db::Access::Lfu {
+                log_factor: 3,
+                decay_minutes: 1
+            }
+        );
+        c.set("maxmemory-policy", "VOLATILE-TTL").unwrap();
+        assert_eq!(c.maxmemory_policy, crate::evict::Policy::VolatileTtl);
+        c.set("slave-ignore-maxmemory", "no").unwrap();
+        assert!(!c.replica_ignore_maxmemory);
+        assert_eq!(
+            c.set("maxmemory-samples", "0"),
+            Err(ConfigError::OutOfRange(1, i32::MAX as i64))
+        );
+        c.load_text("maxmemory 100kb\nmaxmemory-policy allkeys-random\n")
+            .unwrap();
+        assert_eq!(c.maxmemory_limit, 102400);
+        assert_eq!(c.maxmemory_policy, crate::evict::Policy::AllkeysRandom);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod config;
 pub mod connection;
 pub mod db;
+pub mod evict;
 pub mod glob;
 pub mod log;
 pub mod node;

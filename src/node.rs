@@ -117,6 +117,10 @@ pub struct Stats {
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
     pub expired_keys: u64,
+    /// Keys deleted by maxmemory eviction (INFO `evicted_keys`).
+    pub evicted_keys: u64,
+    /// The highest `used_memory` seen (by the cron and INFO).
+    pub used_memory_peak: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub total_net_input_bytes: u64,
@@ -178,6 +182,8 @@ pub struct NodeRest {
     pub blocking: crate::cmd::blocking::Blocking,
     /// WATCHed keys.
     pub watches: crate::cmd::tx::Watches,
+    /// The eviction pool and sample buffer (see `crate::evict`).
+    pub evictor: crate::evict::Evictor,
 }
 
 /// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
@@ -210,7 +216,9 @@ impl Node {
         storage: Arc<dyn crate::storage::Storage>,
     ) -> Node {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let db = Db::new(rng.next_u64());
+        let mut db = Db::new(rng.next_u64());
+        db.set_access(config.access());
+        db.set_now(clock.unix_ms());
         let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
         let backlog_bytes = config.int("repl-backlog-size").max(0) as usize;
         let repl = crate::replication::ReplState::new(&mut rng, backlog_bytes);
@@ -242,6 +250,7 @@ impl Node {
                 hub: Default::default(),
                 blocking: Default::default(),
                 watches: Default::default(),
+                evictor: Default::default(),
                 persist,
             },
         }
@@ -305,6 +314,9 @@ impl Node {
             Some(CmdError::WrongArity(spec.name.to_string()))
         } else if let Some(redirect) = self.route(spec, argv, client) {
             Some(redirect)
+        } else if crate::evict::used_memory(&self.db) > self.rest.config.maxmemory_limit {
+            // The one comparison every command pays; eviction only past the limit.
+            self.evict_or_refuse(spec, client)
         } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
             // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
             Some(refused)
@@ -386,6 +398,50 @@ impl Node {
         }
     }
 
+    /// Over maxmemory: evicts (Redis evicts before any command), then refuses a command that may
+    /// grow memory if nothing more could go: deny-oom commands, an EXEC whose queue holds one,
+    /// and anything queued inside MULTI but EXEC / DISCARD / QUIT / RESET.
+    #[cold]
+    fn evict_or_refuse(&mut self, spec: &cmd::CommandSpec, client: &Client) -> Option<CmdError> {
+        let outcome = self.view().perform_evictions();
+        if outcome == crate::evict::Outcome::Ok {
+            return None;
+        }
+        let deny = spec.flags & flags::DENYOOM != 0
+            || match &client.multi {
+                None => false,
+                Some(queue) if spec.name == "exec" => queue.iter().any(|argv| {
+                    argv.first()
+                        .and_then(|n| cmd::lookup(n))
+                        .is_some_and(|s| s.flags & flags::DENYOOM != 0)
+                }),
+                Some(_) => !matches!(spec.name, "discard" | "quit" | "reset"),
+            };
+        deny.then(|| CmdError::other(crate::evict::OOM_ERROR))
+    }
+
+    /// Re-reads the maxmemory tunables after CONFIG SET: the keys' access bits follow the
+    /// policy, a policy change empties the eviction pool, and a limit under the current use
+    /// evicts at once (Redis does the same when maxmemory is lowered).
+    pub fn refresh_memory_config(&mut self) {
+        let access = self.rest.config.access();
+        if self.db.access != access {
+            self.db.set_access(access);
+            self.rest.evictor.clear();
+        }
+        let used = crate::evict::used_memory(&self.db);
+        if used > self.rest.config.maxmemory_limit {
+            self.log(
+                Level::Warning,
+                &format!(
+                    "WARNING: the new maxmemory value set via CONFIG SET ({}) is smaller than the current memory usage ({}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.",
+                    self.rest.config.maxmemory_limit, used
+                ),
+            );
+            self.view().perform_evictions();
+        }
+    }
+
     /// Redis's call(): runs the handler, counts it, replicates a write, notices changes to
     /// watched keys and keys blocked clients wait for.
     fn call(
@@ -401,6 +457,7 @@ impl Node {
             self.snapshot_watched(spec, argv)
         };
         let now_ms = self.rest.clock.unix_ms();
+        self.db.set_now(now_ms);
         let result = {
             let mut ctx = Ctx {
                 db: &mut self.db,
@@ -410,12 +467,15 @@ impl Node {
             };
             (spec.handler)(&mut ctx, argv)
         };
+        // Counts an in-place change of the last value the command changed.
+        self.db.settle();
         // ASKING lasts for one command.
         if spec.name != "asking" {
             client.asking = false;
         }
         if spec.name == "config" {
             self.refresh_cluster_config();
+            self.refresh_memory_config();
         }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;
@@ -528,7 +588,7 @@ impl Node {
         let db = &self.db;
         let abort = self.rest.watches.must_abort(client.id, |k| {
             db.peek(k)
-                .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+                .is_some_and(|e| e.expire_ms().is_some_and(|t| t <= now))
         });
         cmd::tx::discard_transaction(&mut self.rest, client);
         if abort {
@@ -699,6 +759,7 @@ impl Node {
         };
         let mut master = Client::new(0, String::new(), String::new(), 0, true);
         let now_ms = self.rest.clock.unix_ms();
+        self.db.set_now(now_ms);
         let mut ctx = Ctx {
             db: &mut self.db,
             node: &mut self.rest,
@@ -706,7 +767,13 @@ impl Node {
             now_ms,
         };
         let reply = (spec.handler)(&mut ctx, argv).unwrap_or(Reply::NoReply);
+        self.db.settle();
         self.db.expiry = saved;
+        // A replica evicts on its own only with replica-ignore-maxmemory no (and never
+        // refuses its master's stream).
+        if crate::evict::used_memory(&self.db) > self.rest.config.maxmemory_limit {
+            self.view().perform_evictions();
+        }
         if !watched.is_empty() {
             self.touch_watched(watched, &reply, spec);
         }
@@ -914,6 +981,8 @@ impl Node {
     pub fn cron(&mut self) {
         // Background saves and rewrites, save points, AOF fsync and retries.
         crate::persist::cron(self);
+        let used = crate::evict::used_memory(&self.db);
+        self.rest.stats.used_memory_peak = self.rest.stats.used_memory_peak.max(used);
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
             let now = self.rest.clock.unix_ms();
@@ -927,7 +996,7 @@ impl Node {
                     .filter(|k| {
                         self.db
                             .peek(k)
-                            .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= now))
+                            .is_some_and(|e| e.expire_ms().is_some_and(|t| t <= now))
                     })
                     .cloned()
                     .collect()

@@ -10,7 +10,6 @@ use common::{require_tools, Server, TempDir};
 use keyslot::db::value::{HashMapValue, SetValue, ZSet};
 use keyslot::db::{Entry, Value};
 use keyslot::rdb;
-use std::collections::VecDeque;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -29,7 +28,7 @@ fn b(s: &str) -> Bytes {
 }
 
 fn list(items: impl IntoIterator<Item = Bytes>) -> Value {
-    Value::List(items.into_iter().collect::<VecDeque<_>>())
+    Value::List(items.into_iter().collect())
 }
 
 fn hash(pairs: impl IntoIterator<Item = (Bytes, Bytes)>) -> Value {
@@ -338,10 +337,7 @@ fn entries_of(values: &[(String, Value)], expire: Option<u64>) -> Vec<(Bytes, En
         .iter()
         .enumerate()
         .map(|(i, (k, v))| {
-            let e = Entry {
-                value: v.clone(),
-                expire_ms: if i % 3 == 0 { expire } else { None },
-            };
+            let e = Entry::new(v.clone(), if i % 3 == 0 { expire } else { None });
             (Bytes::from(k.clone()), e)
         })
         .collect()
@@ -417,7 +413,7 @@ fn snapshot_written_by_keyslot_loads_in_redis_and_passes_redis_check_rdb() {
             "{key}"
         );
         let pexpiretime: i64 = redis::cmd("PEXPIRETIME").arg(key).query(&mut r).unwrap();
-        let want = entry.expire_ms.map_or(-1, |t| t as i64);
+        let want = entry.expire_ms().map_or(-1, |t| t as i64);
         assert_eq!(pexpiretime, want, "{key}");
     }
 }
@@ -436,7 +432,7 @@ fn snapshot_saved_by_redis_reads_back_with_the_same_contents() {
     for (key, e) in &entries {
         let key = std::str::from_utf8(key).unwrap();
         put_value(&mut r, key, &e.value);
-        if let Some(t) = e.expire_ms {
+        if let Some(t) = e.expire_ms() {
             let _: i64 = redis::cmd("PEXPIREAT")
                 .arg(key)
                 .arg(t)
@@ -463,7 +459,10 @@ fn snapshot_saved_by_redis_reads_back_with_the_same_contents() {
     got.sort_by(|a, b| a.0.cmp(&b.0));
     let mut want: Vec<_> = entries
         .into_iter()
-        .map(|(k, e)| (k, e.value, e.expire_ms))
+        .map(|(k, e)| {
+            let (value, expire_ms) = e.into_parts();
+            (k, value, expire_ms)
+        })
         .collect();
     want.sort_by(|a, b| a.0.cmp(&b.0));
     for (g, w) in got.iter().zip(&want) {

@@ -14,7 +14,7 @@ pub type Digest = [u8; 20];
 pub fn dataset(db: &Db, now_ms: u64) -> Digest {
     let mut acc = [0u8; 20];
     for (key, entry) in db.entries() {
-        if entry.expire_ms.is_some_and(|t| t <= now_ms) {
+        if entry.expire_ms().is_some_and(|t| t <= now_ms) {
             continue;
         }
         xor_into(&mut acc, &entry_digest(key, entry));
@@ -50,7 +50,7 @@ fn entry_digest(key: &[u8], entry: &Entry) -> Digest {
     let mut h = Sha1::new();
     feed_field(&mut h, key);
     feed_value(&mut h, &entry.value);
-    if let Some(t) = entry.expire_ms {
+    if let Some(t) = entry.expire_ms() {
         feed_field(&mut h, b"!expire");
         h.update(&t.to_be_bytes());
     }
@@ -65,7 +65,7 @@ fn feed_value(h: &mut Sha1, value: &Value) {
         Value::Str(s) => feed_field(h, s),
         Value::List(l) => {
             h.update(&(l.len() as u64).to_be_bytes());
-            for e in l {
+            for e in l.iter() {
                 feed_field(h, e);
             }
         }

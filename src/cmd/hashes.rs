@@ -328,12 +328,7 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
-    match h.get_mut(&argv[2]) {
-        Some(v) => *v = text,
-        None => {
-            h.insert(own(&argv[2]), text);
-        }
-    }
+    h.set(&argv[2], text);
     Ok(Reply::Integer(new))
 }
 
@@ -368,12 +363,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ));
     }
     let text = Bytes::from(sum.to_human_string());
-    match h.get_mut(&argv[2]) {
-        Some(v) => *v = text.clone(),
-        None => {
-            h.insert(own(&argv[2]), text.clone());
-        }
-    }
+    h.set(&argv[2], text.clone());
     Ok(Reply::Bulk(text))
 }
 

@@ -164,31 +164,22 @@ fn human_bytes(n: u64) -> String {
     format!("{v:.2}{}", UNITS[unit])
 }
 
-/// A rough size of the dataset: key and value bytes plus a per-key overhead like Redis's
-/// dictEntry + robj + sds headers.
+/// The dataset's bytes: the keyspace's running counter (`db::mem`), no walk.
 fn dataset_bytes(ctx: &Ctx<'_>) -> u64 {
-    const PER_KEY: u64 = 64;
-    ctx.db
-        .entries()
-        .map(|(k, e)| {
-            let v = e.value.approx_bytes();
-            PER_KEY + k.len() as u64 + v
-        })
-        .sum()
+    ctx.db.used_bytes() as u64
 }
 
-/// Bytes of the node's fixed structures and connections, counted as a constant per client.
-fn overhead_bytes(ctx: &Ctx<'_>) -> u64 {
-    const BASE: u64 = 900_000;
-    const PER_CLIENT: u64 = 20_000;
-    BASE + PER_CLIENT * ctx.node.clients.len() as u64
-}
-
+/// INFO memory. `used_memory` is what maxmemory is compared with: the empty keyspace's fixed
+/// structures (`used_memory_startup`) plus the dataset's running count (`db::mem`: keys,
+/// values, per-key table slots; expire times live inline in the entries). Client buffers, the
+/// replication backlog and the AOF buffer are not counted (Redis counts them in used_memory
+/// but not for eviction, except clients).
 fn info_memory(ctx: &Ctx<'_>) -> String {
     let node = &*ctx.node;
     let dataset = dataset_bytes(ctx);
-    let overhead = overhead_bytes(ctx);
-    let used = dataset + overhead;
+    let overhead = crate::db::Db::fixed_bytes() as u64;
+    let used = crate::evict::used_memory(ctx.db);
+    let peak = node.stats.used_memory_peak.max(used);
     let rss = rss_bytes().unwrap_or(used);
     let maxmemory = node.config.int("maxmemory").max(0) as u64;
     let policy = node.config.get("maxmemory-policy").unwrap_or("noeviction");
@@ -204,11 +195,15 @@ fn info_memory(ctx: &Ctx<'_>) -> String {
     field(&mut s, "used_memory_human", human_bytes(used));
     field(&mut s, "used_memory_rss", rss);
     field(&mut s, "used_memory_rss_human", human_bytes(rss));
-    field(&mut s, "used_memory_peak", used);
-    field(&mut s, "used_memory_peak_human", human_bytes(used));
-    field(&mut s, "used_memory_peak_perc", "100.00%");
+    field(&mut s, "used_memory_peak", peak);
+    field(&mut s, "used_memory_peak_human", human_bytes(peak));
+    field(
+        &mut s,
+        "used_memory_peak_perc",
+        format!("{:.2}%", pct(used, peak)),
+    );
     field(&mut s, "used_memory_overhead", overhead);
-    field(&mut s, "used_memory_startup", 900_000);
+    field(&mut s, "used_memory_startup", overhead);
     field(&mut s, "used_memory_dataset", dataset);
     field(
         &mut s,
@@ -412,7 +407,11 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
     for name in [
         "expired_time_cap_reached_count",
         "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
+    ] {
+        field(&mut s, name, 0);
+    }
+    field(&mut s, "evicted_keys", st.evicted_keys);
+    for name in [
         "evicted_clients",
         "total_eviction_exceeded_time",
         "current_eviction_exceeded_time",

@@ -254,7 +254,8 @@ pub(crate) fn lookup_read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c En
     } else {
         ctx.node.stats.keyspace_misses += 1;
     }
-    ctx.db.get(key, ctx.now_ms)
+    // The access was counted by the first look.
+    ctx.db.get_untouched(key, ctx.now_ms)
 }
 
 /// True if the live key exists (write lookup: no stats).
@@ -372,7 +373,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], base_ms: i64, seconds: bool
     let Some(entry) = lookup_write(ctx, key) else {
         return Ok(Reply::Integer(0));
     };
-    if !cond.allows(entry.expire_ms, when) {
+    if !cond.allows(entry.expire_ms(), when) {
         return Ok(Reply::Integer(0));
     }
     if when <= ctx.now_ms as i64 {
@@ -415,7 +416,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], millis: bool, absolute: bool) -> C
     let Some(entry) = lookup_read(ctx, key) else {
         return Ok(Reply::Integer(-2));
     };
-    let Some(at) = entry.expire_ms else {
+    let Some(at) = entry.expire_ms() else {
         return Ok(Reply::Integer(-1));
     };
     let at = at.min(i64::MAX as u64) as i64;
@@ -446,7 +447,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// PERSIST key: 1 if a TTL was removed, else 0.
 fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1];
-    let had_ttl = lookup_write(ctx, key).is_some_and(|e| e.expire_ms.is_some());
+    let had_ttl = lookup_write(ctx, key).is_some_and(|e| e.expire_ms().is_some());
     if had_ttl {
         ctx.db.set_expire(key, None, ctx.now_ms);
     }
@@ -478,7 +479,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
     let Some(entry) = ctx.db.remove(src) else {
         return Err(CmdError::NoSuchKey);
     };
-    ctx.db.insert(dst.clone(), entry.value, entry.expire_ms);
+    let (value, expire_ms) = entry.into_parts();
+    ctx.db.insert(dst.clone(), value, expire_ms);
     Ok(done(true))
 }
 
@@ -524,7 +526,8 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if exists_write(ctx, dst) && !replace {
         return Ok(Reply::Integer(0));
     }
-    ctx.db.insert(dst.clone(), entry.value, entry.expire_ms);
+    let (value, expire_ms) = entry.into_parts();
+    ctx.db.insert(dst.clone(), value, expire_ms);
     Ok(Reply::Integer(1))
 }
 
@@ -556,7 +559,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         .filter(|k| all || crate::glob::matches(pattern, k, false))
         .filter(|k| {
             db.peek(k)
-                .is_some_and(|e| e.expire_ms.is_none_or(|t| t > now))
+                .is_some_and(|e| e.expire_ms().is_none_or(|t| t > now))
         })
         .map(|k| Reply::Bulk(k.clone()))
         .collect();

@@ -7,7 +7,7 @@
 
 use super::keys::{expire_key, lookup_read};
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
-use crate::db::value::{own, own_all};
+use crate::db::value::{own, own_all, ListValue};
 use crate::db::Value;
 use crate::resp::Reply;
 use bytes::Bytes;
@@ -191,10 +191,7 @@ fn read_list<'c>(
 }
 
 /// A write lookup of a list key (lazy expiry, no stats).
-fn write_list<'c>(
-    ctx: &'c mut Ctx<'_>,
-    key: &[u8],
-) -> Result<Option<&'c mut VecDeque<Bytes>>, CmdError> {
+fn write_list<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut ListValue>, CmdError> {
     expire_key(ctx, key);
     match ctx.db.get_mut(key, ctx.now_ms) {
         None => Ok(None),
@@ -228,14 +225,14 @@ fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     }
 }
 
-fn push(l: &mut VecDeque<Bytes>, end: End, v: Bytes) {
+fn push(l: &mut ListValue, end: End, v: Bytes) {
     match end {
         End::Left => l.push_front(v),
         End::Right => l.push_back(v),
     }
 }
 
-fn pop(l: &mut VecDeque<Bytes>, end: End) -> Option<Bytes> {
+fn pop(l: &mut ListValue, end: End) -> Option<Bytes> {
     match end {
         End::Left => l.pop_front(),
         End::Right => l.pop_back(),
@@ -281,7 +278,7 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
         }
         ctx.db.insert(
             own(key),
-            Value::List(VecDeque::with_capacity(argv.len() - 2)),
+            Value::List(ListValue::with_capacity(argv.len() - 2)),
             None,
         );
     }
@@ -408,7 +405,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     let index = arg_i64(&argv[2])?;
     let i = list_index(index, l.len()).ok_or_else(|| CmdError::other("ERR index out of range"))?;
-    l[i] = own(&argv[3]);
+    l.set(i, own(&argv[3]));
     Ok(Reply::ok())
 }
 
@@ -464,10 +461,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     match clamp_range(start, end, l.len()) {
         None => l.clear(),
-        Some((s, e)) => {
-            l.truncate(e + 1);
-            l.drain(..s);
-        }
+        Some((s, e)) => l.keep_range(s, e),
     }
     drop_if_empty(ctx, key);
     Ok(Reply::ok())
@@ -606,7 +600,8 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
     let v = pop(write_list(ctx, src)?.ok_or(CmdError::NoSuchKey)?, from).unwrap_or_default();
     drop_if_empty(ctx, src);
     if write_list(ctx, dst)?.is_none() {
-        ctx.db.insert(own(dst), Value::List(VecDeque::new()), None);
+        ctx.db
+            .insert(own(dst), Value::List(ListValue::default()), None);
     }
     if let Some(l) = write_list(ctx, dst)? {
         push(l, to, v.clone());

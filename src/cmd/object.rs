@@ -9,13 +9,13 @@
 //! `skiplist`. (Redis never converts back to the compact form when a collection shrinks; the
 //! compact forms here follow keyslot's own one-way switches where it has them.)
 //!
-//! IDLETIME: keyslot does not track access times, so it is always 0. FREQ answers Redis's
-//! error since no LFU policy exists. MEMORY USAGE is an estimate of the bytes the key and its
-//! value take here (entry, key, value data and per-element overhead).
+//! IDLETIME and FREQ read the key's access bits (`db::access`) without touching them, with
+//! Redis's errors when the policy tracks the other one. MEMORY USAGE is what the keyspace's
+//! memory counter adds for the key (`db::mem`).
 
 use super::subcmd::{dispatch, help_reply, SubSpec};
 use super::{flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
-use crate::db::Value;
+use crate::db::{access, Access, Value};
 use crate::resp::Reply;
 use bytes::Bytes;
 
@@ -144,7 +144,7 @@ fn memory_help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 /// The live value of a key, without touching hit/miss statistics (Redis's LOOKUP_NOTOUCH).
 fn value<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c Value> {
     super::keys::expire_key(ctx, key);
-    ctx.db.get(key, ctx.now_ms).map(|e| &e.value)
+    ctx.db.get_untouched(key, ctx.now_ms).map(|e| &e.value)
 }
 
 /// Redis 7.0's encoding name for a value.
@@ -204,20 +204,42 @@ fn encoding(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     })
 }
 
+/// OBJECT FREQ key: the decayed LFU counter; an error unless an LFU policy is set.
 fn freq(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    if value(ctx, &argv[2]).is_none() {
+    let now_ms = ctx.now_ms;
+    let access = ctx.db.access;
+    let Some(lru) = access_bits(ctx, &argv[2]) else {
         return Ok(Reply::Null);
+    };
+    match access {
+        Access::Lfu { decay_minutes, .. } => Ok(Reply::Integer(
+            access::lfu_decayed(lru, now_ms, decay_minutes) as i64,
+        )),
+        Access::Lru => Err(CmdError::other(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        )),
     }
-    Err(CmdError::other(
-        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-    ))
 }
 
+/// OBJECT IDLETIME key: seconds since the last access; an error under an LFU policy.
 fn idletime(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
-    Ok(match value(ctx, &argv[2]) {
-        Some(_) => Reply::Integer(0),
-        None => Reply::Null,
-    })
+    let now_ms = ctx.now_ms;
+    let access = ctx.db.access;
+    let Some(lru) = access_bits(ctx, &argv[2]) else {
+        return Ok(Reply::Null);
+    };
+    match access {
+        Access::Lru => Ok(Reply::Integer((access::idle_ms(lru, now_ms) / 1000) as i64)),
+        Access::Lfu { .. } => Err(CmdError::other(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        )),
+    }
+}
+
+/// A live key's access bits, without counting an access (Redis's LOOKUP_NOTOUCH).
+fn access_bits(ctx: &mut Ctx<'_>, key: &[u8]) -> Option<u32> {
+    super::keys::expire_key(ctx, key);
+    ctx.db.get_untouched(key, ctx.now_ms).map(|e| e.lru)
 }
 
 /// Redis shares the integers 0..9999 (refcount INT_MAX); every other value has one reference.
@@ -245,26 +267,16 @@ fn usage(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let key_len = argv[2].len() as u64;
     Ok(match value(ctx, &argv[2]) {
-        Some(v) => Reply::Integer(estimate(key_len, v) as i64),
+        Some(v) => Reply::Integer(estimate(&argv[2], v) as i64),
         None => Reply::Null,
     })
 }
 
-/// Bytes a key and its value take here: the map entry and slot-index entry with the key's
-/// bytes (held twice, by the map and the slot index, sharing one allocation), the entry
-/// header, and the value's data with per-element overhead (`Value::approx_bytes`).
-pub fn estimate(key_len: u64, v: &Value) -> u64 {
-    const MAP_ENTRY: u64 = 16 + 56; // key handle + Entry in the hash map
-    const SLOT_ENTRY: u64 = 32; // key handle in the per-slot set
-    const ALLOC: u64 = 16; // allocator header of the key bytes
-    let container = match v {
-        Value::Str(_) => 0,
-        Value::List(_) => 32,
-        _ => 64,
-    };
-    MAP_ENTRY + SLOT_ENTRY + ALLOC + key_len + container + v.approx_bytes()
+/// Bytes a key and its value take here: what the keyspace's memory counter adds for it
+/// (`db::mem`: table slots, key and value allocations, per-element overhead).
+pub fn estimate(key: &[u8], v: &Value) -> u64 {
+    crate::db::mem::entry_bytes(key, v) as u64
 }
 
 #[cfg(test)]

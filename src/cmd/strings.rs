@@ -230,7 +230,7 @@ fn write_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, CmdError> {
 
 /// Replaces a string key's value, keeping its TTL (Redis's dbOverwrite / in-place edits).
 fn overwrite(ctx: &mut Ctx<'_>, key: &Bytes, value: Bytes) {
-    let ttl = ctx.db.get(key, ctx.now_ms).and_then(|e| e.expire_ms);
+    let ttl = ctx.db.get(key, ctx.now_ms).and_then(|e| e.expire_ms());
     ctx.db.insert(key.clone(), Value::Str(value), ttl);
 }
 
@@ -375,7 +375,7 @@ fn set_generic(
         });
     }
     let ttl = if opts.keepttl {
-        ctx.db.get(key, ctx.now_ms).and_then(|e| e.expire_ms)
+        ctx.db.get(key, ctx.now_ms).and_then(|e| e.expire_ms())
     } else {
         expire
     };

@@ -229,7 +229,7 @@ fn watch(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let expired = ctx
             .db
             .peek(key)
-            .is_some_and(|e| e.expire_ms.is_some_and(|t| t <= ctx.now_ms));
+            .is_some_and(|e| e.expire_ms().is_some_and(|t| t <= ctx.now_ms));
         ctx.node
             .watches
             .watch(ctx.client.id, &crate::db::value::own(key), expired);

@@ -8,9 +8,12 @@
 //! Expiry is Redis's: a key past its absolute unix-ms deadline is deleted when touched (lazy), and
 //! [`Db::active_expire`] walks slots that hold keys with a TTL in the background.
 
+pub mod access;
 pub mod format;
+pub mod mem;
 pub mod value;
 
+pub use access::Access;
 pub use value::Value;
 
 use crate::slot::{key_slot, SLOT_COUNT};
@@ -20,11 +23,51 @@ use std::collections::{HashMap, HashSet};
 type Hasher = ahash::RandomState;
 
 /// A value and its optional expire time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Entry {
     pub value: Value,
+    /// Absolute unix milliseconds after which the key no longer exists; 0 for none. A plain
+    /// `u64` rather than `Option<u64>` keeps the entry at 56 bytes with [`Entry::lru`] beside
+    /// it (an `Option<u64>` takes 16). Read it with [`Entry::expire_ms`].
+    expire: u64,
+    /// Redis's 24 LRU/LFU bits (see [`access`]): the last access or the access frequency.
+    pub lru: u32,
+}
+
+/// The stored form of an expire time (a deadline of 0 ms, already past, is stored as 1).
+fn expire_repr(expire_ms: Option<u64>) -> u64 {
+    expire_ms.map_or(0, |t| t.max(1))
+}
+
+impl Entry {
+    /// An entry whose access bits are set when it is stored.
+    pub fn new(value: Value, expire_ms: Option<u64>) -> Entry {
+        Entry {
+            value,
+            expire: expire_repr(expire_ms),
+            lru: 0,
+        }
+    }
+
     /// Absolute unix milliseconds after which the key no longer exists.
-    pub expire_ms: Option<u64>,
+    #[inline]
+    pub fn expire_ms(&self) -> Option<u64> {
+        (self.expire != 0).then_some(self.expire)
+    }
+
+    /// The value and the expire time, taking the entry apart.
+    pub fn into_parts(self) -> (Value, Option<u64>) {
+        let expire_ms = self.expire_ms();
+        (self.value, expire_ms)
+    }
+}
+
+/// Equal data: the access bits are bookkeeping (WATCH compares entries, and a read must not
+/// look like a change).
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value && self.expire == other.expire
+    }
 }
 
 /// The keys of one hash slot.
@@ -52,7 +95,26 @@ pub struct Db {
     pub expiry: ExpiryMode,
     /// Keys deleted by expiry, for replication (see [`Db::take_expired`]).
     expired_log: Vec<Bytes>,
+    /// Bytes the dataset takes ([`mem`]): a running count, changed by every insert, delete
+    /// and in-place change, never a walk (INFO's used_memory and the maxmemory check read it
+    /// before every command).
+    used_bytes: usize,
+    /// A key handed out by [`Db::get_mut`] with its size then: the caller may change the value
+    /// in place, so its new size is counted at the next call into the keyspace (or
+    /// [`Db::settle`]). One at a time is enough: the `&mut` borrow ends before the next call.
+    pending: Option<(Bytes, usize)>,
+    /// How lookups update a key's access bits (follows maxmemory-policy).
+    pub access: Access,
+    /// The LFU increment's coin, seeded with the keyspace.
+    coin: access::Coin,
+    /// The time of the command being run (or the latest lookup), for stamping new keys:
+    /// insert takes no clock. Set by [`Db::set_now`] before every command.
+    last_now_ms: u64,
 }
+
+/// Sampling starts within this many keys of a slot's iteration order (walking to a random
+/// position of a slot holding a million hash-tagged keys would cost a million steps).
+pub const SAMPLE_WINDOW: usize = 64;
 
 /// What touching an expired key does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +150,67 @@ impl Db {
             hasher,
             expiry: ExpiryMode::Delete,
             expired_log: Vec::new(),
+            used_bytes: 0,
+            pending: None,
+            access: Access::Lru,
+            coin: access::Coin::new(seed ^ 0x5851_f42d_4c95_7f2d),
+            last_now_ms: 0,
         }
+    }
+
+    /// Bytes of the empty keyspace's fixed structures (the 16384 slot key sets), which INFO
+    /// shows as `used_memory_startup`.
+    pub const fn fixed_bytes() -> usize {
+        SLOT_COUNT * std::mem::size_of::<SlotKeys>() + std::mem::size_of::<Db>()
+    }
+
+    /// Bytes the dataset takes (see [`mem`]), the in-place change of a pending
+    /// [`Db::get_mut`] included.
+    pub fn used_bytes(&self) -> usize {
+        match &self.pending {
+            None => self.used_bytes,
+            Some((key, before)) => {
+                let now = self
+                    .map
+                    .get(key)
+                    .map_or(0, |e| mem::entry_bytes(key, &e.value));
+                (self.used_bytes + now).saturating_sub(*before)
+            }
+        }
+    }
+
+    /// Counts the size change of the value last handed out by [`Db::get_mut`]. Cheap when
+    /// nothing is pending (one branch); every `&mut self` method calls it first.
+    #[inline]
+    pub fn settle(&mut self) {
+        if let Some((key, before)) = self.pending.take() {
+            let now = self
+                .map
+                .get(&key)
+                .map_or(0, |e| mem::entry_bytes(&key, &e.value));
+            self.used_bytes = (self.used_bytes + now).saturating_sub(before);
+        }
+    }
+
+    /// The LFU increment's coin for one access (LRU needs none).
+    #[inline]
+    fn coin_for_access(&mut self) -> f64 {
+        match self.access {
+            Access::Lru => 0.0,
+            Access::Lfu { .. } => self.coin.flip(),
+        }
+    }
+
+    /// The current time, for the access bits of keys inserted next (the node sets it before
+    /// every command, replicated command and load).
+    #[inline]
+    pub fn set_now(&mut self, now_ms: u64) {
+        self.last_now_ms = now_ms;
+    }
+
+    /// Sets how lookups update access bits (on start and when maxmemory-policy changes).
+    pub fn set_access(&mut self, access: Access) {
+        self.access = access;
     }
 
     /// Number of keys (expired ones not yet collected included, as Redis's DBSIZE).
@@ -107,11 +229,15 @@ impl Db {
 
     /// Deletes the key if it has expired at `now_ms`; true if it was deleted.
     fn expire_if_needed(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.settle();
         if self.expiry == ExpiryMode::Ignore {
             return false;
         }
-        let expired =
-            matches!(self.map.get(key), Some(Entry { expire_ms: Some(t), .. }) if *t <= now_ms);
+        let expired = self
+            .map
+            .get(key)
+            .and_then(Entry::expire_ms)
+            .is_some_and(|t| t <= now_ms);
         if expired && self.expiry == ExpiryMode::Delete {
             if let Some((k, _)) = self.map.get_key_value(key) {
                 self.expired_log.push(k.clone());
@@ -137,8 +263,22 @@ impl Db {
         self.map.get(key)
     }
 
-    /// The live entry of a key (an expired key is deleted and reads as absent).
+    /// The live entry of a key (an expired key is deleted and reads as absent); an access
+    /// (updates the key's LRU/LFU bits).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        if self.expire_if_needed(key, now_ms) {
+            return None;
+        }
+        let coin = self.coin_for_access();
+        self.last_now_ms = now_ms;
+        let access = self.access;
+        let e = self.map.get_mut(key)?;
+        e.lru = access.touched(e.lru, now_ms, coin);
+        Some(e)
+    }
+
+    /// [`Db::get`] without counting an access (OBJECT, a second look at the same key).
+    pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
@@ -147,11 +287,21 @@ impl Db {
 
     /// The live entry of a key, for in-place change. Changing `expire_ms` through this reference
     /// would break the volatile count: use [`Db::set_expire`] for that.
+    ///
+    /// The value's size before is remembered, and its size after counted at the next call
+    /// into the keyspace ([`Db::settle`]).
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
-        self.map.get_mut(key).map(|e| &mut e.value)
+        let (k, e) = self.map.get_key_value(key)?;
+        self.pending = Some((k.clone(), mem::entry_bytes(k, &e.value)));
+        let coin = self.coin_for_access();
+        self.last_now_ms = now_ms;
+        let access = self.access;
+        let e = self.map.get_mut(key)?;
+        e.lru = access.touched(e.lru, now_ms, coin);
+        Some(&mut e.value)
     }
 
     /// True if the key exists and has not expired.
@@ -160,18 +310,40 @@ impl Db {
     }
 
     /// Sets a key's value and expire time, replacing any previous entry.
+    ///
+    /// A new key gets fresh access bits; an overwritten one keeps its LFU counter (Redis's
+    /// dbSetValue) or is stamped now under LRU.
     pub fn insert(&mut self, key: Bytes, value: Value, expire_ms: Option<u64>) {
+        self.settle();
         let slot = key_slot(&key) as usize;
-        let entry = Entry { value, expire_ms };
+        let size = mem::entry_bytes(&key, &value);
+        let now_ms = self.last_now_ms;
+        let access = self.access;
         match self.map.get_mut(&key) {
             Some(old) => {
-                let was = old.expire_ms.is_some();
-                *old = entry;
+                let was = old.expire_ms().is_some();
+                let old_size = mem::entry_bytes(&key, &old.value);
+                let lru = match access {
+                    Access::Lfu { .. } => old.lru,
+                    Access::Lru => access.initial(now_ms),
+                };
+                *old = Entry {
+                    value,
+                    expire: expire_repr(expire_ms),
+                    lru,
+                };
+                self.used_bytes = (self.used_bytes + size).saturating_sub(old_size);
                 self.adjust_volatile(slot, was, expire_ms.is_some());
             }
             None => {
                 self.slots[slot].keys.insert(key.clone());
+                let entry = Entry {
+                    value,
+                    expire: expire_repr(expire_ms),
+                    lru: access.initial(now_ms),
+                };
                 self.map.insert(key, entry);
+                self.used_bytes += size;
                 self.adjust_volatile(slot, false, expire_ms.is_some());
             }
         }
@@ -193,10 +365,13 @@ impl Db {
 
     /// Deletes a key whatever its expiry; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        self.settle();
         let (key, entry) = self.map.remove_entry(key)?;
+        let size = mem::entry_bytes(&key, &entry.value);
+        self.used_bytes = self.used_bytes.saturating_sub(size);
         let slot = key_slot(&key) as usize;
         self.slots[slot].keys.remove(&key);
-        self.adjust_volatile(slot, entry.expire_ms.is_some(), false);
+        self.adjust_volatile(slot, entry.expire_ms().is_some(), false);
         Some(entry)
     }
 
@@ -206,8 +381,8 @@ impl Db {
         let Some(entry) = self.map.get_mut(key) else {
             return false;
         };
-        let was = entry.expire_ms.is_some();
-        entry.expire_ms = expire_ms;
+        let was = entry.expire_ms().is_some();
+        entry.expire = expire_repr(expire_ms);
         let slot = key_slot(key) as usize;
         self.adjust_volatile(slot, was, expire_ms.is_some());
         true
@@ -215,6 +390,8 @@ impl Db {
 
     /// Deletes every key.
     pub fn clear(&mut self) {
+        self.pending = None;
+        self.used_bytes = 0;
         self.map.clear();
         for s in &mut self.slots {
             s.keys.clear();
@@ -312,6 +489,55 @@ impl Db {
             })
     }
 
+    /// Up to `count` keys for eviction sampling (Redis's dictGetSomeKeys), into `out` (cleared
+    /// first; reused by the caller, so sampling allocates nothing): from a slot chosen by
+    /// `pick`, at an offset chosen by `pick` within the slot's first [`SAMPLE_WINDOW`] keys,
+    /// then on through the following slots, checking at most `count * 10` keys. With
+    /// `volatile_only`, only keys with a TTL (slots without one are skipped by their count).
+    pub fn sample_keys(&self, pick: u64, count: usize, volatile_only: bool, out: &mut Vec<Bytes>) {
+        out.clear();
+        let total = if volatile_only {
+            self.volatile
+        } else {
+            self.map.len()
+        };
+        if total == 0 || count == 0 {
+            return;
+        }
+        let max_checks = count.saturating_mul(10);
+        let mut checks = 0;
+        let mut slot = (pick % SLOT_COUNT as u64) as usize;
+        let mut offset_pick = pick >> 14;
+        for _ in 0..SLOT_COUNT {
+            let s = &self.slots[slot];
+            let candidates = if volatile_only {
+                s.volatile as usize
+            } else {
+                s.keys.len()
+            };
+            if candidates > 0 {
+                let len = s.keys.len();
+                let skip = (offset_pick % len.min(SAMPLE_WINDOW) as u64) as usize;
+                offset_pick = offset_pick.rotate_right(7) ^ slot as u64;
+                for key in s.keys.iter().skip(skip).chain(s.keys.iter().take(skip)) {
+                    checks += 1;
+                    let eligible = !volatile_only
+                        || self.map.get(key).is_some_and(|e| e.expire_ms().is_some());
+                    if eligible {
+                        out.push(key.clone());
+                        if out.len() >= count {
+                            return;
+                        }
+                    }
+                    if checks >= max_checks {
+                        return;
+                    }
+                }
+            }
+            slot = (slot + 1) % SLOT_COUNT;
+        }
+    }
+
     /// One active-expiry step: visit slots holding keys with a TTL, from where the last step
     /// stopped, deleting expired keys, until `max_checks` keys were checked or every slot was
     /// visited once. Returns the number of keys deleted.
@@ -329,11 +555,8 @@ impl Db {
             }
             for key in &self.slots[slot].keys {
                 checked += 1;
-                if let Some(Entry {
-                    expire_ms: Some(t), ..
-                }) = self.map.get(key)
-                {
-                    if *t <= now_ms {
+                if let Some(t) = self.map.get(key).and_then(Entry::expire_ms) {
+                    if t <= now_ms {
                         expired.push(key.clone());
                     }
                 }
@@ -359,6 +582,9 @@ impl Db {
             s.keys = HashSet::with_hasher(self.hasher.clone());
         }
         db.expiry = self.expiry;
+        db.access = self.access;
+        db.coin = self.coin.clone();
+        db.last_now_ms = self.last_now_ms;
         db
     }
 }
@@ -396,6 +622,163 @@ mod tests {
         assert_eq!(db.active_expire(150, 1000), 1);
         assert_eq!(db.len(), 1);
         assert_eq!(db.volatile_len(), 0);
+    }
+
+    /// The running count must equal a walk of the keyspace after any sequence of commands.
+    fn walk_bytes(db: &Db) -> usize {
+        db.entries()
+            .map(|(k, e)| mem::entry_bytes(k, &e.value))
+            .sum()
+    }
+
+    #[test]
+    fn memory_counter_matches_a_walk_after_every_command() {
+        let mut t = crate::node::testing::TestNode::new();
+        let script: &[&[&str]] = &[
+            &["SET", "s", "hello"],
+            &[
+                "SET",
+                "s",
+                "a much longer value than before, 48 bytes long!!",
+            ],
+            &["APPEND", "s", "more"],
+            &["SETRANGE", "s", "100", "x"],
+            &["INCR", "n"],
+            &["INCRBY", "n", "1000000"],
+            &["SET", "e", "v", "EX", "100"],
+            &["PERSIST", "e"],
+            &["RPUSH", "l", "a", "bb", "ccc", "dddd"],
+            &["LPUSH", "l", "zero"],
+            &["LSET", "l", "0", "a-much-longer-element-than-zero"],
+            &["LINSERT", "l", "BEFORE", "bb", "ins"],
+            &["LREM", "l", "0", "ccc"],
+            &["LTRIM", "l", "1", "2"],
+            &["LPOP", "l"],
+            &["LMOVE", "l", "l2", "LEFT", "RIGHT"],
+            &["HSET", "h", "f1", "v1", "f2", "v2"],
+            &["HINCRBY", "h", "n", "5"],
+            &["HINCRBYFLOAT", "h", "n", "1.5"],
+            &["HSET", "h", "f1", "a longer value for f1"],
+            &["HDEL", "h", "f2"],
+            &["SADD", "set", "1", "2", "3"],
+            &["SADD", "set", "x"],
+            &["SREM", "set", "2"],
+            &["SPOP", "set"],
+            &["SMOVE", "set", "set2", "1"],
+            &["ZADD", "z", "1", "a", "2", "b"],
+            &["ZINCRBY", "z", "5", "a"],
+            &["ZREM", "z", "b"],
+            &["ZPOPMIN", "z"],
+            &["SUNIONSTORE", "u", "set", "set2"],
+            &["RENAME", "u", "u2"],
+            &["COPY", "u2", "u3"],
+            &["DEL", "s", "h"],
+            &["GETDEL", "n"],
+        ];
+        for cmd in script {
+            t.run(cmd);
+            assert_eq!(
+                t.node.db.used_bytes(),
+                walk_bytes(&t.node.db),
+                "after {cmd:?}"
+            );
+        }
+        // Big collections (past the compact forms).
+        for i in 0..300 {
+            let m = format!("member-{i}");
+            t.run(&["SADD", "bigset", &m]);
+            t.run(&["HSET", "bighash", &m, "v"]);
+            t.run(&["ZADD", "bigz", &i.to_string(), &m]);
+            t.run(&["RPUSH", "biglist", &m]);
+        }
+        assert_eq!(t.node.db.used_bytes(), walk_bytes(&t.node.db));
+        for i in 0..150 {
+            let m = format!("member-{i}");
+            t.run(&["SREM", "bigset", &m]);
+            t.run(&["HDEL", "bighash", &m]);
+            t.run(&["ZREM", "bigz", &m]);
+            t.run(&["RPOP", "biglist"]);
+        }
+        assert_eq!(t.node.db.used_bytes(), walk_bytes(&t.node.db));
+        t.run(&["FLUSHALL"]);
+        assert_eq!(t.node.db.used_bytes(), 0);
+    }
+
+    #[test]
+    fn memory_counter_follows_expiry_and_slot_drops() {
+        let mut db = Db::new(5);
+        db.insert(Bytes::from_static(b"a"), s("1"), Some(100));
+        db.insert(Bytes::from_static(b"key1"), s("hello"), None);
+        let both = db.used_bytes();
+        assert_eq!(both, walk_bytes(&db));
+        assert!(db.get(b"a", 200).is_none());
+        assert_eq!(db.used_bytes(), walk_bytes(&db));
+        assert!(db.used_bytes() < both);
+        assert_eq!(db.clear_slot(9189), 1);
+        assert_eq!(db.used_bytes(), 0);
+        // A pending in-place change is visible before it is settled.
+        db.insert(
+            Bytes::from_static(b"l"),
+            Value::List(Default::default()),
+            None,
+        );
+        if let Some(Value::List(l)) = db.get_mut(b"l", 0) {
+            l.push_back(Bytes::from_static(b"element"));
+        }
+        assert_eq!(db.used_bytes(), walk_bytes(&db));
+        db.settle();
+        assert_eq!(db.used_bytes(), walk_bytes(&db));
+    }
+
+    #[test]
+    fn access_bits_follow_lookups_but_not_peeks() {
+        let mut db = Db::new(9);
+        db.get(b"nothing", 0);
+        db.insert(Bytes::from_static(b"k"), s("v"), None);
+        assert_eq!(db.peek(b"k").map(|e| e.lru), Some(access::lru_clock(0)));
+        db.get(b"k", 50_000);
+        assert_eq!(
+            db.peek(b"k").map(|e| e.lru),
+            Some(access::lru_clock(50_000))
+        );
+        db.get_untouched(b"k", 90_000);
+        assert_eq!(
+            db.peek(b"k").map(|e| e.lru),
+            Some(access::lru_clock(50_000))
+        );
+        db.set_access(Access::Lfu {
+            log_factor: 10,
+            decay_minutes: 1,
+        });
+        db.insert(Bytes::from_static(b"f"), s("v"), None);
+        assert_eq!(db.peek(b"f").map(|e| e.lru & 0xff), Some(5));
+        for _ in 0..1000 {
+            db.get(b"f", 90_000);
+        }
+        let hot = db.peek(b"f").map_or(0, |e| e.lru & 0xff);
+        assert!(hot > 10, "{hot}");
+        // Overwriting keeps the LFU counter (Redis's dbSetValue).
+        db.insert(Bytes::from_static(b"f"), s("w"), None);
+        assert_eq!(db.peek(b"f").map_or(0, |e| e.lru & 0xff), hot);
+    }
+
+    #[test]
+    fn sampling_finds_volatile_keys_only_when_asked() {
+        let mut db = Db::new(11);
+        for i in 0..1000 {
+            let ttl = (i % 10 == 0).then_some(1_000_000);
+            db.insert(Bytes::from(format!("k{i}")), s("v"), ttl);
+        }
+        let mut out = Vec::new();
+        for pick in 0..200u64 {
+            db.sample_keys(pick.wrapping_mul(0x9e37_79b9_7f4a_7c15), 5, true, &mut out);
+            assert!(!out.is_empty());
+            assert!(out
+                .iter()
+                .all(|k| db.peek(k).is_some_and(|e| e.expire_ms().is_some())));
+            db.sample_keys(pick.wrapping_mul(0x9e37_79b9_7f4a_7c15), 5, false, &mut out);
+            assert_eq!(out.len(), 5);
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
+use std::ops::Deref;
+
+use super::mem;
 
 #[path = "zset.rs"]
 pub mod zset;
@@ -62,7 +65,7 @@ impl BuildHasher for FixedState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Str(Bytes),
-    List(VecDeque<Bytes>),
+    List(ListValue),
     Hash(Box<HashMapValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSet>),
@@ -90,19 +93,9 @@ impl Value {
         Value::Set(Box::default())
     }
 
-    /// A rough size in bytes of the value's data and structures (INFO's dataset size).
-    pub fn approx_bytes(&self) -> u64 {
-        const ELEM: u64 = 32 + 16;
-        match self {
-            Value::Str(s) => s.len() as u64,
-            Value::List(l) => l.iter().map(|e| ELEM + e.len() as u64).sum(),
-            Value::Hash(h) => h
-                .iter()
-                .map(|(k, v)| 2 * ELEM + (k.len() + v.len()) as u64)
-                .sum(),
-            Value::Set(s) => s.iter().map(|e| ELEM + e.len() as u64).sum(),
-            Value::ZSet(z) => z.iter().map(|(m, _)| ELEM + 8 + m.len() as u64).sum(),
-        }
+    /// Bytes the value takes here (see `db::mem`); O(1).
+    pub fn mem_bytes(&self) -> usize {
+        mem::value_bytes(self)
     }
 }
 
@@ -135,12 +128,155 @@ pub fn own_all(args: &[Bytes]) -> Vec<Bytes> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// List
+
+/// A list value: a `VecDeque<Bytes>` that commands read through `Deref` and change only
+/// through the methods here, which keep the payload count (see `db::mem`) so that the
+/// keyspace's memory counter never walks a list.
+#[derive(Debug, Clone, Default)]
+pub struct ListValue {
+    items: VecDeque<Bytes>,
+    /// Heap bytes of the elements.
+    payload: usize,
+}
+
+impl PartialEq for ListValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
+}
+
+impl Deref for ListValue {
+    type Target = VecDeque<Bytes>;
+
+    fn deref(&self) -> &VecDeque<Bytes> {
+        &self.items
+    }
+}
+
+impl<'a> IntoIterator for &'a ListValue {
+    type Item = &'a Bytes;
+    type IntoIter = std::collections::vec_deque::Iter<'a, Bytes>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl FromIterator<Bytes> for ListValue {
+    fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Self {
+        let items: VecDeque<Bytes> = iter.into_iter().collect();
+        let payload = items.iter().map(|b| mem::bytes_cost(b)).sum();
+        ListValue { items, payload }
+    }
+}
+
+impl From<Vec<Bytes>> for ListValue {
+    fn from(v: Vec<Bytes>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl ListValue {
+    pub fn with_capacity(n: usize) -> ListValue {
+        ListValue {
+            items: VecDeque::with_capacity(n),
+            payload: 0,
+        }
+    }
+
+    /// Heap bytes of the elements (see `db::mem`).
+    pub fn payload_bytes(&self) -> usize {
+        self.payload
+    }
+
+    fn added(&mut self, v: &Bytes) {
+        self.payload += mem::bytes_cost(v);
+    }
+
+    fn removed(&mut self, v: &Bytes) {
+        self.payload = self.payload.saturating_sub(mem::bytes_cost(v));
+    }
+
+    pub fn push_front(&mut self, v: Bytes) {
+        self.added(&v);
+        self.items.push_front(v);
+    }
+
+    pub fn push_back(&mut self, v: Bytes) {
+        self.added(&v);
+        self.items.push_back(v);
+    }
+
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        let v = self.items.pop_front()?;
+        self.removed(&v);
+        Some(v)
+    }
+
+    pub fn pop_back(&mut self) -> Option<Bytes> {
+        let v = self.items.pop_back()?;
+        self.removed(&v);
+        Some(v)
+    }
+
+    /// Replaces the element at `i`; false if out of range.
+    pub fn set(&mut self, i: usize, v: Bytes) -> bool {
+        let Some(slot) = self.items.get_mut(i) else {
+            return false;
+        };
+        let old = std::mem::replace(slot, v);
+        self.removed(&old);
+        let cost = self.items.get(i).map_or(0, |b| mem::bytes_cost(b));
+        self.payload += cost;
+        true
+    }
+
+    pub fn insert(&mut self, i: usize, v: Bytes) {
+        self.added(&v);
+        self.items.insert(i, v);
+    }
+
+    pub fn remove(&mut self, i: usize) -> Option<Bytes> {
+        let v = self.items.remove(i)?;
+        self.removed(&v);
+        Some(v)
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.payload = 0;
+    }
+
+    /// Keeps the elements `start..=end` (both in range).
+    pub fn keep_range(&mut self, start: usize, end: usize) {
+        // O(removed), as Redis's LTRIM.
+        let keep_to = end.saturating_add(1).min(self.items.len());
+        let tail: usize = self
+            .items
+            .range(keep_to..)
+            .map(|b| mem::bytes_cost(b))
+            .sum();
+        self.items.truncate(keep_to);
+        let head: usize = self
+            .items
+            .drain(..start.min(self.items.len()))
+            .map(|b| mem::bytes_cost(&b))
+            .sum();
+        self.payload = self.payload.saturating_sub(tail + head);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hash
 
 /// A hash value: field -> value (see the module doc for its two forms).
 #[derive(Debug, Clone)]
 pub struct HashMapValue {
     repr: HashRepr,
+    /// Heap bytes of the fields and values (see `db::mem`), kept as they change so that the
+    /// keyspace's memory counter never walks a hash.
+    payload: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +290,7 @@ impl Default for HashMapValue {
     fn default() -> Self {
         HashMapValue {
             repr: HashRepr::Small(Vec::new()),
+            payload: 0,
         }
     }
 }
@@ -176,7 +313,7 @@ impl HashMapValue {
         } else {
             HashRepr::Big(Box::new(IndexMap::with_capacity_and_hasher(n, FixedState)))
         };
-        HashMapValue { repr }
+        HashMapValue { repr, payload: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -202,7 +339,13 @@ impl HashMapValue {
         }
     }
 
-    pub fn get_mut(&mut self, field: &[u8]) -> Option<&mut Bytes> {
+    /// Heap bytes of the fields and values (see `db::mem`).
+    pub fn payload_bytes(&self) -> usize {
+        self.payload
+    }
+
+    /// Private: a value changed through it would escape the payload count.
+    fn get_mut(&mut self, field: &[u8]) -> Option<&mut Bytes> {
         match &mut self.repr {
             HashRepr::Small(v) => v.iter_mut().find(|(f, _)| f == field).map(|(_, v)| v),
             HashRepr::Big(m) => m.get_mut(field),
@@ -215,9 +358,13 @@ impl HashMapValue {
 
     /// Sets a field; the previous value if it was there.
     pub fn insert(&mut self, field: Bytes, value: Bytes) -> Option<Bytes> {
+        let new_cost = mem::bytes_cost(&value);
         if let Some(v) = self.get_mut(&field) {
-            return Some(std::mem::replace(v, value));
+            let old = std::mem::replace(v, value);
+            self.payload = (self.payload + new_cost).saturating_sub(mem::bytes_cost(&old));
+            return Some(old);
         }
+        self.payload += new_cost + mem::bytes_cost(&field);
         if let HashRepr::Small(v) = &mut self.repr {
             if v.len() < SMALL_LEN {
                 v.push((field, value));
@@ -233,15 +380,31 @@ impl HashMapValue {
         None
     }
 
+    /// Sets a field, copying its name from the client's bytes only when it is new.
+    pub fn set(&mut self, field: &Bytes, value: Bytes) {
+        if let Some(v) = self.get_mut(field) {
+            let old = std::mem::replace(v, value);
+            let new_cost = self.get(field).map_or(0, |v| mem::bytes_cost(v));
+            self.payload = (self.payload + new_cost).saturating_sub(mem::bytes_cost(&old));
+        } else {
+            self.insert(own(field), value);
+        }
+    }
+
     /// Removes a field (order-preserving while small, swapping when big).
     pub fn remove(&mut self, field: &[u8]) -> Option<Bytes> {
-        match &mut self.repr {
+        let removed = match &mut self.repr {
             HashRepr::Small(v) => {
                 let i = v.iter().position(|(f, _)| f == field)?;
                 Some(v.remove(i).1)
             }
             HashRepr::Big(m) => m.swap_remove(field),
+        };
+        if let Some(v) = &removed {
+            let cost = mem::bytes_cost(field) + mem::bytes_cost(v);
+            self.payload = self.payload.saturating_sub(cost);
         }
+        removed
     }
 
     /// The entry at position `i` of the iteration order.
@@ -307,6 +470,8 @@ impl<'a> Iterator for HashIter<'a> {
 #[derive(Debug, Clone)]
 pub struct SetValue {
     repr: SetRepr,
+    /// Heap bytes of the members (see `db::mem`), kept as they come and go.
+    payload: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +488,7 @@ impl Default for SetValue {
     fn default() -> Self {
         SetValue {
             repr: SetRepr::Ints(Vec::new()),
+            payload: 0,
         }
     }
 }
@@ -352,6 +518,7 @@ impl SetValue {
     pub fn with_capacity_and_hasher(n: usize, _hasher: FixedState) -> SetValue {
         SetValue {
             repr: SetRepr::Ints(Vec::with_capacity(n.min(INTSET_LEN))),
+            payload: 0,
         }
     }
 
@@ -379,8 +546,22 @@ impl SetValue {
         }
     }
 
+    /// Heap bytes of the members (see `db::mem`).
+    pub fn payload_bytes(&self) -> usize {
+        self.payload
+    }
+
     /// Adds a member; true if it was not there.
     pub fn insert(&mut self, m: Bytes) -> bool {
+        let cost = mem::bytes_cost(&m);
+        let added = self.insert_repr(m);
+        if added {
+            self.payload += cost;
+        }
+        added
+    }
+
+    fn insert_repr(&mut self, m: Bytes) -> bool {
         if let SetRepr::Ints(v) = &mut self.repr {
             // A non-integer cannot be in here; it converts the set, as a full intset does.
             if let Some(n) = int_of(&m) {
@@ -422,6 +603,14 @@ impl SetValue {
 
     /// Removes a member (order-preserving while compact, swapping when big).
     pub fn remove(&mut self, m: &[u8]) -> bool {
+        let removed = self.remove_repr(m);
+        if removed {
+            self.payload = self.payload.saturating_sub(mem::bytes_cost(m));
+        }
+        removed
+    }
+
+    fn remove_repr(&mut self, m: &[u8]) -> bool {
         match &mut self.repr {
             SetRepr::Ints(v) => match int_of(m).map(|n| int_search(v, n)) {
                 Some(Ok(i)) => {
@@ -451,10 +640,14 @@ impl SetValue {
 
     /// Removes and returns the member at position `i`.
     pub fn remove_index(&mut self, i: usize) -> Option<Bytes> {
-        match &mut self.repr {
+        let removed = match &mut self.repr {
             SetRepr::Ints(v) | SetRepr::Small(v) => (i < v.len()).then(|| v.remove(i)),
             SetRepr::Big(s) => s.swap_remove_index(i),
+        };
+        if let Some(m) = &removed {
+            self.payload = self.payload.saturating_sub(mem::bytes_cost(m));
         }
+        removed
     }
 
     pub fn iter(&self) -> SetIter<'_> {
@@ -500,6 +693,13 @@ impl Extend<Bytes> for SetValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_stay_small() {
+        // The LRU/LFU bits fit beside the expire time: no cost per key over the entry without
+        // them.
+        assert_eq!(std::mem::size_of::<crate::db::Entry>(), 56);
+    }
 
     #[test]
     fn values_stay_small() {

@@ -140,6 +140,9 @@ pub const SMALL_MEMBER: usize = 64;
 #[derive(Debug, Clone)]
 pub struct ZSet {
     repr: ZRepr,
+    /// Heap bytes of the members (see `db::mem`), kept as they come and go so that the
+    /// keyspace's memory counter never walks a sorted set.
+    payload: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +163,7 @@ impl Default for ZSet {
     fn default() -> Self {
         ZSet {
             repr: ZRepr::Small(Vec::new()),
+            payload: 0,
         }
     }
 }
@@ -274,6 +278,15 @@ impl ZSet {
     /// Sets a member's score; returns the previous score if it was there. `score` must not be
     /// NaN.
     pub fn insert(&mut self, member: Bytes, score: f64) -> Option<f64> {
+        let cost = crate::db::mem::bytes_cost(&member);
+        let prev = self.insert_repr(member, score);
+        if prev.is_none() {
+            self.payload += cost;
+        }
+        prev
+    }
+
+    fn insert_repr(&mut self, member: Bytes, score: f64) -> Option<f64> {
         let score = if score == 0.0 { 0.0 } else { score };
         if let ZRepr::Small(v) = &mut self.repr {
             let prev = match v.iter().position(|(m, _)| *m == member) {
@@ -324,6 +337,21 @@ impl ZSet {
 
     /// Removes a member; its score if it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let prev = self.remove_repr(member);
+        if prev.is_some() {
+            self.payload = self
+                .payload
+                .saturating_sub(crate::db::mem::bytes_cost(member));
+        }
+        prev
+    }
+
+    /// Heap bytes of the members (see `db::mem`).
+    pub fn payload_bytes(&self) -> usize {
+        self.payload
+    }
+
+    fn remove_repr(&mut self, member: &[u8]) -> Option<f64> {
         match &mut self.repr {
             ZRepr::Small(v) => {
                 let i = v.iter().position(|(m, _)| m == member)?;
@@ -339,6 +367,14 @@ impl ZSet {
 
     /// Removes and returns the lowest (`max == false`) or highest element.
     pub fn pop(&mut self, max: bool) -> Option<(Bytes, f64)> {
+        let popped = self.pop_repr(max);
+        if let Some((m, _)) = &popped {
+            self.payload = self.payload.saturating_sub(crate::db::mem::bytes_cost(m));
+        }
+        popped
+    }
+
+    fn pop_repr(&mut self, max: bool) -> Option<(Bytes, f64)> {
         match &mut self.repr {
             ZRepr::Small(v) if max => v.pop(),
             ZRepr::Small(v) => (!v.is_empty()).then(|| v.remove(0)),

@@ -867,6 +867,7 @@ async fn insert_entries(
         {
             let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
             let now = n.rest.clock.unix_ms();
+            n.db.set_now(now);
             let master = !n.rest.repl.is_replica();
             for (key, value, expire) in it.by_ref().take(LOAD_BATCH) {
                 if master && expire.is_some_and(|t| t <= now) {

@@ -121,11 +121,11 @@ pub fn write_snapshot<'a>(
     let entries: Vec<(&Bytes, &Entry)> = entries.collect();
     let expires = entries
         .iter()
-        .filter(|(_, e)| e.expire_ms.is_some())
+        .filter(|(_, e)| e.expire_ms().is_some())
         .count();
     let mut w = Writer::begin(out, aux, entries.len(), expires);
     for (key, entry) in entries {
-        w.key(key, entry.expire_ms, value_rdb_type(&entry.value));
+        w.key(key, entry.expire_ms(), value_rdb_type(&entry.value));
         write_value_body(w.out, &entry.value, COMPRESS);
     }
     w.finish();

@@ -168,10 +168,7 @@ fn empty_and_duplicate_collections_are_refused() {
 }
 
 fn entry(v: &str, expire_ms: Option<u64>) -> Entry {
-    Entry {
-        value: Value::Str(b(v)),
-        expire_ms,
-    }
+    Entry::new(Value::Str(b(v)), expire_ms)
 }
 
 #[test]
@@ -198,7 +195,7 @@ fn snapshot_round_trip() {
     let got: Vec<_> = snap.entries.into_iter().collect();
     let want: Vec<_> = data
         .iter()
-        .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_ms))
+        .map(|(k, e)| (k.clone(), e.value.clone(), e.expire_ms()))
         .collect();
     assert_eq!(got, want);
     // A flipped byte is caught by the checksum.
@@ -333,7 +330,7 @@ proptest! {
         prop_assert_eq!(object_to_value(value_to_object(&v)).unwrap(), v.clone());
         prop_assert_eq!(restore_value(&dump_value(&v)).unwrap(), v.clone());
         let key = Bytes::from_static(b"key");
-        let e = Entry { value: v.clone(), expire_ms: expire };
+        let e = Entry::new(v.clone(), expire);
         let mut out = Vec::new();
         write_snapshot([(&key, &e)].into_iter(), &[], &mut out);
         let snap = read_snapshot(&out).unwrap();

@@ -306,11 +306,13 @@ impl NodeView<'_> {
                 // peek, not get: looking must not expire the key (Redis keeps a key SET with
                 // a past PXAT until something touches it).
                 match self.db.peek(key) {
-                    Some(crate::db::Entry {
-                        value: crate::db::Value::Str(v),
-                        expire_ms,
-                    }) => {
-                        let (v, expire_ms) = (v.clone(), *expire_ms);
+                    Some(
+                        e @ crate::db::Entry {
+                            value: crate::db::Value::Str(v),
+                            ..
+                        },
+                    ) => {
+                        let (v, expire_ms) = (v.clone(), e.expire_ms());
                         match expire_ms {
                             Some(t) => {
                                 let t = t.to_string();
@@ -329,7 +331,7 @@ impl NodeView<'_> {
                 if matches!(reply, crate::resp::Reply::Integer(0)) {
                     return;
                 }
-                match self.db.peek(key).map(|e| e.expire_ms) {
+                match self.db.peek(key).map(|e| e.expire_ms()) {
                     Some(Some(t)) => {
                         let t = t.to_string();
                         self.rest.repl.propagate(&[b"PEXPIREAT", key, t.as_bytes()]);
@@ -345,7 +347,7 @@ impl NodeView<'_> {
             }
             ("restore" | "restore-asking", Some(key)) if argv.len() >= 4 => {
                 // A relative TTL would restart on the replica: send the absolute time.
-                match self.db.peek(key).map(|e| e.expire_ms) {
+                match self.db.peek(key).map(|e| e.expire_ms()) {
                     Some(Some(t)) => {
                         let t = t.to_string();
                         self.rest.repl.propagate(&[

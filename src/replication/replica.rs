@@ -234,6 +234,8 @@ async fn sync_once(
                 return Err(SyncError::Superseded);
             }
             n.db.clear();
+            let now_ms = n.rest.clock.unix_ms();
+            n.db.set_now(now_ms);
             let keys = snapshot.entries.len();
             for (key, value, expire_ms) in snapshot.entries {
                 n.db.insert(key, value, expire_ms);
