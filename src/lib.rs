@@ -13,6 +13,7 @@ pub mod connection;
 pub mod db;
 pub mod glob;
 pub mod log;
+pub mod migrate;
 pub mod node;
 pub mod persist;
 pub mod pubsub;

@@ -6,6 +6,7 @@
 
 pub mod bitmap;
 pub mod event;
+pub mod migration;
 pub mod node_id;
 pub mod nodes_conf;
 pub mod routing;

@@ -455,7 +455,7 @@ impl ClusterState {
         self.outputs.push_back(o);
     }
 
-    fn event(&mut self, e: ClusterEvent) {
+    pub(crate) fn event(&mut self, e: ClusterEvent) {
         self.outputs.push_back(Output::Event(e));
     }
 
@@ -704,6 +704,11 @@ impl ClusterState {
                 message: msg.clone(),
             });
         }
+    }
+
+    /// PONG to every node at once (SETSLOT NODE after an import tells everybody early).
+    pub(crate) fn broadcast_pong_all(&mut self, now_ms: u64, unix_ms: u64) {
+        self.broadcast_pong(false, now_ms, unix_ms);
     }
 
     /// PONG to every node (after a promotion), or only to my master's other replicas.
