@@ -82,7 +82,11 @@ impl ClusterState {
                 if q.existing_keys > 0 {
                     return Route::Error(TRYAGAIN);
                 }
-                return Route::Ask { slot, node: to };
+                // Redis redirects only to another node: a slot "migrating" to myself is
+                // served here.
+                if to != self.myself {
+                    return Route::Ask { slot, node: to };
+                }
             }
         }
         if importing && q.asking {
