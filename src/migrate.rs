@@ -229,7 +229,9 @@ pub async fn run(node: &Arc<Mutex<Node>>, job: MigrateJob) -> Reply {
             }
             Ok(a) => {
                 if a.read_failure.is_some() && a.acked.is_empty() && a.target_error.is_none() {
-                    let e = a.read_failure.unwrap_or(IoFailure::Read { timed_out: false });
+                    let e = a
+                        .read_failure
+                        .unwrap_or(IoFailure::Read { timed_out: false });
                     if may_retry && !e.timed_out() {
                         may_retry = false;
                         continue;
@@ -364,7 +366,11 @@ struct LineReader {
 }
 
 impl LineReader {
-    async fn line(&mut self, stream: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, IoFailure> {
+    async fn line(
+        &mut self,
+        stream: &mut TcpStream,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, IoFailure> {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let mut line = self.buf.split_to(pos + 1).to_vec();

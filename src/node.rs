@@ -747,7 +747,11 @@ impl Node {
                 if s.is_write() {
                     readonly_cmd = false;
                 }
-                keys.extend(cmd::key_positions(s, a).into_iter().filter_map(|i| a.get(i)));
+                keys.extend(
+                    cmd::key_positions(s, a)
+                        .into_iter()
+                        .filter_map(|i| a.get(i)),
+                );
             }
         } else {
             keys.extend(

@@ -51,9 +51,7 @@ impl ClusterState {
             return Err("ERR Please use SETSLOT only with masters.".into());
         }
         let arg_text = || String::from_utf8_lossy(node_arg.unwrap_or_default()).into_owned();
-        let known = node_arg
-            .and_then(NodeId::parse)
-            .filter(|id| self.knows(id));
+        let known = node_arg.and_then(NodeId::parse).filter(|id| self.knows(id));
         let mut effect = SetSlotEffect::default();
         match action {
             SetSlotAction::Migrating => {

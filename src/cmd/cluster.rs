@@ -412,9 +412,7 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn setslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     use crate::cluster::migration::SetSlotAction;
     if !state(ctx)?.is_master() {
-        return Err(CmdError::other(
-            "ERR Please use SETSLOT only with masters.",
-        ));
+        return Err(CmdError::other("ERR Please use SETSLOT only with masters."));
     }
     let slot = parse_slot(&argv[2])?;
     let action = match (argv[3].to_ascii_lowercase().as_slice(), argv.len()) {
