@@ -229,17 +229,28 @@ fn cli_cluster(args: &[&str], secs: u64) -> (bool, String) {
     (out.status.success(), stdout)
 }
 
-/// `--cluster check` passes: exit 0, every slot covered, no open slot, no error.
+/// `--cluster check` passes: exit 0, every slot covered, no open slot, no error. Replicas
+/// learn an ownership change from gossip (redis-cli sends SETSLOT NODE to masters only), so
+/// the check is retried for up to 15 s, once a second.
 fn assert_check_ok(port: u16, c: &Cluster) {
-    let (ok, out) = cli_cluster(&["check", &format!("127.0.0.1:{port}")], 60);
-    assert!(
-        ok && out.contains("[OK] All nodes agree about slots configuration.")
+    let t0 = Instant::now();
+    loop {
+        let (ok, out) = cli_cluster(&["check", &format!("127.0.0.1:{port}")], 60);
+        let passed = ok
+            && out.contains("[OK] All nodes agree about slots configuration.")
             && out.contains("[OK] All 16384 slots covered.")
             && !out.contains("[ERR]")
-            && !out.contains("[WARNING]"),
-        "--cluster check failed:\n{out}\n{}",
-        c.dump()
-    );
+            && !out.contains("[WARNING]");
+        if passed {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "--cluster check failed:\n{out}\n{}",
+            c.dump()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }
 
 fn node_id(port: u16) -> String {
@@ -503,5 +514,127 @@ fn reshard_rebalance_del_node_under_client_load() {
     assert_eq!(verify_keys(seed, &last), KEYS);
     drop(new_replica);
     drop(new_master);
+    c.assert_alive();
+}
+
+/// The port of the master that owns `slot` in `port`'s view, and its id.
+fn owner_of(port: u16, slot: u16) -> (u16, String) {
+    let view = cluster_util::parse_nodes(
+        &cluster_util::query_str(port, &["CLUSTER", "NODES"]).expect("nodes"),
+    );
+    let n = view
+        .iter()
+        .find(|n| n.is_master() && n.owns(slot))
+        .unwrap_or_else(|| panic!("no owner of slot {slot}"));
+    (n.port, n.id.clone())
+}
+
+fn dbsize(port: u16) -> i64 {
+    cluster_util::query_str(port, &["DBSIZE"])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// The open-slot tokens (`[slot->-id]`, `[slot-<-id]`) of a node's myself line.
+fn open_slots(port: u16) -> Vec<String> {
+    cluster_util::parse_nodes(
+        &cluster_util::query_str(port, &["CLUSTER", "NODES"]).unwrap_or_else(|_| "x\n".into()),
+    )
+    .into_iter()
+    .find(|n| n.has_flag("myself"))
+    .map(|n| n.slots.into_iter().filter(|t| t.starts_with('[')).collect())
+    .unwrap_or_default()
+}
+
+#[test]
+fn reshard_killed_by_sigkill_of_source_then_fix() {
+    if !common::require_tools(
+        "reshard_killed_by_sigkill_of_source_then_fix",
+        &["redis-cli"],
+    ) {
+        return;
+    }
+    let _guard = serial();
+    common::use_port_range(PORT_LOW, PORT_HIGH);
+    // AOF with fsync always: what a node acknowledged (RESTOREs, MIGRATE's DELs) survives the
+    // SIGKILL. DEBUG is on because `fix` compares values with DEBUG DIGEST-VALUE when a key
+    // landed on both sides.
+    let mut c = Cluster::six_node_with(
+        "reshard-kill",
+        5000,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--enable-debug-command",
+            "yes",
+        ],
+    );
+    let seed = c.port(0);
+    let last = Mutex::new(BTreeMap::new());
+    load_keys(seed, &last);
+    let (src_port, src_id) = owner_of(seed, 0);
+    let (dst_port, dst_id) = owner_of(seed, 5461);
+    let src = c.index_of_port(src_port);
+    let before_dst = dbsize(dst_port);
+
+    // Move 1000 slots from the owner of slot 0 (its hot slots first) and SIGKILL it mid-way.
+    let out_path = c.dir.path().join("reshard.out");
+    let out_file = std::fs::File::create(&out_path).expect("reshard.out");
+    let mut reshard = Command::new("redis-cli")
+        .args([
+            "--cluster",
+            "reshard",
+            &format!("127.0.0.1:{seed}"),
+            "--cluster-from",
+            &src_id,
+            "--cluster-to",
+            &dst_id,
+            "--cluster-slots",
+            "1000",
+            "--cluster-yes",
+        ])
+        .stdout(out_file)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-cli reshard");
+    let midway = common::wait_until(Duration::from_secs(60), || {
+        dbsize(dst_port) >= before_dst + 1000
+    });
+    assert!(midway, "the reshard never moved 1000 keys");
+    let open_before_kill = open_slots(src_port);
+    c.nodes[src].kill();
+    let moved_at_kill = dbsize(dst_port) - before_dst;
+    let _ = reshard.kill();
+    let _ = reshard.wait();
+    eprintln!(
+        "SIGKILL of the source {src_port} after {moved_at_kill} keys moved; its open slots \
+         just before: {open_before_kill:?}"
+    );
+
+    // Restart it from its nodes.conf (and AOF).
+    c.nodes[src].restart();
+    let open_after_restart = open_slots(src_port);
+    eprintln!("after restart the source shows open slots {open_after_restart:?}");
+    let all: Vec<usize> = (0..c.nodes.len()).collect();
+    let ok = common::wait_until(Duration::from_secs(30), || {
+        all.iter()
+            .all(|&i| c.cluster_state(i).as_deref() == Some("ok"))
+    });
+    assert!(ok, "cluster not ok after the restart:\n{}", c.dump());
+    let (ok, check) = cli_cluster(&["check", &format!("127.0.0.1:{seed}")], 60);
+    eprintln!(
+        "check before fix: exit ok={ok}, open slot warnings: {}",
+        check.matches("open slot").count()
+    );
+
+    let (ok, out) = cli_cluster(&["fix", &format!("127.0.0.1:{seed}"), "--cluster-yes"], 300);
+    assert!(ok, "fix failed:\n{out}\n{}", c.dump());
+    assert_check_ok(seed, &c);
+    assert!(open_slots(src_port).is_empty() && open_slots(dst_port).is_empty());
+    assert_eq!(verify_keys(seed, &last), KEYS);
+    assert_eq!(masters_dbsize(seed), KEYS as i64, "keys duplicated or lost");
     c.assert_alive();
 }

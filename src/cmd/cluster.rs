@@ -433,7 +433,31 @@ fn setslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let _effect = s
         .setslot(now, unix, slot, action, argv.get(4).map(|a| &a[..]), keys)
         .map_err(CmdError::other)?;
+    // Redis writes nodes.conf before the reply leaves (clusterBeforeSleep runs before client
+    // writes): a node killed right after answering still has the open slot when it restarts.
+    save_config_now(ctx);
     Ok(Reply::ok())
+}
+
+/// Writes nodes.conf now (the bus driver's pending save then rewrites the same contents).
+fn save_config_now(ctx: &mut Ctx<'_>) {
+    let Some(s) = ctx.node.cluster.as_ref() else {
+        return;
+    };
+    let text = nodes_conf_text(s, ctx.node.clock.unix_ms());
+    let name = ctx
+        .node
+        .config
+        .get("cluster-config-file")
+        .filter(|n| !n.is_empty())
+        .unwrap_or("nodes.conf")
+        .to_string();
+    if let Err(e) = ctx.node.storage.write_atomic(&name, text.as_bytes()) {
+        let msg = format!("Could not save the cluster config file {}: {}", name, e);
+        ctx.node
+            .logger
+            .log(crate::log::Level::Warning, ctx.node.clock.unix_ms(), &msg);
+    }
 }
 
 // ----- membership -------------------------------------------------------------------------
