@@ -182,12 +182,25 @@ pub async fn run(node: &Arc<Mutex<Node>>, job: MigrateJob) -> Reply {
         let mut socket = match cached {
             Some(s) => s,
             None => match connect(&job.host, job.port, timeout).await {
-                Some(stream) => CachedSocket {
+                Connected::Yes(stream) => CachedSocket {
                     stream,
                     last_dbid: None,
                     last_use_ms: now_ms,
                 },
-                None => {
+                Connected::Refused => {
+                    // Redis's connect does not look at the socket error: a refused connection
+                    // shows up as a failed write (retried once), so the reply says "writing".
+                    if may_retry {
+                        may_retry = false;
+                        continue;
+                    }
+                    finish(node, &job, &[]);
+                    return Reply::error(format!(
+                        "IOERR {}",
+                        IoFailure::Write { timed_out: false }
+                    ));
+                }
+                Connected::TimedOut => {
                     finish(node, &job, &[]);
                     return Reply::error("IOERR error or timeout connecting to the client");
                 }
@@ -274,14 +287,24 @@ fn finish(node: &Arc<Mutex<Node>>, job: &MigrateJob, deleted: &[Bytes]) {
     }
 }
 
-async fn connect(host: &str, port: u16, timeout: Duration) -> Option<TcpStream> {
+/// How a connection attempt to the target ended.
+enum Connected {
+    Yes(TcpStream),
+    /// Refused or otherwise failed at once.
+    Refused,
+    /// No answer within the timeout.
+    TimedOut,
+}
+
+async fn connect(host: &str, port: u16, timeout: Duration) -> Connected {
     let addr = format!("{}:{}", host, port);
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            Some(s)
+            Connected::Yes(s)
         }
-        _ => None,
+        Ok(Err(_)) => Connected::Refused,
+        Err(_) => Connected::TimedOut,
     }
 }
 
