@@ -52,13 +52,15 @@ impl Client {
     }
 
     fn conn(&mut self, port: u16) -> std::io::Result<&mut (TcpStream, Vec<u8>)> {
-        if !self.conns.contains_key(&port) {
-            let s = TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(Duration::from_secs(20)))?;
-            s.set_nodelay(true)?;
-            self.conns.insert(port, (s, Vec::new()));
+        match self.conns.entry(port) {
+            std::collections::hash_map::Entry::Occupied(e) => Ok(e.into_mut()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let s = TcpStream::connect(("127.0.0.1", port))?;
+                s.set_read_timeout(Some(Duration::from_secs(20)))?;
+                s.set_nodelay(true)?;
+                Ok(e.insert((s, Vec::new())))
+            }
         }
-        Ok(self.conns.get_mut(&port).expect("just inserted"))
     }
 
     /// Sends one command to a node and reads one reply.
