@@ -2330,6 +2330,12 @@ impl ClusterState {
         self.save();
     }
 
+    /// The caller just wrote nodes.conf from the current state (SETSLOT saves before it
+    /// replies): the pending save would write the same bytes again, with another fsync.
+    pub fn config_saved(&mut self) {
+        self.save_pending = false;
+    }
+
     /// Restores state from nodes.conf contents (at startup).
     pub fn load(&mut self, conf: &super::nodes_conf::NodesConf) -> Result<(), String> {
         let Some(me_line) = conf.nodes.iter().find(|l| {

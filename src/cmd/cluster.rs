@@ -452,11 +452,19 @@ fn save_config_now(ctx: &mut Ctx<'_>) {
         .filter(|n| !n.is_empty())
         .unwrap_or("nodes.conf")
         .to_string();
-    if let Err(e) = ctx.node.storage.write_atomic(&name, text.as_bytes()) {
-        let msg = format!("Could not save the cluster config file {}: {}", name, e);
-        ctx.node
-            .logger
-            .log(crate::log::Level::Warning, ctx.node.clock.unix_ms(), &msg);
+    match ctx.node.storage.write_atomic(&name, text.as_bytes()) {
+        Ok(()) => {
+            if let Some(s) = ctx.node.cluster.as_mut() {
+                s.config_saved();
+            }
+        }
+        Err(e) => {
+            // The pending save stays set: the bus driver tries again.
+            let msg = format!("Could not save the cluster config file {}: {}", name, e);
+            ctx.node
+                .logger
+                .log(crate::log::Level::Warning, ctx.node.clock.unix_ms(), &msg);
+        }
     }
 }
 
