@@ -239,9 +239,13 @@ where
                         end = Some(ConnectionEnd::Quit);
                         break;
                     }
-                    // PSYNC turned this connection into a replica feed; WAIT and blocking
-                    // commands block the client: either way the rest of the batch waits.
-                    if client.replica_feed || client.wait.is_some() || client.blocked {
+                    // PSYNC turned this connection into a replica feed; WAIT, blocking
+                    // commands and MIGRATE block the client: the rest of the batch waits.
+                    if client.replica_feed
+                        || client.wait.is_some()
+                        || client.blocked
+                        || client.migrate.is_some()
+                    {
                         break;
                     }
                 }
@@ -273,6 +277,23 @@ where
             }
             if end.is_some() {
                 break;
+            }
+            if let Some(job) = client.migrate.take() {
+                // MIGRATE talks to its target without the node lock; this client waits.
+                if let Err(e) = flush_output(&mut writer, &mut output).await {
+                    if let Ok(mut g) = node.lock() {
+                        g.migrate_finish(&job.held, &[]);
+                    }
+                    return e;
+                }
+                let reply = crate::migrate::run(node, *job).await;
+                if let Ok(mut g) = node.lock() {
+                    if reply.is_error() {
+                        g.count_error(&reply);
+                    }
+                }
+                reply.encode(client.proto, &mut output);
+                continue;
             }
             if client.replica_feed || client.wait.is_some() || client.blocked {
                 if let Err(e) = make_durable(&mut durable).await {

@@ -42,6 +42,8 @@ pub struct Client {
     pub readonly: bool,
     /// ASKING: the next command may touch an importing slot (cluster).
     pub asking: bool,
+    /// A MIGRATE the connection runs without the node lock before its next command.
+    pub migrate: Option<Box<crate::migrate::MigrateJob>>,
     /// Set by QUIT (and protocol errors): close after writing the pending replies.
     pub close_after_reply: bool,
     /// REPLCONF listening-port of a replica connection.
@@ -94,6 +96,7 @@ impl Client {
             last_cmd: "NULL",
             readonly: false,
             asking: false,
+            migrate: None,
             close_after_reply: false,
             replconf_listening_port: 0,
             replica_feed: false,
@@ -184,6 +187,8 @@ pub struct NodeRest {
     pub watches: crate::cmd::tx::Watches,
     /// The eviction pool and sample buffer (see `crate::evict`).
     pub evictor: crate::evict::Evictor,
+    /// MIGRATE: cached target connections and the keys in flight.
+    pub migrate: crate::migrate::MigrateState,
 }
 
 /// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
@@ -251,6 +256,7 @@ impl Node {
                 blocking: Default::default(),
                 watches: Default::default(),
                 evictor: Default::default(),
+                migrate: Default::default(),
                 persist,
             },
         }
@@ -367,7 +373,8 @@ impl Node {
             let entry = self.rest.stats.commands.entry(spec.name).or_default();
             entry.0 += 1;
             entry.1 += 1;
-            if spec.name != "asking" {
+            // ASKING lasts for one command, or for a whole MULTI block (Redis's resetClient).
+            if spec.name != "asking" && client.multi.is_none() {
                 client.asking = false;
             }
             let reply = e.to_reply();
@@ -469,8 +476,8 @@ impl Node {
         };
         // Counts an in-place change of the last value the command changed.
         self.db.settle();
-        // ASKING lasts for one command.
-        if spec.name != "asking" {
+        // ASKING lasts for one command, or for a whole MULTI block (Redis's resetClient).
+        if spec.name != "asking" && client.multi.is_none() {
             client.asking = false;
         }
         if spec.name == "config" {
@@ -704,8 +711,11 @@ impl Node {
                 let slot = crate::slot::key_slot(key);
                 match cluster.slot_owner_id(slot) {
                     None => out = Some(Reply::error("CLUSTERDOWN Hash slot not served")),
-                    Some(owner) if owner != cluster.myself => {
-                        if let Some(e) = self.moved_error(slot, owner) {
+                    // A slot being imported here keeps its blocked clients (Redis's rule).
+                    Some(owner)
+                        if owner != cluster.myself && !cluster.importing.contains_key(&slot) =>
+                    {
+                        if let Some(e) = self.redirect_error("MOVED", slot, owner) {
                             out = Some(e.to_reply());
                         }
                     }
@@ -724,8 +734,13 @@ impl Node {
         out
     }
 
-    /// `-MOVED slot host:port` for the node that serves `slot`.
-    fn moved_error(&self, slot: u16, node: crate::cluster::NodeId) -> Option<CmdError> {
+    /// `-MOVED slot host:port` (or `-ASK ...`) naming `node` for `slot`.
+    fn redirect_error(
+        &self,
+        kind: &str,
+        slot: u16,
+        node: crate::cluster::NodeId,
+    ) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         let n = cluster.nodes.get(&node)?;
         let preferred = self
@@ -734,7 +749,8 @@ impl Node {
             .get("cluster-preferred-endpoint-type")
             .unwrap_or("ip");
         Some(CmdError::other(format!(
-            "MOVED {} {}:{}",
+            "{} {} {}:{}",
+            kind,
             slot,
             cmd::cluster::endpoint(n, preferred),
             n.port
@@ -783,20 +799,8 @@ impl Node {
     /// redirect / error to answer with. Commands without keys are never redirected.
     fn route(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
-        let mut slot: Option<u16> = None;
-        let mut check = |key: &[u8]| -> Result<(), CmdError> {
-            let s = crate::slot::key_slot(key);
-            match slot {
-                None => slot = Some(s),
-                Some(prev) if prev != s => {
-                    return Err(CmdError::other(
-                        "CROSSSLOT Keys in request don't hash to the same slot",
-                    ))
-                }
-                Some(_) => {}
-            }
-            Ok(())
-        };
+        // Every key of the command (or of every queued command for EXEC), in order.
+        let mut keys: Vec<&Bytes> = Vec::new();
         let mut readonly_cmd = spec.flags & flags::READONLY != 0 && spec.flags & flags::WRITE == 0;
         let mut readonly_client = client.readonly;
         if spec.name == "exec" {
@@ -810,35 +814,82 @@ impl Node {
                 if s.is_write() {
                     readonly_cmd = false;
                 }
-                for i in s.keys.key_indexes(a.len()) {
-                    if let Err(e) = check(&a[i]) {
-                        return Some(e);
-                    }
-                }
+                keys.extend(
+                    cmd::key_positions(s, a)
+                        .into_iter()
+                        .filter_map(|i| a.get(i)),
+                );
             }
         } else {
-            for i in spec.keys.key_indexes(argv.len()) {
-                if let Err(e) = check(&argv[i]) {
-                    return Some(e);
+            keys.extend(
+                cmd::key_positions(spec, argv)
+                    .into_iter()
+                    .filter_map(|i| argv.get(i)),
+            );
+        }
+        let first = *keys.first()?;
+        let slot = crate::slot::key_slot(first);
+        let mut multiple_keys = false;
+        for k in &keys[1..] {
+            if *k != first {
+                if crate::slot::key_slot(k) != slot {
+                    return Some(CmdError::other(
+                        "CROSSSLOT Keys in request don't hash to the same slot",
+                    ));
                 }
+                multiple_keys = true;
             }
         }
-        if cmd::pubsub::is_shard_command(spec.name) {
+        let is_shard = cmd::pubsub::is_shard_command(spec.name);
+        if is_shard {
             // Shard channels are served by every node of the slot's shard (Redis's
             // is_pubsubshard), replicas included, without READONLY.
             readonly_cmd = true;
             readonly_client = true;
         }
-        let slot = slot?;
-        match cluster.route(slot, readonly_cmd, readonly_client, client.asking) {
+        let (mut missing_keys, mut existing_keys) = (0, 0);
+        if !is_shard && cluster.slot_needs_key_count(slot) {
+            // Open slot: which keys are here decides between serving, ASK and TRYAGAIN.
+            let now = self.rest.clock.unix_ms();
+            for k in &keys {
+                let live = self
+                    .db
+                    .peek(k)
+                    .is_some_and(|e| e.expire_ms().is_none_or(|t| t > now));
+                if live {
+                    existing_keys += 1;
+                } else {
+                    missing_keys += 1;
+                }
+            }
+        }
+        let query = crate::cluster::routing::Query {
+            readonly_cmd,
+            readonly_client,
+            asking: client.asking || spec.name == "restore-asking",
+            is_migrate: spec.name == "migrate",
+            multiple_keys,
+            missing_keys,
+            existing_keys,
+        };
+        match cluster.route(slot, query) {
             crate::cluster::routing::Route::Local => None,
-            crate::cluster::routing::Route::Moved { slot, node } => self.moved_error(slot, node),
+            crate::cluster::routing::Route::Moved { slot, node } => {
+                self.redirect_error("MOVED", slot, node)
+            }
+            crate::cluster::routing::Route::Ask { slot, node } => {
+                self.redirect_error("ASK", slot, node)
+            }
             crate::cluster::routing::Route::Error(text) => Some(CmdError::other(text)),
         }
     }
 
-    /// Whether `argv` must wait: a write while CLUSTER FAILOVER has paused writes.
+    /// Whether `argv` must wait: a write while CLUSTER FAILOVER has paused writes, or any
+    /// command touching a key a MIGRATE is moving right now (see `crate::migrate`).
     pub fn must_wait(&self, client: &Client, argv: &[Bytes]) -> bool {
+        if self.rest.migrate.has_in_flight() && self.touches_in_flight_key(client, argv) {
+            return true;
+        }
         if self.rest.write_pause_until_ms == 0 {
             return false;
         }
@@ -858,6 +909,51 @@ impl Node {
             return is_exec && client.multi.iter().flatten().any(|a| is_write(a));
         }
         is_write(argv)
+    }
+
+    /// Whether a command (or, for EXEC, the queued transaction) names a key in flight.
+    fn touches_in_flight_key(&self, client: &Client, argv: &[Bytes]) -> bool {
+        let names = |a: &[Bytes]| -> bool {
+            let Some(spec) = a.first().and_then(|n| cmd::lookup(n)) else {
+                return false;
+            };
+            cmd::key_positions(spec, a)
+                .into_iter()
+                .filter_map(|i| a.get(i))
+                .any(|k| self.rest.migrate.is_in_flight(k))
+        };
+        if client.multi.is_some() {
+            let is_exec = argv
+                .first()
+                .is_some_and(|n| n.eq_ignore_ascii_case(b"exec"));
+            return is_exec && client.multi.iter().flatten().any(|a| names(a));
+        }
+        names(argv)
+    }
+
+    /// The end of a MIGRATE job (under the lock again): deletes the keys the target
+    /// acknowledged, replicates that as one DEL (as Redis rewrites MIGRATE), tells WATCH and
+    /// blocked clients, and releases every key the job held.
+    pub fn migrate_finish(&mut self, held: &[Bytes], deleted: &[Bytes]) {
+        let mut removed: Vec<Bytes> = Vec::new();
+        for k in deleted {
+            if self.db.remove(k).is_some() {
+                removed.push(k.clone());
+            }
+        }
+        if !removed.is_empty() {
+            let mut argv: Vec<Bytes> = Vec::with_capacity(removed.len() + 1);
+            argv.push(Bytes::from_static(b"DEL"));
+            argv.extend(removed.iter().cloned());
+            let reply = Reply::Integer(removed.len() as i64);
+            self.view().propagate_write("del", &argv, &reply);
+            for k in &removed {
+                if self.rest.watches.is_watched(k) {
+                    self.rest.watches.touch(k, false);
+                }
+            }
+        }
+        self.rest.migrate.release(held);
     }
 
     /// Creates the cluster state: loads nodes.conf if it exists, or starts as a new node and
@@ -964,7 +1060,7 @@ impl Node {
         }
     }
 
-    fn count_error(&mut self, reply: &Reply) {
+    pub fn count_error(&mut self, reply: &Reply) {
         let code = match reply {
             Reply::Error(text) => text.split(' ').next().unwrap_or("ERR").to_string(),
             Reply::ErrorBytes(b) => {
@@ -983,6 +1079,8 @@ impl Node {
         crate::persist::cron(self);
         let used = crate::evict::used_memory(&self.db);
         self.rest.stats.used_memory_peak = self.rest.stats.used_memory_peak.max(used);
+        let now_ms = self.rest.clock.mono_ms();
+        self.rest.migrate.close_idle(now_ms);
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
             let now = self.rest.clock.unix_ms();

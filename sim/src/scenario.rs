@@ -58,6 +58,15 @@ pub enum Action {
         expect: Option<String>,
         follow_redirects: bool,
     },
+    /// Move one slot's keys the way `redis-cli --cluster reshard` does: IMPORTING on `to`,
+    /// MIGRATING on `from`, GETKEYSINSLOT + MIGRATE ... KEYS in batches of `pipeline`, then
+    /// SETSLOT NODE on `to`, `from` and every other master.
+    MigrateSlot {
+        slot: u16,
+        from: Target,
+        to: Target,
+        pipeline: usize,
+    },
     /// Keep a copy of a node's nodes.conf (to write it back later, stale).
     SaveNodesConf(Target),
     /// Write the saved copy back to the node's disk (a stale nodes.conf for its next start).
@@ -296,6 +305,7 @@ struct StepFile {
     heal: Option<bool>,
     recover: Option<bool>,
     command: Option<Spanned<CommandFile>>,
+    migrate_slot: Option<Spanned<MigrateSlotFile>>,
     save_nodes_conf: Option<Spanned<String>>,
     restore_nodes_conf: Option<Spanned<String>>,
     check: Option<Spanned<CheckFile>>,
@@ -321,6 +331,15 @@ struct CommandFile {
     expect: Option<String>,
     #[serde(default)]
     follow_redirects: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrateSlotFile {
+    slot: u16,
+    from: String,
+    to: String,
+    pipeline: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -794,6 +813,35 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             },
         ));
     }
+    if let Some(m) = &st.migrate_slot {
+        let f = m.get_ref();
+        if f.slot > 16383 {
+            return Err(ctx.err(
+                m.span(),
+                "migrate_slot.slot",
+                format!("slot {} is out of range (0-16383)", f.slot),
+            ));
+        }
+        let pipeline = f.pipeline.unwrap_or(10);
+        if pipeline == 0 {
+            return Err(ctx.err(
+                m.span(),
+                "migrate_slot.pipeline",
+                "pipeline must be at least 1".into(),
+            ));
+        }
+        let from = ctx.target(&f.from, m.span(), "migrate_slot.from", false)?;
+        let to = ctx.target(&f.to, m.span(), "migrate_slot.to", false)?;
+        actions.push((
+            "migrate_slot",
+            Action::MigrateSlot {
+                slot: f.slot,
+                from,
+                to,
+                pipeline,
+            },
+        ));
+    }
     if let Some(t) = one(&st.save_nodes_conf, "save_nodes_conf")? {
         actions.push(("save_nodes_conf", Action::SaveNodesConf(t)));
     }
@@ -812,7 +860,7 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             span,
             "step",
             format!(
-                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, save_nodes_conf, restore_nodes_conf, check); this one has {}",
+                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, migrate_slot, save_nodes_conf, restore_nodes_conf, check); this one has {}",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             ),
         ));
@@ -995,6 +1043,18 @@ fn write_action(a: &Action) -> String {
             s.push_str(" }");
             s
         }
+        Action::MigrateSlot {
+            slot,
+            from,
+            to,
+            pipeline,
+        } => format!(
+            "migrate_slot = {{ slot = {}, from = {}, to = {}, pipeline = {} }}",
+            slot,
+            q_target(from),
+            q_target(to),
+            pipeline
+        ),
         Action::SaveNodesConf(t) => format!("save_nodes_conf = {}", q_target(t)),
         Action::RestoreNodesConf(t) => format!("restore_nodes_conf = {}", q_target(t)),
         Action::Check(c) => format!("check = {}", write_check(c)),

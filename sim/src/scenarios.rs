@@ -10,10 +10,12 @@ use crate::check::{self, analyse};
 use crate::client::{ClusterClient, Op};
 use crate::faults::{Fault, Target, Undo};
 use crate::html::Timeline;
+use crate::resp_client::frame_text;
 use crate::run::{RunFailure, RunReport};
 use crate::scenario::{Action, Check, RoleWant, Scenario};
 use crate::trace::{Actor, Entry};
 use crate::world::World;
+use keyslot::resp::frame::Frame;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -114,6 +116,105 @@ impl Run {
     fn resolve(&self, t: &Target) -> Result<usize, String> {
         t.resolve(&self.world)
             .ok_or_else(|| format!("no node matches {t} now"))
+    }
+
+    /// A `migrate_slot` step: redis-cli's clusterManagerMoveSlot on the simulated nodes. Any
+    /// error from the source or the target ends the step (as it aborts redis-cli); SETSLOT NODE
+    /// on the other masters tolerates errors, as redis-cli does. Returns the story line.
+    async fn migrate_slot(
+        &mut self,
+        slot: u16,
+        from: &Target,
+        to: &Target,
+        pipeline: usize,
+    ) -> Result<String, String> {
+        let (s, d) = (self.resolve(from)?, self.resolve(to)?);
+        let id = |w: &World, i: usize| {
+            w.id_of(i)
+                .map(|id| id.to_string())
+                .ok_or_else(|| format!("{} has no id yet", w.nodes[i].name))
+        };
+        let (sid, did) = (id(&self.world, s)?, id(&self.world, d)?);
+        let (dip, dport) = (
+            self.world.nodes[d].ip.to_string(),
+            self.world.nodes[d].port.to_string(),
+        );
+        let slot_text = slot.to_string();
+        let words =
+            |w: &[&str]| -> Vec<Vec<u8>> { w.iter().map(|a| a.as_bytes().to_vec()).collect() };
+        let ok = |f: &Frame, what: &str| -> Result<(), String> {
+            match f {
+                Frame::Simple(b) if b.as_ref() == b"OK" => Ok(()),
+                other => Err(format!("{what}: {}", frame_text(other))),
+            }
+        };
+        let f = self
+            .world
+            .call(
+                d,
+                words(&["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &sid]),
+            )
+            .await?;
+        ok(&f, "SETSLOT IMPORTING on the target")?;
+        let f = self
+            .world
+            .call(
+                s,
+                words(&["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &did]),
+            )
+            .await?;
+        ok(&f, "SETSLOT MIGRATING on the source")?;
+        let (mut moved, mut batches) = (0usize, 0usize);
+        // Bounded: a slot holds at most the workload's keys; 10,000 batches is far beyond.
+        for _ in 0..10_000 {
+            let count = pipeline.to_string();
+            let f = self
+                .world
+                .call(s, words(&["CLUSTER", "GETKEYSINSLOT", &slot_text, &count]))
+                .await?;
+            let keys: Vec<Vec<u8>> = match f {
+                Frame::Array(items) => items
+                    .into_iter()
+                    .filter_map(|k| match k {
+                        Frame::Bulk(b) => Some(b.to_vec()),
+                        _ => None,
+                    })
+                    .collect(),
+                other => return Err(format!("GETKEYSINSLOT: {}", frame_text(&other))),
+            };
+            if keys.is_empty() {
+                break;
+            }
+            let mut args = words(&["MIGRATE", &dip, &dport, "", "0", "60000", "KEYS"]);
+            let n = keys.len();
+            args.extend(keys);
+            let f = self.world.call(s, args).await?;
+            match &f {
+                Frame::Simple(b) if b.as_ref() == b"OK" || b.as_ref() == b"NOKEY" => {}
+                other => return Err(format!("MIGRATE: {}", frame_text(other))),
+            }
+            moved += n;
+            batches += 1;
+        }
+        let node_args = words(&["CLUSTER", "SETSLOT", &slot_text, "NODE", &did]);
+        let f = self.world.call(d, node_args.clone()).await?;
+        ok(&f, "SETSLOT NODE on the target")?;
+        let mut others = vec![s];
+        others.extend(
+            self.world
+                .live_nodes()
+                .into_iter()
+                .filter(|&i| i != s && i != d && self.world.is_master(i) == Some(true)),
+        );
+        for i in others {
+            // Errors tolerated (a source that became a replica answers "Please use SETSLOT
+            // only with masters.").
+            let _ = self.world.call(i, node_args.clone()).await;
+        }
+        Ok(format!(
+            "migrate slot {slot} {} -> {}: {moved} keys in {batches} MIGRATE calls",
+            self.world.nodes[s].name, self.world.nodes[d].name
+        ))
     }
 
     /// `{id:master-0}`, `{ip:master-0}`, `{port:master-0}`, `{bus-port:master-0}`.
@@ -580,6 +681,17 @@ async fn execute_inner(
                     }
                 }
             }
+            Action::MigrateSlot {
+                slot,
+                from,
+                to,
+                pipeline,
+            } => match run.migrate_slot(*slot, from, to, *pipeline).await {
+                Ok(summary) => run.world.note(summary),
+                Err(e) => {
+                    return Err(run.fail("command", format!("step {} (migrate_slot): {}", n + 1, e)))
+                }
+            },
             Action::SaveNodesConf(t) => match run.resolve(t) {
                 Ok(i) => run.world.stash_nodes_conf(i),
                 Err(e) => return Err(run.fail("expectation", format!("step {}: {}", n + 1, e))),

@@ -846,6 +846,51 @@ impl World {
         }
     }
 
+    /// Sends one command to node i from the admin host and returns the reply frame (no
+    /// redirects followed), driving the world while it waits: what a `migrate_slot` step needs
+    /// to read GETKEYSINSLOT's keys.
+    pub async fn call(
+        &mut self,
+        i: usize,
+        args: Vec<Vec<u8>>,
+    ) -> Result<keyslot::resp::frame::Frame, String> {
+        let admin = match &self.admin {
+            Some(a) => a.clone(),
+            None => {
+                let a = self
+                    .handle
+                    .create_node()
+                    .name("redis-cli")
+                    .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 4)))
+                    .build();
+                self.admin = Some(a.clone());
+                a
+            }
+        };
+        let addr = self.nodes[i].addr();
+        let task = admin.spawn(async move {
+            let conn = tokio::time::timeout(Duration::from_secs(2), Conn::connect(addr)).await;
+            let Ok(Ok(mut conn)) = conn else {
+                return Err(format!("connection to {addr} refused"));
+            };
+            let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            match tokio::time::timeout(Duration::from_secs(10), conn.call(&refs)).await {
+                Ok(Ok(f)) => Ok(f),
+                Ok(Err(e)) => Err(format!("error: {e}")),
+                Err(_) => Err("timeout".to_string()),
+            }
+        });
+        loop {
+            if task.is_finished() {
+                return task
+                    .await
+                    .unwrap_or_else(|e| Err(format!("task failed: {e:?}")));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.step();
+        }
+    }
+
     /// A node's id as last seen (for `{id:NAME}` in commands).
     pub fn id_of(&self, i: usize) -> Option<keyslot::cluster::NodeId> {
         self.with_node(i, |n| n.rest.cluster.as_ref().map(|c| c.myself))

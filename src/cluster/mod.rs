@@ -6,6 +6,9 @@
 
 pub mod bitmap;
 pub mod event;
+pub mod migration;
+#[cfg(test)]
+mod migration_tests;
 pub mod node_id;
 pub mod nodes_conf;
 pub mod routing;

@@ -459,7 +459,7 @@ impl ClusterState {
         self.outputs.push_back(o);
     }
 
-    fn event(&mut self, e: ClusterEvent) {
+    pub(crate) fn event(&mut self, e: ClusterEvent) {
         self.outputs.push_back(Output::Event(e));
     }
 
@@ -708,6 +708,11 @@ impl ClusterState {
                 message: msg.clone(),
             });
         }
+    }
+
+    /// PONG to every node at once (SETSLOT NODE after an import tells everybody early).
+    pub(crate) fn broadcast_pong_all(&mut self, now_ms: u64, unix_ms: u64) {
+        self.broadcast_pong(false, now_ms, unix_ms);
     }
 
     /// PONG to every node (after a promotion), or only to my master's other replicas.
@@ -1610,7 +1615,7 @@ impl ClusterState {
         }
 
         // Every second: ping the node with the oldest pong among five random ones.
-        if self.ticks % RANDOM_PING_EVERY_TICKS == 0 && self.nodes.len() > 1 {
+        if self.ticks.is_multiple_of(RANDOM_PING_EVERY_TICKS) && self.nodes.len() > 1 {
             let candidates: Vec<NodeId> = self.nodes.keys().copied().collect();
             let mut best: Option<(NodeId, u64)> = None;
             for _ in 0..5 {
@@ -2332,13 +2337,19 @@ impl ClusterState {
         self.save();
     }
 
+    /// The caller just wrote nodes.conf from the current state (SETSLOT saves before it
+    /// replies): the pending save would write the same bytes again, with another fsync.
+    pub fn config_saved(&mut self) {
+        self.save_pending = false;
+    }
+
     /// Restores state from nodes.conf contents (at startup).
     pub fn load(&mut self, conf: &super::nodes_conf::NodesConf) -> Result<(), String> {
-        let Some(me_line) = conf.nodes.iter().find(|l| {
-            l.flags
-                .iter()
-                .any(|f| *f == super::nodes_conf::NodeFlag::Myself)
-        }) else {
+        let Some(me_line) = conf
+            .nodes
+            .iter()
+            .find(|l| l.flags.contains(&super::nodes_conf::NodeFlag::Myself))
+        else {
             return Err("no 'myself' line".into());
         };
         self.nodes.clear();

@@ -184,6 +184,12 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         set_config_epoch
     ),
     sub!(
+        "cluster|setslot",
+        -4,
+        "Bind a hash slot to a specific node",
+        setslot
+    ),
+    sub!(
         "cluster|shards",
         2,
         "Get array of cluster slots to node mappings",
@@ -399,6 +405,67 @@ fn getkeysinslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let keys = ctx.db.keys_in_slot(slot as u16, count as usize);
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
+}
+
+/// CLUSTER SETSLOT slot IMPORTING|MIGRATING|STABLE|NODE [node-id]: open, close or bind a
+/// slot during a migration (the rules are in `crate::cluster::migration`).
+fn setslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    use crate::cluster::migration::SetSlotAction;
+    if !state(ctx)?.is_master() {
+        return Err(CmdError::other("ERR Please use SETSLOT only with masters."));
+    }
+    let slot = parse_slot(&argv[2])?;
+    let action = match (argv[3].to_ascii_lowercase().as_slice(), argv.len()) {
+        (b"migrating", 5) => SetSlotAction::Migrating,
+        (b"importing", 5) => SetSlotAction::Importing,
+        (b"stable", 4) => SetSlotAction::Stable,
+        (b"node", 5) => SetSlotAction::Node,
+        _ => {
+            return Err(CmdError::other(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            ))
+        }
+    };
+    let keys = ctx.db.slot_len(slot);
+    let (now, unix) = (ctx.node.clock.mono_ms(), ctx.node.clock.unix_ms());
+    let s = state(ctx)?;
+    // Becoming a replica (last slot given away) reaches the replication layer as an output.
+    let _effect = s
+        .setslot(now, unix, slot, action, argv.get(4).map(|a| &a[..]), keys)
+        .map_err(CmdError::other)?;
+    // Redis writes nodes.conf before the reply leaves (clusterBeforeSleep runs before client
+    // writes): a node killed right after answering still has the open slot when it restarts.
+    save_config_now(ctx);
+    Ok(Reply::ok())
+}
+
+/// Writes nodes.conf now (the bus driver's pending save then rewrites the same contents).
+fn save_config_now(ctx: &mut Ctx<'_>) {
+    let Some(s) = ctx.node.cluster.as_ref() else {
+        return;
+    };
+    let text = nodes_conf_text(s, ctx.node.clock.unix_ms());
+    let name = ctx
+        .node
+        .config
+        .get("cluster-config-file")
+        .filter(|n| !n.is_empty())
+        .unwrap_or("nodes.conf")
+        .to_string();
+    match ctx.node.storage.write_atomic(&name, text.as_bytes()) {
+        Ok(()) => {
+            if let Some(s) = ctx.node.cluster.as_mut() {
+                s.config_saved();
+            }
+        }
+        Err(e) => {
+            // The pending save stays set: the bus driver tries again.
+            let msg = format!("Could not save the cluster config file {}: {}", name, e);
+            ctx.node
+                .logger
+                .log(crate::log::Level::Warning, ctx.node.clock.unix_ms(), &msg);
+        }
+    }
 }
 
 // ----- membership -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod lists;
+pub mod migrate;
 pub mod object;
 pub mod persist;
 pub mod pubsub;
@@ -180,6 +181,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(command::COMMANDS.iter())
         .chain(cluster::COMMANDS.iter())
         .chain(dump::COMMANDS.iter())
+        .chain(migrate::COMMANDS.iter())
         .chain(lists::COMMANDS.iter())
         .chain(hashes::COMMANDS.iter())
         .chain(sets::COMMANDS.iter())
@@ -229,6 +231,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         }
         "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
         | "fcall_ro" => numkeys_at(2, 3, &[]),
+        "migrate" => migrate::key_positions(argv),
         _ => spec.keys.key_indexes(argv.len()).collect(),
     }
 }

@@ -28,16 +28,33 @@ pub fn have(program: &str) -> bool {
 /// port is only used once it was found free.
 static NEXT_PORT: AtomicU16 = AtomicU16::new(0);
 
+/// The range ports come from: [PORT_LOW, PORT_HIGH] unless a test binary picked its own with
+/// [`use_port_range`] (so concurrent test suites of different engineers never share ports).
+static PORT_LOW: AtomicU16 = AtomicU16::new(20000);
+static PORT_HIGH: AtomicU16 = AtomicU16::new(29000);
+
+/// Makes this test binary take its ports from `low..=high` (bus ports are +10000); call it
+/// before the first server starts.
+pub fn use_port_range(low: u16, high: u16) {
+    PORT_LOW.store(low, Ordering::SeqCst);
+    PORT_HIGH.store(high, Ordering::SeqCst);
+}
+
 /// A free loopback port whose port+10000 (cluster bus) is free too.
 pub fn free_port() -> u16 {
+    let (low, high) = (
+        PORT_LOW.load(Ordering::SeqCst),
+        PORT_HIGH.load(Ordering::SeqCst),
+    );
     if NEXT_PORT.load(Ordering::SeqCst) == 0 {
-        let base = 20000 + (std::process::id() % 400) as u16 * 20;
+        let slots = ((high - low) / 20).max(1) as u32;
+        let base = low + (std::process::id() % slots) as u16 * 20;
         let _ = NEXT_PORT.compare_exchange(0, base, Ordering::SeqCst, Ordering::SeqCst);
     }
     loop {
         let p = NEXT_PORT.fetch_add(1, Ordering::SeqCst);
-        if p > 29000 {
-            NEXT_PORT.store(20000, Ordering::SeqCst);
+        if p > high {
+            NEXT_PORT.store(low, Ordering::SeqCst);
             continue;
         }
         let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
