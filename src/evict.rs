@@ -263,18 +263,10 @@ impl NodeView<'_> {
         let decay = self.rest.config.lfu_decay_time_minutes;
         let now_ms = self.rest.clock.unix_ms();
         for _ in 0..EMPTY_SAMPLES_MAX {
-            let candidates = if volatile {
-                self.db.volatile_len()
-            } else {
-                self.db.len()
-            };
-            if candidates == 0 {
+            if !self.draw_samples(volatile, samples) {
                 return None;
             }
-            let pick = self.rest.rng.next_u64();
             let ev = &mut self.rest.evictor;
-            self.db
-                .sample_keys(pick, samples, volatile, &mut ev.samples);
             for i in 0..ev.samples.len() {
                 let key = ev.samples[i].clone();
                 if let Some(e) = self.db.peek(&key) {
@@ -295,22 +287,31 @@ impl NodeView<'_> {
         None
     }
 
+    /// Fills the evictor's sample buffer with up to `count` keys of the class (volatile ones,
+    /// or all) from a random place; false when the class is empty.
+    fn draw_samples(&mut self, volatile: bool, count: usize) -> bool {
+        let candidates = if volatile {
+            self.db.volatile_len()
+        } else {
+            self.db.len()
+        };
+        if candidates == 0 {
+            return false;
+        }
+        let pick = self.rest.rng.next_u64();
+        self.db
+            .sample_keys(pick, count, volatile, &mut self.rest.evictor.samples);
+        true
+    }
+
     /// One random key of the policy's class.
     fn random_victim(&mut self, policy: Policy) -> Option<Bytes> {
         let volatile = policy.volatile_only();
         for _ in 0..EMPTY_SAMPLES_MAX {
-            let candidates = if volatile {
-                self.db.volatile_len()
-            } else {
-                self.db.len()
-            };
-            if candidates == 0 {
+            if !self.draw_samples(volatile, 1) {
                 return None;
             }
-            let pick = self.rest.rng.next_u64();
-            let ev = &mut self.rest.evictor;
-            self.db.sample_keys(pick, 1, volatile, &mut ev.samples);
-            if let Some(k) = ev.samples.pop() {
+            if let Some(k) = self.rest.evictor.samples.pop() {
                 return Some(k);
             }
         }

@@ -452,28 +452,11 @@ async fn final_values(world: &World, history: &[Op]) -> BTreeMap<String, Option<
 
 /// The compact story kept in a snapshot.
 fn snapshot_lines(entries: &[Entry], formed_ms: u64, formation: bool) -> String {
-    let mut out = String::new();
-    for e in entries {
-        if e.text.starts_with("link to ") {
-            continue;
-        }
-        if !formation && e.at_ms < formed_ms && matches!(e.actor, Actor::Node(_)) {
-            continue;
-        }
-        let who = match &e.actor {
-            Actor::Node(n) => n.as_str(),
-            Actor::World => "world",
-        };
-        let _ = writeln!(
-            out,
-            "{:>4}.{:03}s  {:<10} {}",
-            e.at_ms / 1000,
-            e.at_ms % 1000,
-            who,
-            e.text
-        );
-    }
-    out
+    // Link chatter is left out, and the nodes' formation events unless asked for.
+    crate::trace::render_entries(entries.iter().filter(|e| {
+        !e.text.starts_with("link to ")
+            && (formation || e.at_ms >= formed_ms || !matches!(e.actor, Actor::Node(_)))
+    }))
 }
 
 /// Every node's role and slots at the end, by its own view.

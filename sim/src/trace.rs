@@ -42,22 +42,7 @@ impl Trace {
 
     /// The story as text: `  12.345s  n3        PFAIL n1`.
     pub fn render(&self, filter: impl Fn(&Entry) -> bool) -> String {
-        let mut out = String::new();
-        for e in self.entries.iter().filter(|e| filter(e)) {
-            let who = match &e.actor {
-                Actor::Node(n) => n.as_str(),
-                Actor::World => "world",
-            };
-            let _ = writeln!(
-                out,
-                "{:>4}.{:03}s  {:<10} {}",
-                e.at_ms / 1000,
-                e.at_ms % 1000,
-                who,
-                e.text
-            );
-        }
-        out
+        render_entries(self.entries.iter().filter(|e| filter(e)))
     }
 
     /// FNV-1a hash of the full story, printed at the end of a run: the same seed must give the
@@ -71,4 +56,24 @@ impl Trace {
         }
         h
     }
+}
+
+/// Story lines, one per entry: `  12.345s  n3        PFAIL n1`.
+pub fn render_entries<'a>(entries: impl Iterator<Item = &'a Entry>) -> String {
+    let mut out = String::new();
+    for e in entries {
+        let who = match &e.actor {
+            Actor::Node(n) => n.as_str(),
+            Actor::World => "world",
+        };
+        let _ = writeln!(
+            out,
+            "{:>4}.{:03}s  {:<10} {}",
+            e.at_ms / 1000,
+            e.at_ms % 1000,
+            who,
+            e.text
+        );
+    }
+    out
 }

@@ -772,22 +772,25 @@ impl World {
         self.heal();
     }
 
+    /// The host `command` and `call` talk from (made on first use), as redis-cli's machine.
+    fn admin_host(&mut self) -> NodeHandle {
+        if let Some(a) = &self.admin {
+            return a.clone();
+        }
+        let a = self
+            .handle
+            .create_node()
+            .name("redis-cli")
+            .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 4)))
+            .build();
+        self.admin = Some(a.clone());
+        a
+    }
+
     /// Sends one command to node i from the admin host (as redis-cli would) and waits for the
     /// reply while the world runs; `follow` follows MOVED/ASK like `redis-cli -c`.
     pub async fn command(&mut self, i: usize, args: Vec<String>, follow: bool) -> String {
-        let admin = match &self.admin {
-            Some(a) => a.clone(),
-            None => {
-                let a = self
-                    .handle
-                    .create_node()
-                    .name("redis-cli")
-                    .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 4)))
-                    .build();
-                self.admin = Some(a.clone());
-                a
-            }
-        };
+        let admin = self.admin_host();
         let addr = self.nodes[i].addr();
         let task = admin.spawn(async move {
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -854,19 +857,7 @@ impl World {
         i: usize,
         args: Vec<Vec<u8>>,
     ) -> Result<keyslot::resp::frame::Frame, String> {
-        let admin = match &self.admin {
-            Some(a) => a.clone(),
-            None => {
-                let a = self
-                    .handle
-                    .create_node()
-                    .name("redis-cli")
-                    .ip(IpAddr::V4(Ipv4Addr::new(10, 0, 9, 4)))
-                    .build();
-                self.admin = Some(a.clone());
-                a
-            }
-        };
+        let admin = self.admin_host();
         let addr = self.nodes[i].addr();
         let task = admin.spawn(async move {
             let conn = tokio::time::timeout(Duration::from_secs(2), Conn::connect(addr)).await;

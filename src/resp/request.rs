@@ -1112,14 +1112,19 @@ mod tests {
 
     #[test]
     fn small_args_are_copied_and_big_ones_share_their_buffer() {
+        /// Parses one command; returns its arguments and the address range of the input buffer.
+        fn parse_one(input: &[u8]) -> (Vec<Bytes>, std::ops::Range<usize>) {
+            let mut buf = BytesMut::from(input);
+            let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+            let argv = RequestParser::new()
+                .parse(&mut buf, &auth())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            (argv, range)
+        }
         // A small argument owns its bytes: stored as a value, it must not pin the read buffer.
-        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n"[..]);
-        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        let argv = RequestParser::new()
-            .parse(&mut buf, &auth())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let (argv, range) = parse_one(b"*2\r\n$3\r\nGET\r\n$5\r\nhello\r\n");
         assert_eq!(argv.get(1).map(|a| &a[..]), Some(&b"hello"[..]));
         assert!(argv.iter().all(|a| !range.contains(&(a.as_ptr() as usize))));
         // A big one is a slice of the buffer reserved for it (no copy of megabytes).
@@ -1127,13 +1132,7 @@ mod tests {
         let mut input = format!("*2\r\n$3\r\nSET\r\n${}\r\n", big.len()).into_bytes();
         input.extend_from_slice(&big);
         input.extend_from_slice(b"\r\n");
-        let mut buf = BytesMut::from(&input[..]);
-        let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
-        let argv = RequestParser::new()
-            .parse(&mut buf, &auth())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let (argv, range) = parse_one(&input);
         assert_eq!(argv.get(1).map(|a| a.len()), Some(BIG_ARG_BYTES));
         assert!(argv
             .get(1)
