@@ -43,6 +43,16 @@ struct LinkHandle {
     writer: mpsc::UnboundedSender<Vec<u8>>,
     local_ip: String,
     reader: tokio::task::JoinHandle<()>,
+    /// Aborted with the link: what it still had queued was written for a peer we gave up on,
+    /// and would arrive late and stale if the connection came back to life.
+    writer_task: tokio::task::JoinHandle<()>,
+}
+
+impl LinkHandle {
+    fn stop(self) {
+        self.reader.abort();
+        self.writer_task.abort();
+    }
 }
 
 /// Runs the cluster bus of `node` on `listener` until the node is dropped.
@@ -194,7 +204,7 @@ impl Driver {
             BusInput::Closed { link } => {
                 self.pending_connects.remove(&link);
                 if let Some(h) = self.links.remove(&link) {
-                    h.reader.abort();
+                    h.stop();
                 }
                 let ops = self.with_state(|node, _, _| {
                     if let Some(s) = node.rest.cluster.as_mut() {
@@ -225,7 +235,7 @@ impl Driver {
         let (mut read_half, mut write_half) = tokio::io::split(stream);
         let (wtx, mut wrx) = mpsc::unbounded_channel::<Vec<u8>>();
         let closed_tx = self.tx.clone();
-        tokio::spawn(async move {
+        let writer_task = tokio::spawn(async move {
             while let Some(buf) = wrx.recv().await {
                 if write_half.write_all(&buf).await.is_err() || write_half.flush().await.is_err() {
                     let _ = closed_tx.send(BusInput::Closed { link });
@@ -270,6 +280,7 @@ impl Driver {
                 writer: wtx,
                 local_ip,
                 reader,
+                writer_task,
             },
         );
     }
@@ -335,9 +346,7 @@ impl Driver {
                 NetOp::Close { link } => {
                     self.pending_connects.remove(&link);
                     if let Some(h) = self.links.remove(&link) {
-                        h.reader.abort();
-                        // Dropping the writer's sender ends the writer task, which shuts the
-                        // socket down.
+                        h.stop();
                     }
                 }
                 NetOp::Connect { link, ip, cport } => {

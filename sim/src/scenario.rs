@@ -866,11 +866,11 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
         ));
     }
     let (_, action) = actions.remove(0);
-    if st.for_.is_some() && !matches!(action, Action::Fault(_)) {
+    if st.for_.is_some() && !matches!(action, Action::Fault(_) | Action::Check(_)) {
         return Err(ctx.err(
             span,
             "for",
-            "`for` undoes a fault; this step is not one".into(),
+            "`for` undoes a fault or holds a check; this step is neither".into(),
         ));
     }
     Ok(Step {

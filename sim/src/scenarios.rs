@@ -21,6 +21,9 @@ use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+/// How often a check with `for` is evaluated while it must hold (simulated ms).
+const HELD_CHECK_SAMPLE_MS: u64 = 10;
+
 /// How to run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -686,12 +689,31 @@ async fn execute_inner(
                 }
             }
             Action::Check(c) => {
-                run.world.step();
-                if let Err(e) = run.evaluate(c, &formed) {
-                    let m = format!("step {} (check at {} ms): {}", n + 1, step.at_ms, e);
-                    return Err(run.fail("expectation", m));
+                // With `for`, the check must hold at every sample through the window: a
+                // flap between two samples of a plain check would go unseen.
+                let until = run.world.now_ms() + step.for_ms.unwrap_or(0);
+                loop {
+                    run.world.step();
+                    if let Err(e) = run.evaluate(c, &formed) {
+                        let m = format!(
+                            "step {} (check at {} ms, {} ms in): {}",
+                            n + 1,
+                            step.at_ms,
+                            run.world.now_ms().saturating_sub(due),
+                            e
+                        );
+                        return Err(run.fail("expectation", m));
+                    }
+                    if run.world.now_ms() >= until {
+                        break;
+                    }
+                    let next = (run.world.now_ms() + HELD_CHECK_SAMPLE_MS).min(until);
+                    run.advance(next, &mut undos).await;
                 }
-                run.world.note(format!("check {} passed", n + 1));
+                match step.for_ms {
+                    Some(d) => run.world.note(format!("check {} held for {} ms", n + 1, d)),
+                    None => run.world.note(format!("check {} passed", n + 1)),
+                }
             }
         }
         if run.options.views {

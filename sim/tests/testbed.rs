@@ -254,9 +254,9 @@ fn random_schedules_are_named_by_their_seed_and_round_trip_through_files() {
 #[test]
 fn shrinking_the_planted_bug_gives_a_small_file_that_reproduces_it() {
     let base = test_file("planted-base");
-    // Seed 76's schedule (7 faults) catches the double vote (found by
-    // `keyslot-sim explore tests/scenarios/planted-base.toml --seeds 100`).
-    let seed = 76;
+    // Seed 101's schedule catches the double vote (the one of 150 seeds found by
+    // `keyslot-sim explore tests/scenarios/planted-base.toml --seeds 150`).
+    let seed = 101;
     let shrunk = schedule::shrink(
         &base,
         seed,

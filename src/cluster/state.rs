@@ -117,6 +117,10 @@ pub struct ClusterNode {
     pub orphaned_since_ms: u64,
     /// Last replication offset it advertised.
     pub repl_offset: u64,
+    /// The highest currentEpoch this node's own packets carried. A node's currentEpoch never
+    /// goes down, so a packet below it was sent earlier and arrived late (an old connection's
+    /// bytes delivered after a partition healed).
+    pub current_epoch_seen: u64,
     /// Failure reports: reporter -> monotonic ms of the latest report.
     pub fail_reports: BTreeMap<NodeId, u64>,
     link: LinkState,
@@ -143,6 +147,7 @@ impl ClusterNode {
             ctime_ms: now_ms,
             orphaned_since_ms: 0,
             repl_offset: 0,
+            current_epoch_seen: 0,
             fail_reports: BTreeMap::new(),
             link: LinkState::Down,
         }
@@ -228,6 +233,8 @@ pub struct BusStats {
     pub received: BTreeMap<u16, u64>,
     /// Messages dropped as malformed or from unknown senders.
     pub dropped: u64,
+    /// Messages dropped because they were older than what the node already knew of the sender.
+    pub stale: u64,
 }
 
 /// An election in progress (replica side): Redis's failover_auth_* fields.
@@ -845,6 +852,33 @@ impl ClusterState {
         }
     }
 
+    /// Why a packet from `sender` carrying `current_epoch` is older than what we know of it,
+    /// or None when it is not. A node's currentEpoch never goes down, and a master's is at
+    /// least its configEpoch, so a packet below either was sent before news we already have:
+    /// for example a replica's pings queued on a connection that stalled in a partition and
+    /// delivered after the partition healed, saying it is still a replica of the master it
+    /// has since replaced.
+    fn stale_reason(&self, sender: NodeId, current_epoch: u64) -> Option<String> {
+        let n = self.nodes.get(&sender)?;
+        if current_epoch < n.current_epoch_seen {
+            return Some(format!(
+                "stale packet from {}: currentEpoch {} after {}",
+                &sender.as_str()[..8],
+                current_epoch,
+                n.current_epoch_seen
+            ));
+        }
+        if n.is_master() && current_epoch < n.config_epoch {
+            return Some(format!(
+                "stale packet from {}: currentEpoch {} below its configEpoch {}",
+                &sender.as_str()[..8],
+                current_epoch,
+                n.config_epoch
+            ));
+        }
+        None
+    }
+
     /// Handles one decoded message.
     pub fn process(
         &mut self,
@@ -857,11 +891,6 @@ impl ClusterState {
         let h = &msg.header;
         let kind = h.kind;
         *self.stats.received.entry(kind).or_default() += 1;
-        let outbound_node = self.outbound.get(&link).copied();
-        let link_node = outbound_node.or_else(|| self.inbound.get(&link).and_then(|i| i.node));
-        if let Some(n) = link_node.and_then(|id| self.nodes.get_mut(&id)) {
-            n.data_received_ms = now_ms;
-        }
         let sender_id = h.sender;
         let sender_known = self
             .nodes
@@ -869,8 +898,30 @@ impl ClusterState {
             .map(|n| !n.in_handshake() && !n.is_myself())
             .unwrap_or(false);
         let sender = if sender_known { Some(sender_id) } else { None };
+        let outbound_node = self.outbound.get(&link).copied();
+        let link_node = outbound_node.or_else(|| self.inbound.get(&link).and_then(|i| i.node));
+        if let Some(n) = link_node.and_then(|id| self.nodes.get_mut(&id)) {
+            n.data_received_ms = now_ms;
+        }
+        if let Some(why) = sender.and_then(|s| self.stale_reason(s, h.current_epoch)) {
+            // Old news: acting on it would undo what we learned since. It still shows the
+            // peer alive, and a PONG on our own link still answers our PING (a pong sent just
+            // before the peer's epoch moved can be overtaken by a ping on the other link).
+            if kind == wire::types::PONG && outbound_node == sender {
+                if let Some(n) = sender.and_then(|s| self.nodes.get_mut(&s)) {
+                    n.pong_received_ms = now_ms;
+                    n.ping_sent_ms = 0;
+                }
+            }
+            self.stats.stale += 1;
+            self.event(ClusterEvent::MessageDropped { reason: why });
+            return;
+        }
 
         if let Some(s) = sender {
+            if let Some(n) = self.nodes.get_mut(&s) {
+                n.current_epoch_seen = n.current_epoch_seen.max(h.current_epoch);
+            }
             // Remember which node an inbound link belongs to.
             if let Some(i) = self.inbound.get_mut(&link) {
                 if i.node.is_none() {

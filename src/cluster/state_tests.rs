@@ -746,6 +746,62 @@ fn manual_failover_default_refused_when_master_is_down() {
     net.assert_safe();
 }
 
+/// A PING as node `from` sent it while it was still a replica of `master` (an old connection's
+/// bytes delivered late).
+fn ping_as_replica(net: &Net, from: usize, master: usize, current_epoch: u64) -> Vec<u8> {
+    let mut h = Header::new(types::PING, net.id(from));
+    h.port = PORT;
+    h.cport = CPORT;
+    h.current_epoch = current_epoch;
+    h.config_epoch = net.state(from).nodes[&net.id(master)].config_epoch;
+    h.slaveof = Some(net.id(master));
+    h.flags = flags::SLAVE;
+    wire::encode(&Message {
+        header: h,
+        body: Body::Ping {
+            gossip: Vec::new(),
+            extensions: Vec::new(),
+        },
+    })
+}
+
+#[test]
+fn a_late_packet_from_before_a_failover_is_dropped_as_stale() {
+    let mut net = cluster(8, 3, &[0, 1, 2]);
+    let old_epoch = net.state(3).current_epoch;
+    net.command(3, |s, now, unix| {
+        s.start_manual_failover(now, unix, FailoverMode::Takeover)
+    })
+    .unwrap();
+    wait(&mut net, "TAKEOVER swapped roles", 5_000, |n| {
+        is_replica_of(n, 0, 3) && n.converged().is_ok()
+    });
+    let stale_before = net.state(0).stats.stale;
+    // Node 3's ping from before it took over: "I replicate node 0", at the old epoch.
+    let late = ping_as_replica(&net, 3, 0, old_epoch);
+    net.inject(0, 3, &late);
+    let s = net.state(0);
+    assert_eq!(s.stats.stale, stale_before + 1);
+    assert!(
+        s.nodes[&net.id(3)].is_master(),
+        "node 0 still sees node 3 as master"
+    );
+    assert_eq!(s.me().master, Some(net.id(3)));
+    assert!(
+        owns_range(&net, 3, 0, 3),
+        "node 3 keeps node 0's old slots everywhere"
+    );
+    assert!(net.state(0).state_ok);
+
+    // The same claim at the current epoch is news, not a late packet: node 0 acts on it (what
+    // it did with the late one too, before the rule).
+    let now_epoch = net.state(3).current_epoch;
+    let fresh = ping_as_replica(&net, 3, 0, now_epoch);
+    net.inject(0, 3, &fresh);
+    assert_eq!(net.state(0).stats.stale, stale_before + 1);
+    assert!(net.state(0).nodes[&net.id(3)].is_replica());
+}
+
 #[test]
 fn replica_migration_to_orphaned_master_smallest_id_moves() {
     replica_migration(10, false);
