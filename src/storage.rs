@@ -21,6 +21,13 @@ pub trait Storage: Send + Sync {
     /// Replaces the file's contents atomically and durably: after a crash the file holds either
     /// the old or the new contents, never a mix.
     fn write_atomic(&self, name: &str, data: &[u8]) -> io::Result<()>;
+    /// Replaces the file's contents atomically (temp file and rename) without fsync: cheaper,
+    /// and after a crash the file may hold the old contents. Redis saves nodes.conf this way
+    /// for changes it can afford to lose (an open slot during a migration, which
+    /// `redis-cli --cluster fix` repairs); the default is the durable write.
+    fn write_replace(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        self.write_atomic(name, data)
+    }
     /// Appends to the file, creating it if needed. Not durable until [`Storage::sync`]; on an
     /// error some prefix of `data` may have been written (see [`Storage::truncate`]).
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()>;
@@ -62,6 +69,37 @@ pub struct DirStorage {
 }
 
 impl DirStorage {
+    /// Writes `data` to `tmp`, then renames it over `path`; with `durable`, fsyncs the file
+    /// before the rename and the directory after it.
+    fn replace_via(
+        &self,
+        tmp: &std::path::Path,
+        path: &std::path::Path,
+        name: &str,
+        data: &[u8],
+        durable: bool,
+    ) -> io::Result<()> {
+        let written = (|| {
+            let mut f = std::fs::File::create(tmp)?;
+            f.write_all(data)?;
+            if durable {
+                f.sync_all()?;
+            }
+            Ok::<(), io::Error>(())
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(tmp);
+            return Err(e);
+        }
+        self.forget(name);
+        std::fs::rename(tmp, path)?;
+        if durable {
+            // Make the rename itself durable.
+            sync_parent(path);
+        }
+        Ok(())
+    }
+
     pub fn new(dir: impl Into<PathBuf>) -> DirStorage {
         DirStorage {
             dir: dir.into(),
@@ -137,20 +175,17 @@ impl Storage for DirStorage {
         let tmp = self
             .dir
             .join(format!("{}.tmp-{}-{}", name, std::process::id(), n));
-        let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(data)?;
-            f.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        self.forget(name);
-        std::fs::rename(&tmp, &path)?;
-        // Make the rename itself durable.
-        sync_parent(&path);
-        Ok(())
+        self.replace_via(&tmp, &path, name, data, true)
+    }
+
+    fn write_replace(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        let path = self.path(name);
+        static NEXT_TMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT_TMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self
+            .dir
+            .join(format!("{}.tmp-{}-r{}", name, std::process::id(), n));
+        self.replace_via(&tmp, &path, name, data, false)
     }
 
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
@@ -452,6 +487,17 @@ impl Storage for MemStorage {
         Ok(())
     }
 
+    fn write_replace(&self, name: &str, data: &[u8]) -> io::Result<()> {
+        let mut d = self.disk()?;
+        if let Some(f) = d.take_fault() {
+            return Err(f.error());
+        }
+        // A crash before the next fsync brings the old contents back.
+        let f = d.files.entry(name.to_string()).or_default();
+        f.data = data.to_vec();
+        Ok(())
+    }
+
     fn append(&self, name: &str, data: &[u8]) -> io::Result<()> {
         let mut d = self.disk()?;
         if let Some(f) = d.take_fault() {
@@ -590,6 +636,26 @@ mod tests {
         assert_eq!(s.read("d/g").unwrap(), Some(Vec::new()));
         assert_eq!(s.read("h").unwrap(), Some(b"kept".to_vec()));
         assert_eq!(s.list("d").unwrap(), vec!["f".to_string(), "g".to_string()]);
+    }
+
+    #[test]
+    fn a_replace_without_fsync_is_undone_by_a_crash_but_not_by_a_kill() {
+        let s = MemStorage::new();
+        s.write_atomic("nodes.conf", b"durable").unwrap();
+        s.write_replace("nodes.conf", b"open slot").unwrap();
+        // A process kill leaves the page cache: the new contents are read back.
+        assert_eq!(s.read("nodes.conf").unwrap(), Some(b"open slot".to_vec()));
+        s.crash();
+        assert_eq!(s.read("nodes.conf").unwrap(), Some(b"durable".to_vec()));
+        // On a real directory it replaces the file like the durable write does.
+        let dir = std::env::temp_dir().join(format!("keyslot-replace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = DirStorage::new(&dir);
+        d.write_atomic("n.conf", b"one").unwrap();
+        d.write_replace("n.conf", b"two").unwrap();
+        assert_eq!(d.read("n.conf").unwrap(), Some(b"two".to_vec()));
+        assert_eq!(d.list("").unwrap(), vec!["n.conf".to_string()]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -429,18 +429,24 @@ fn setslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let keys = ctx.db.slot_len(slot);
     let (now, unix) = (ctx.node.clock.mono_ms(), ctx.node.clock.unix_ms());
     let s = state(ctx)?;
+    let epoch_before = s.me().config_epoch;
     // Becoming a replica (last slot given away) reaches the replication layer as an output.
     let _effect = s
         .setslot(now, unix, slot, action, argv.get(4).map(|a| &a[..]), keys)
         .map_err(CmdError::other)?;
+    let epoch_bumped = state(ctx)?.me().config_epoch != epoch_before;
     // Redis writes nodes.conf before the reply leaves (clusterBeforeSleep runs before client
     // writes): a node killed right after answering still has the open slot when it restarts.
-    save_config_now(ctx);
+    // Like Redis, only a configEpoch bump (SETSLOT NODE on the importing node) is fsynced:
+    // redis-cli sends five SETSLOTs per slot, and an open slot lost in a power cut is what
+    // `--cluster fix` repairs.
+    save_config_now(ctx, epoch_bumped);
     Ok(Reply::ok())
 }
 
-/// Writes nodes.conf now (the bus driver's pending save then rewrites the same contents).
-fn save_config_now(ctx: &mut Ctx<'_>) {
+/// Writes nodes.conf now, with fsync when `durable` (the bus driver's pending save is
+/// cleared: it would write the same contents).
+fn save_config_now(ctx: &mut Ctx<'_>, durable: bool) {
     let Some(s) = ctx.node.cluster.as_ref() else {
         return;
     };
@@ -452,7 +458,12 @@ fn save_config_now(ctx: &mut Ctx<'_>) {
         .filter(|n| !n.is_empty())
         .unwrap_or("nodes.conf")
         .to_string();
-    match ctx.node.storage.write_atomic(&name, text.as_bytes()) {
+    let written = if durable {
+        ctx.node.storage.write_atomic(&name, text.as_bytes())
+    } else {
+        ctx.node.storage.write_replace(&name, text.as_bytes())
+    };
+    match written {
         Ok(()) => {
             if let Some(s) = ctx.node.cluster.as_mut() {
                 s.config_saved();
