@@ -145,6 +145,8 @@ const SCRIPT: &[(&str, &[&str])] = &[
         &["MIGRATE", "127.0.0.1", "PB", "b", "0", "1000", "REPLACE"],
     ),
     ("A", &["GET", "b"]),
+    // One cached connection to B now, as Redis keeps it for 10 s.
+    ("A", &["#info", "migrate_cached_sockets"]),
     ("A", &["CLUSTER", "GETKEYSINSLOT", "3300", "10"]),
     ("B", &["CLUSTER", "SETSLOT", "3300", "STABLE"]),
     ("B", &["CLUSTER", "SETSLOT", "0", "NODE", "IDB"]),
@@ -212,6 +214,14 @@ fn run_script(side: &Side) -> Vec<String> {
                     .collect::<Vec<_>>()
                     .join(" ");
                 mine
+            }
+            "#info" => {
+                let text =
+                    cluster_util::query_str(side.ports[i], &["INFO", "stats"]).expect("INFO stats");
+                text.lines()
+                    .find(|l| l.starts_with(&format!("{}:", args[1])))
+                    .unwrap_or("(missing)")
+                    .to_string()
             }
             "#block" => {
                 let mut c = RawConn::connect(side.ports[i]);

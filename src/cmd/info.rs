@@ -420,13 +420,19 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
     }
     field(&mut s, "keyspace_hits", st.keyspace_hits);
     field(&mut s, "keyspace_misses", st.keyspace_misses);
-    for name in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
-        "latest_fork_usec",
-        "total_forks",
+    let hub = &ctx.node.hub;
+    field(&mut s, "pubsub_channels", hub.channels.len());
+    field(&mut s, "pubsub_patterns", hub.patterns.len());
+    field(&mut s, "pubsubshard_channels", hub.shard.len());
+    for name in ["latest_fork_usec", "total_forks"] {
+        field(&mut s, name, 0);
+    }
+    field(
+        &mut s,
         "migrate_cached_sockets",
+        ctx.node.migrate.cached_sockets(),
+    );
+    for name in [
         "slave_expires_tracked_keys",
         "active_defrag_hits",
         "active_defrag_misses",
