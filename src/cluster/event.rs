@@ -103,7 +103,9 @@ pub enum ClusterEvent {
         start: u16,
         end: u16,
     },
-    /// Slots this node served were taken by another master, keys dropped.
+    /// Slots this node served were taken by a newer claim of another master; the node drops
+    /// whatever keys they still hold (and logs how many, when there were any: after a
+    /// migration the slot is usually empty).
     SlotsLost {
         count: usize,
     },
@@ -187,7 +189,7 @@ impl fmt::Display for ClusterEvent {
                     write!(f, "slots {}-{} -> {}", start, end, short(owner))
                 }
             }
-            SlotsLost { count } => write!(f, "lost {} slots with keys", count),
+            SlotsLost { count } => write!(f, "{} of its slots taken by a newer claim", count),
             EpochCollision { epoch } => write!(f, "configEpoch collision, took {}", epoch),
             ManualFailover { phase } => write!(f, "manual failover: {}", phase),
             ReplicaMigrated { to } => write!(f, "migrated to orphaned master {}", short(to)),
