@@ -277,6 +277,70 @@ pub fn replicas_in_sync(world: &World) -> Result<(), String> {
     Ok(())
 }
 
+/// Invariant 9: every key a client wrote lives on at most one master, and that master owns
+/// its slot, so a client following MOVED/ASK reaches the one copy. A second copy on another
+/// master (a migration that copied a key and lost track of it, a demoted master that kept
+/// keys of slots it gave up) could come back as the truth after a later ownership change.
+/// Keys on no master are invariant 4's and the lost-writes budget's business.
+pub fn keys_in_one_place<'a>(
+    world: &World,
+    keys: impl IntoIterator<Item = &'a String>,
+) -> Result<(), String> {
+    let masters: Vec<usize> = world
+        .live_nodes()
+        .into_iter()
+        .filter(|&i| world.is_master(i) == Some(true))
+        .collect();
+    for key in keys {
+        let holders: Vec<usize> = masters
+            .iter()
+            .copied()
+            .filter(|&i| {
+                world
+                    .with_node(i, |n| n.db.peek(key.as_bytes()).is_some())
+                    .unwrap_or(false)
+            })
+            .collect();
+        let names = || {
+            holders
+                .iter()
+                .map(|&i| world.nodes[i].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if holders.len() > 1 {
+            return Err(format!(
+                "key {key:?} is on {} masters: {}",
+                holders.len(),
+                names()
+            ));
+        }
+        let Some(&holder) = holders.first() else {
+            continue;
+        };
+        let slot = keyslot::slot::key_slot(key.as_bytes());
+        let owns = world
+            .with_node(holder, |n| {
+                n.rest
+                    .cluster
+                    .as_ref()
+                    // An importing node holds keys a client reaches by ASK.
+                    .map(|c| {
+                        c.slot_owner_id(slot) == Some(c.me().id) || c.importing.contains_key(&slot)
+                    })
+            })
+            .flatten()
+            .unwrap_or(false);
+        if !owns {
+            return Err(format!(
+                "key {key:?} (slot {slot}) is only on {}, which does not own the slot",
+                names()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What the history says about the data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DataReport {

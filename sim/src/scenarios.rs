@@ -789,6 +789,11 @@ async fn execute_inner(
     } else {
         let finals = final_values(&run.world, &history).await;
         let d = analyse(&history, &finals);
+        if expect.checks(9) {
+            if let Err(why) = check::keys_in_one_place(&run.world, finals.keys()) {
+                return Err(run.fail("9", format!("9: every key in one place: {why}")));
+            }
+        }
         if expect.checks(4) {
             if let Some(p) = d.phantom_reads.first() {
                 return Err(run.fail("4", format!("4: no phantom reads: {p}")));

@@ -212,6 +212,28 @@ fn planted_double_vote_is_caught_with_its_replay_seed() {
 /// delays, so the replicas of two failed masters split the three remaining votes in every
 /// epoch and neither was ever promoted (found at seed 102951 of two-masters-fail). Elections
 /// now start at their exact deadline.
+/// Invariant 9 catches a key copied to a master that does not own its slot (a migration
+/// abandoned after MIGRATE ... COPY), and passes the same run without the copy.
+#[test]
+fn a_key_left_on_two_masters_breaks_invariant_9() {
+    let mut sc = test_file("planted-duplicate-key");
+    sc.expect.fails_with = None;
+    let failure = scenarios::run(&sc, sc.seed, Options::default())
+        .expect_err("the copy on master-2 must be caught");
+    assert_eq!(failure.invariant, "9", "{}", failure.message);
+    assert!(
+        failure.message.contains("c0:0") && failure.message.contains("master-2"),
+        "{}",
+        failure.message
+    );
+    let mut clean = sc.clone();
+    clean.steps.retain(
+        |s| !matches!(&s.action, scenario::Action::Command { args, .. } if args[0] == "MIGRATE"),
+    );
+    scenarios::run(&clean, clean.seed, Options::default())
+        .unwrap_or_else(|f| panic!("without the copy the run passes: {}", f.message));
+}
+
 #[test]
 fn election_delays_are_not_rounded_to_the_tick() {
     let sc = file("two-masters-fail");
