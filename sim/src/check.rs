@@ -277,7 +277,7 @@ pub fn replicas_in_sync(world: &World) -> Result<(), String> {
     Ok(())
 }
 
-/// Invariant 9: every key a client wrote lives on at most one master, and that master owns
+/// Invariant 13: every key a client wrote lives on at most one master, and that master owns
 /// its slot, so a client following MOVED/ASK reaches the one copy. A second copy on another
 /// master (a migration that copied a key and lost track of it, a demoted master that kept
 /// keys of slots it gave up) could come back as the truth after a later ownership change.

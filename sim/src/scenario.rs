@@ -114,7 +114,7 @@ pub struct Expect {
     pub lost_writes_within_ms: Option<u64>,
     /// Exactly this many promotions after formation.
     pub promotions: Option<usize>,
-    /// Which invariants are checked (1-8 of DESIGN.md, 9 of scenarios/README.md).
+    /// Which invariants are checked (1-8 of DESIGN.md, 9-13 of scenarios/README.md).
     pub invariants: BTreeSet<u8>,
     /// The run must fail with this invariant (a planted bug's scenario).
     pub fails_with: Option<String>,
@@ -129,7 +129,7 @@ impl Default for Expect {
             lost_writes: None,
             lost_writes_within_ms: None,
             promotions: None,
-            invariants: (1..=9).collect(),
+            invariants: (1..=13).collect(),
             fails_with: None,
             final_check: None,
         }
@@ -666,11 +666,11 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
         expect.lost_writes_within_ms = e.lost_writes_within.map(|d| d.0);
         expect.promotions = e.promotions;
         if let Some(inv) = &e.invariants {
-            if let Some(bad) = inv.iter().find(|i| !(1..=9).contains(*i)) {
+            if let Some(bad) = inv.iter().find(|i| !(1..=13).contains(*i)) {
                 return Err(ctx.err(
                     span,
                     "expect.invariants",
-                    format!("invariant {bad} does not exist (1-9, see DESIGN.md and scenarios/README.md)"),
+                    format!("invariant {bad} does not exist (1-13, see DESIGN.md and scenarios/README.md)"),
                 ));
             }
             expect.invariants = inv.iter().copied().collect();

@@ -789,9 +789,9 @@ async fn execute_inner(
     } else {
         let finals = final_values(&run.world, &history).await;
         let d = analyse(&history, &finals);
-        if expect.checks(9) {
+        if expect.checks(13) {
             if let Err(why) = check::keys_in_one_place(&run.world, finals.keys()) {
-                return Err(run.fail("9", format!("9: every key in one place: {why}")));
+                return Err(run.fail("13", format!("13: every key in one place: {why}")));
             }
         }
         if expect.checks(4) {

@@ -212,15 +212,15 @@ fn planted_double_vote_is_caught_with_its_replay_seed() {
 /// delays, so the replicas of two failed masters split the three remaining votes in every
 /// epoch and neither was ever promoted (found at seed 102951 of two-masters-fail). Elections
 /// now start at their exact deadline.
-/// Invariant 9 catches a key copied to a master that does not own its slot (a migration
+/// Invariant 13 catches a key copied to a master that does not own its slot (a migration
 /// abandoned after MIGRATE ... COPY), and passes the same run without the copy.
 #[test]
-fn a_key_left_on_two_masters_breaks_invariant_9() {
+fn a_key_left_on_two_masters_breaks_invariant_13() {
     let mut sc = test_file("planted-duplicate-key");
     sc.expect.fails_with = None;
     let failure = scenarios::run(&sc, sc.seed, Options::default())
         .expect_err("the copy on master-2 must be caught");
-    assert_eq!(failure.invariant, "9", "{}", failure.message);
+    assert_eq!(failure.invariant, "13", "{}", failure.message);
     assert!(
         failure.message.contains("c0:0") && failure.message.contains("master-2"),
         "{}",
