@@ -107,7 +107,9 @@ mod cli {
             as_written: bool,
             /// Each seed draws its own world before its schedule: topology (3x0 to 5x2),
             /// node-timeout, which fault kinds are on, their number and durations, partition
-            /// modes, client load; a safety phase, then a liveness phase with a budget.
+            /// modes, client load; a safety phase, then a liveness phase with a budget. With
+            /// several files the seeds are dealt out to them in turn (seed s runs file
+            /// (s - first_seed) % files), so --seeds N is N runs in all.
             #[arg(long)]
             swarm: bool,
             /// Run only the seeds s of shard I of N: (s - first_seed) % N == I.
@@ -525,8 +527,22 @@ mod cli {
         );
         let started = Instant::now();
         let mut all = Vec::new();
-        for base in &bases {
-            let records = explore_one(base, &seeds, e.jobs, e.mode);
+        let files = bases.len() as u64;
+        for (k, base) in bases.iter().enumerate() {
+            // A swarm seed draws the whole world; the file gives only its node flags and its
+            // name. So the seeds are dealt out to the files in turn (seed s runs file
+            // (s - first_seed) % files) rather than every file running every seed: N seeds are
+            // N distinct worlds, not the same worlds once per file.
+            let mine: Vec<u64> = if e.mode == Mode::Swarm {
+                seeds
+                    .iter()
+                    .copied()
+                    .filter(|s| s.wrapping_sub(e.first_seed) % files == k as u64)
+                    .collect()
+            } else {
+                seeds.clone()
+            };
+            let records = explore_one(base, &mine, e.jobs, e.mode);
             if let Some((path, w)) = &mut json {
                 // Written per file, so a long explore that is stopped keeps what it finished.
                 let written = records
