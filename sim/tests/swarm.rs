@@ -187,3 +187,22 @@ fn a_panic_is_its_own_class() {
     let summary = keyslot_sim::summary::render(&[rec]);
     assert!(summary.contains("  panics              1\n"), "{summary}");
 }
+
+/// Found by `explore --swarm` (3x2 worlds): a demoted master that full-synced from its successor
+/// kept its own replica attached, which then stayed ahead of it with the dropped history
+/// (invariant 7). Fixed in src/replication/replica.rs (a full sync drops our replicas, as
+/// Redis's replicationAttachToNewMaster). The seeds name their worlds as the model draws them
+/// today; if the model changes they test other worlds (still a valid run, no longer this bug).
+#[test]
+fn swarm_found_chained_replica_kept_a_dropped_history() {
+    for (name, seed) in [("full-restart", 236), ("partition-master", 1084)] {
+        let sc = swarm::swarm_scenario(&file(name), seed);
+        if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
+            panic!(
+                "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
+                f.invariant,
+                f.message.lines().next().unwrap_or("")
+            );
+        }
+    }
+}
