@@ -9,16 +9,23 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY . .
+# keyslot-sim (the simulator, built with --cfg madsim by sim/.cargo/config.toml into
+# target/sim) is in the image too, for deploy/explore-job.yaml's shards.
 RUN cargo build --release --locked --bin keyslot-server \
+ && (cd sim && cargo build --release --locked --bin keyslot-sim) \
  && cp target/release/keyslot-server /keyslot-server \
- && strip --strip-debug /keyslot-server
+ && cp target/sim/release/keyslot-sim /keyslot-sim \
+ && strip --strip-debug /keyslot-server /keyslot-sim
 
-# --- runtime stage: keyslot-server, redis-cli (redis-tools) and bash -------------------------
+# --- runtime stage: keyslot-server, keyslot-sim + scenarios, redis-cli (redis-tools), bash ---
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends redis-tools bash \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /keyslot-server /usr/local/bin/keyslot-server
+COPY --from=build /keyslot-sim /usr/local/bin/keyslot-sim
+COPY scenarios /usr/local/share/keyslot/scenarios
+ENV KEYSLOT_SCENARIOS=/usr/local/share/keyslot/scenarios
 WORKDIR /data
 VOLUME /data
 EXPOSE 6379 16379

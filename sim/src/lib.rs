@@ -10,7 +10,10 @@
 //! - [`trace`]: the story of a run;
 //! - [`scenario`]: scenario files (`scenarios/*.toml`), [`scenarios`]: running them,
 //!   [`run`]: seeds and replay;
-//! - [`schedule`]: random fault schedules and shrinking; [`html`]: the run as a timeline page.
+//! - [`schedule`]: random fault schedules and shrinking; [`swarm`]: a world drawn per seed
+//!   (topology, timeouts, fault kinds, load) around such a schedule;
+//! - [`record`]: one explore run as a JSON line, shards of the seed range; [`summary`]: the
+//!   table `explore` and `merge` print; [`html`]: the run as a timeline page.
 
 #[cfg(madsim)]
 pub mod check;
@@ -21,6 +24,8 @@ pub mod faults;
 #[cfg(madsim)]
 pub mod html;
 #[cfg(madsim)]
+pub mod record;
+#[cfg(madsim)]
 pub mod resp_client;
 #[cfg(madsim)]
 pub mod run;
@@ -30,6 +35,10 @@ pub mod scenario;
 pub mod scenarios;
 #[cfg(madsim)]
 pub mod schedule;
+#[cfg(madsim)]
+pub mod summary;
+#[cfg(madsim)]
+pub mod swarm;
 pub mod trace;
 #[cfg(madsim)]
 pub mod world;

@@ -7,6 +7,9 @@
 //! keyslot-sim run kill-master --html out.html              # the run as a timeline page
 //! keyslot-sim replay kill-master --seed 42 --verbose       # full per-node event log
 //! keyslot-sim explore kill-master --seeds 200 --jobs 2     # random fault schedules, a table
+//! keyslot-sim explore ../scenarios/*.toml --swarm --seeds 100   # a world per seed, too
+//! keyslot-sim explore kill-master --swarm --shard 1/4 --json s1.jsonl   # a quarter of the seeds
+//! keyslot-sim merge s0.jsonl s1.jsonl s2.jsonl s3.jsonl   # the table of the whole range
 //! keyslot-sim shrink kill-master --seed 17                 # minimal failing schedule -> file
 //! keyslot-sim bench                                        # simulated seconds per wall second
 //! ```
@@ -27,14 +30,15 @@ fn main() {
 #[cfg(madsim)]
 mod cli {
     use clap::{Parser, Subcommand};
-    use keyslot_sim::run::{RunFailure, RunReport};
+    use keyslot_sim::record::{self, Mode, Outcome, RunRecord, Shard};
+    use keyslot_sim::run::RunReport;
     use keyslot_sim::scenario::{self, Scenario};
     use keyslot_sim::scenarios::{self, Options};
-    use keyslot_sim::{html, schedule};
+    use keyslot_sim::{html, schedule, summary, swarm};
     use std::collections::BTreeMap;
     use std::io::Write;
     use std::process::ExitCode;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{mpsc, Arc};
     use std::time::Instant;
 
@@ -62,6 +66,10 @@ mod cli {
             /// Run the random fault schedule of the seed over the file instead of its timeline.
             #[arg(long)]
             random: bool,
+            /// With --random: the seed also draws the world (topology, timeouts, fault kinds,
+            /// load); see `explore --swarm`.
+            #[arg(long, requires = "random")]
+            swarm: bool,
             /// Print each story even when running several files.
             #[arg(long)]
             story: bool,
@@ -76,6 +84,9 @@ mod cli {
             seed: u64,
             #[arg(long)]
             random: bool,
+            /// With --random: the seed also draws the world (explore --swarm's runs).
+            #[arg(long, requires = "random")]
+            swarm: bool,
             /// Also print each node's own event log and every node's CLUSTER NODES after each
             /// step.
             #[arg(long)]
@@ -92,8 +103,26 @@ mod cli {
             #[arg(long, default_value_t = 1)]
             jobs: usize,
             /// Run each file's own timeline at every seed instead of random schedules.
-            #[arg(long)]
+            #[arg(long, conflicts_with = "swarm")]
             as_written: bool,
+            /// Each seed draws its own world before its schedule: topology (3x0 to 5x2),
+            /// node-timeout, which fault kinds are on, their number and durations, partition
+            /// modes, client load; a safety phase, then a liveness phase with a budget. With
+            /// several files the seeds are dealt out to them in turn (seed s runs file
+            /// (s - first_seed) % files), so --seeds N is N runs in all.
+            #[arg(long)]
+            swarm: bool,
+            /// Run only the seeds s of shard I of N: (s - first_seed) % N == I.
+            #[arg(long)]
+            shard: Option<Shard>,
+            /// Also write one JSON line per run to this file (for `merge`).
+            #[arg(long)]
+            json: Option<String>,
+        },
+        /// Combine explore --json files (shards) into the table one explore prints.
+        Merge {
+            #[arg(required = true)]
+            files: Vec<String>,
         },
         /// Shrink the failing random schedule of a seed and write it as a scenario file.
         Shrink {
@@ -106,6 +135,10 @@ mod cli {
             /// Runs to spend at most.
             #[arg(long, default_value_t = 400)]
             budget: usize,
+            /// Shrink the schedule of the seed's swarm world (explore --swarm's runs); the
+            /// world stays as drawn.
+            #[arg(long)]
+            swarm: bool,
         },
         /// Simulator speed: simulated seconds per wall second over the kill-master scenario.
         Bench {
@@ -118,11 +151,31 @@ mod cli {
         scenario::find(name).map_err(|e| e.to_string())
     }
 
-    fn scenario_for(base: &Scenario, seed: u64, random: bool) -> Scenario {
-        if random {
-            schedule::random_scenario(base, seed)
-        } else {
-            base.clone()
+    fn mode_of(random: bool, swarm: bool) -> Mode {
+        match (random, swarm) {
+            (_, true) => Mode::Swarm,
+            (true, false) => Mode::Random,
+            (false, false) => Mode::AsWritten,
+        }
+    }
+
+    /// The scenario a seed runs in `mode`, and the kinds of the faults it injects.
+    fn scenario_for(base: &Scenario, seed: u64, mode: Mode) -> (Scenario, Vec<String>) {
+        match mode {
+            Mode::AsWritten => (base.clone(), record::timeline_labels(base)),
+            Mode::Random => {
+                let sc = schedule::random_scenario(base, seed);
+                let labels = record::timeline_labels(&sc);
+                (sc, labels)
+            }
+            Mode::Swarm => {
+                let (model, faults) = swarm::draw(base, seed);
+                let labels = swarm::fault_labels(&model, &faults)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                (swarm::to_scenario(base, seed, &model, &faults), labels)
+            }
         }
     }
 
@@ -135,31 +188,19 @@ mod cli {
         })
     }
 
-    fn replay_cmd(sc: &Scenario, seed: u64, random: bool) -> String {
+    fn replay_cmd(sc: &Scenario, seed: u64, mode: Mode) -> String {
         format!(
             "keyslot-sim replay {} --seed {}{}",
             sc.path,
             seed,
-            if random { " --random" } else { "" }
+            mode.flags()
         )
-    }
-
-    fn percentile(sorted: &[u64], p: usize) -> Option<u64> {
-        if sorted.is_empty() {
-            return None;
-        }
-        let rank = (p * sorted.len()).div_ceil(100).max(1);
-        sorted.get(rank - 1).copied()
-    }
-
-    fn ms(v: Option<u64>) -> String {
-        v.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into())
     }
 
     fn cmd_run(
         files: Vec<String>,
         seed: Option<u64>,
-        random: bool,
+        mode: Mode,
         story: bool,
         html_out: Option<String>,
     ) -> ExitCode {
@@ -183,7 +224,7 @@ mod cli {
         let started = Instant::now();
         for base in &scenarios {
             let seed = seed.unwrap_or(base.seed);
-            let sc = scenario_for(base, seed, random);
+            let (sc, _) = scenario_for(base, seed, mode);
             let options = Options {
                 timeline: html_out.is_some(),
                 views: false,
@@ -233,7 +274,7 @@ mod cli {
                             f.message.lines().next().unwrap_or("")
                         );
                     }
-                    println!("verdict: FAILED; replay: {}", replay_cmd(&sc, seed, random));
+                    println!("verdict: FAILED; replay: {}", replay_cmd(&sc, seed, mode));
                     rows.push((
                         sc.name.clone(),
                         seed,
@@ -306,7 +347,7 @@ mod cli {
         }
     }
 
-    fn cmd_replay(file: String, seed: u64, random: bool, verbose: bool) -> ExitCode {
+    fn cmd_replay(file: String, seed: u64, mode: Mode, verbose: bool) -> ExitCode {
         let base = match load(&file) {
             Ok(s) => s,
             Err(e) => {
@@ -314,9 +355,13 @@ mod cli {
                 return ExitCode::from(2);
             }
         };
-        let sc = scenario_for(&base, seed, random);
+        let (sc, _) = scenario_for(&base, seed, mode);
         println!("=== {} (seed {}): {}", sc.name, seed, sc.description);
-        if random {
+        if mode == Mode::Swarm {
+            let (model, _) = swarm::draw(&base, seed);
+            println!("--- swarm world ---\n{model}");
+        }
+        if mode != Mode::AsWritten {
             println!("--- schedule ---\n{}", sc.to_toml());
         }
         let options = Options {
@@ -370,74 +415,52 @@ mod cli {
         }
     }
 
-    /// One explore row's totals.
-    #[derive(Default)]
-    struct Tally {
-        runs: u64,
-        passed: u64,
-        violations: BTreeMap<String, u64>,
-        acked: usize,
-        lost: usize,
-        runs_with_loss: u64,
-        failovers: Vec<u64>,
-        failures: Vec<(u64, String, String)>,
-        wall: f64,
+    /// Runs one seed, a panic caught and reported as such.
+    fn explore_run(base: &Scenario, seed: u64, mode: Mode) -> RunRecord {
+        let (sc, labels) = scenario_for(base, seed, mode);
+        let started = Instant::now();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            scenarios::run(&sc, seed, Options::default())
+        }));
+        let outcome = match caught {
+            Ok(Ok(r)) => Outcome::Report(r),
+            Ok(Err(f)) => Outcome::Failure(f),
+            Err(payload) => Outcome::panic(payload),
+        };
+        let wall_ms = started.elapsed().as_millis() as u64;
+        RunRecord::new(base, &sc, mode, seed, labels, outcome, wall_ms)
     }
 
-    fn explore_one(
-        base: &Scenario,
-        seeds: u64,
-        first_seed: u64,
-        jobs: usize,
-        as_written: bool,
-    ) -> Tally {
-        let started = Instant::now();
-        let next = Arc::new(AtomicU64::new(first_seed));
-        let end = first_seed + seeds;
-        let (tx, rx) = mpsc::channel::<(u64, Result<RunReport, RunFailure>)>();
+    /// Runs `seeds` of one base file on `jobs` threads; records in seed order.
+    fn explore_one(base: &Scenario, seeds: &[u64], jobs: usize, mode: Mode) -> Vec<RunRecord> {
+        let next = Arc::new(AtomicUsize::new(0));
+        let seeds: Arc<Vec<u64>> = Arc::new(seeds.to_vec());
+        let (tx, rx) = mpsc::channel::<RunRecord>();
         let mut handles = Vec::new();
         for _ in 0..jobs.max(1) {
-            let (next, tx, base) = (next.clone(), tx.clone(), base.clone());
-            handles.push(std::thread::spawn(move || loop {
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= end {
-                    break;
-                }
-                let sc = scenario_for(&base, seed, !as_written);
-                let r = scenarios::run(&sc, seed, Options::default());
-                if tx.send((seed, r)).is_err() {
-                    break;
+            let (next, tx, base, seeds) = (next.clone(), tx.clone(), base.clone(), seeds.clone());
+            handles.push(std::thread::spawn(move || {
+                while let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if tx.send(explore_run(&base, seed, mode)).is_err() {
+                        break;
+                    }
                 }
             }));
         }
         drop(tx);
-        let mut t = Tally::default();
-        for (seed, r) in rx {
-            t.runs += 1;
-            match r {
-                Ok(r) => {
-                    t.passed += 1;
-                    t.failovers.extend(r.failovers_ms.iter().copied());
-                    if let Some(d) = r.data {
-                        t.acked += d.acknowledged_writes;
-                        t.lost += d.lost_writes;
-                        if d.lost_writes > 0 {
-                            t.runs_with_loss += 1;
-                        }
-                    }
-                }
-                Err(f) => {
-                    *t.violations.entry(f.invariant.clone()).or_default() += 1;
-                    let first = f.message.lines().next().unwrap_or("").to_string();
-                    t.failures.push((seed, f.invariant, first));
-                }
+        let mut out = Vec::new();
+        let mut failed = 0;
+        for r in rx {
+            if r.verdict != record::Verdict::Ok {
+                failed += 1;
             }
+            out.push(r);
             eprint!(
                 "\r  {}: {}/{} runs, {} failed   ",
                 base.name,
-                t.runs,
-                seeds,
-                t.runs - t.passed
+                out.len(),
+                seeds.len(),
+                failed
             );
             let _ = std::io::stderr().flush();
         }
@@ -445,19 +468,21 @@ mod cli {
         for h in handles {
             let _ = h.join();
         }
-        t.failovers.sort_unstable();
-        t.failures.sort();
-        t.wall = started.elapsed().as_secs_f64();
-        t
+        out.sort_by_key(|r| r.seed);
+        out
     }
 
-    fn cmd_explore(
-        files: Vec<String>,
+    /// Options of one explore.
+    struct Explore {
         seeds: u64,
         first_seed: u64,
         jobs: usize,
-        as_written: bool,
-    ) -> ExitCode {
+        mode: Mode,
+        shard: Shard,
+        json: Option<String>,
+    }
+
+    fn cmd_explore(files: Vec<String>, e: Explore) -> ExitCode {
         let mut bases = Vec::new();
         for f in &files {
             match load(f) {
@@ -468,102 +493,116 @@ mod cli {
                 }
             }
         }
-        println!(
-            "explore: {} over seeds {}..{}, {} jobs",
-            if as_written {
-                "each file's own timeline"
-            } else {
-                "random fault schedules"
+        let mut json = match &e.json {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => Some((path.clone(), std::io::BufWriter::new(f))),
+                Err(err) => {
+                    eprintln!("creating {path}: {err}");
+                    return ExitCode::from(2);
+                }
             },
-            first_seed,
-            first_seed + seeds - 1,
-            jobs
-        );
-        let mut all = Vec::new();
-        for base in &bases {
-            let t = explore_one(base, seeds, first_seed, jobs, as_written);
-            all.push((base, t));
-        }
+            None => None,
+        };
+        let seeds = e.shard.seeds(e.first_seed, e.seeds);
         println!(
-            "{:<28} {:>5} {:>6} {:<22} {:>16} {:>9} {:>9} {:>8}",
-            "scenario", "runs", "passed", "violations", "lost/acked", "fo p50", "fo p99", "wall s"
-        );
-        let mut total = Tally::default();
-        for (base, t) in &all {
-            let v = if t.violations.is_empty() {
-                "-".to_string()
+            "explore: {} over seeds {}..{}{}, {} jobs",
+            match e.mode {
+                Mode::AsWritten => "each file's own timeline",
+                Mode::Random => "random fault schedules",
+                Mode::Swarm => "swarm worlds and their fault schedules",
+            },
+            e.first_seed,
+            e.first_seed + e.seeds.max(1) - 1,
+            if e.shard == Shard::ALL {
+                String::new()
             } else {
-                t.violations
+                format!(
+                    " (shard {}/{}: {} seeds)",
+                    e.shard.index,
+                    e.shard.count,
+                    seeds.len()
+                )
+            },
+            e.jobs
+        );
+        let started = Instant::now();
+        let mut all = Vec::new();
+        let files = bases.len() as u64;
+        for (k, base) in bases.iter().enumerate() {
+            // A swarm seed draws the whole world; the file gives only its node flags and its
+            // name. So the seeds are dealt out to the files in turn (seed s runs file
+            // (s - first_seed) % files) rather than every file running every seed: N seeds are
+            // N distinct worlds, not the same worlds once per file.
+            let mine: Vec<u64> = if e.mode == Mode::Swarm {
+                seeds
                     .iter()
-                    .map(|(k, n)| format!("{k}:{n}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                    .copied()
+                    .filter(|s| s.wrapping_sub(e.first_seed) % files == k as u64)
+                    .collect()
+            } else {
+                seeds.clone()
             };
-            println!(
-                "{:<28} {:>5} {:>6} {:<22} {:>16} {:>9} {:>9} {:>8.1}",
-                base.name,
-                t.runs,
-                t.passed,
-                v,
-                format!("{}/{}", t.lost, t.acked),
-                ms(percentile(&t.failovers, 50)),
-                ms(percentile(&t.failovers, 99)),
-                t.wall
-            );
-            total.runs += t.runs;
-            total.passed += t.passed;
-            for (k, n) in &t.violations {
-                *total.violations.entry(k.clone()).or_default() += n;
-            }
-            total.acked += t.acked;
-            total.lost += t.lost;
-            total.runs_with_loss += t.runs_with_loss;
-            total.failovers.extend(t.failovers.iter().copied());
-            total.wall += t.wall;
-        }
-        total.failovers.sort_unstable();
-        println!("summary:");
-        println!("  runs                {}", total.runs);
-        println!("  passed              {}", total.passed);
-        if total.violations.is_empty() {
-            println!("  violations          none");
-        } else {
-            println!("  violations by invariant:");
-            for (k, n) in &total.violations {
-                println!("    {k:<17} {n}");
-            }
-        }
-        println!(
-            "  lost writes         {} of {} acknowledged, in {} runs",
-            total.lost, total.acked, total.runs_with_loss
-        );
-        println!(
-            "  failover time       {} measured: p50 {}, p99 {}, max {}",
-            total.failovers.len(),
-            ms(percentile(&total.failovers, 50)),
-            ms(percentile(&total.failovers, 99)),
-            ms(total.failovers.last().copied())
-        );
-        println!("  wall                {:.1} s", total.wall);
-        let mut failed = false;
-        for (base, t) in &all {
-            for (seed, inv, msg) in &t.failures {
-                failed = true;
-                println!("{} seed {seed}: {inv}: {msg}", base.name);
-                println!("  replay: {}", replay_cmd(base, *seed, !as_written));
-                if !as_written {
-                    println!("  shrink: keyslot-sim shrink {} --seed {seed}", base.path);
+            let records = explore_one(base, &mine, e.jobs, e.mode);
+            if let Some((path, w)) = &mut json {
+                // Written per file, so a long explore that is stopped keeps what it finished.
+                let written = records
+                    .iter()
+                    .try_for_each(|r| writeln!(w, "{}", record::to_json_line(r)))
+                    .and_then(|_| w.flush());
+                if let Err(err) = written {
+                    eprintln!("writing {path}: {err}");
+                    return ExitCode::FAILURE;
                 }
             }
+            all.extend(records);
         }
-        if failed {
-            ExitCode::FAILURE
-        } else {
+        print!("{}", summary::render(&all));
+        let wall = started.elapsed().as_secs_f64();
+        println!(
+            "wall {:.1} s: {:.2} runs per second on {} jobs",
+            wall,
+            all.len() as f64 / wall.max(1e-9),
+            e.jobs
+        );
+        if summary::all_passed(&all) {
             ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
         }
     }
 
-    fn cmd_shrink(file: String, seed: u64, out: Option<String>, budget: usize) -> ExitCode {
+    fn cmd_merge(files: Vec<String>) -> ExitCode {
+        let mut all = Vec::new();
+        for f in &files {
+            match record::read_records(std::path::Path::new(f)) {
+                Ok(r) => all.extend(r),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        println!("merge: {} runs from {} files", all.len(), files.len());
+        print!("{}", summary::render(&all));
+        let wall_ms: u64 = all.iter().map(|r| r.wall_ms).sum();
+        println!(
+            "wall {:.1} s of runs in all (summed over the shards' runs)",
+            wall_ms as f64 / 1000.0
+        );
+        if summary::all_passed(&all) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+
+    fn cmd_shrink(
+        file: String,
+        seed: u64,
+        out: Option<String>,
+        budget: usize,
+        swarm: bool,
+    ) -> ExitCode {
         let base = match load(&file) {
             Ok(s) => s,
             Err(e) => {
@@ -572,20 +611,32 @@ mod cli {
             }
         };
         let started = Instant::now();
-        let result = schedule::shrink(
-            &base,
-            seed,
-            budget,
-            |sc| {
-                scenarios::run(sc, seed, Options::default())
-                    .err()
-                    .map(|f| f.invariant)
-            },
-            |runs, faults| {
-                eprint!("\r  shrinking: {runs} runs, {faults} faults   ");
-                let _ = std::io::stderr().flush();
-            },
-        );
+        let fails = |sc: &Scenario| {
+            scenarios::run(sc, seed, Options::default())
+                .err()
+                .map(|f| f.invariant)
+        };
+        let progress = |runs, faults| {
+            eprint!("\r  shrinking: {runs} runs, {faults} faults   ");
+            let _ = std::io::stderr().flush();
+        };
+        let result = if swarm {
+            let (model, _) = swarm::draw(&base, seed);
+            match swarm::tree(&model, seed) {
+                Ok(t) => schedule::shrink_tree(
+                    t,
+                    |faults| swarm::to_scenario(&base, seed, &model, faults),
+                    &format!("swarm world {} over {} ({})", seed, base.name, model),
+                    &format!("{}-swarm-shrunk-{}", base.name, seed),
+                    budget,
+                    fails,
+                    progress,
+                ),
+                Err(e) => Err(format!("no schedule: {e}")),
+            }
+        } else {
+            schedule::shrink(&base, seed, budget, fails, progress)
+        };
         eprint!("\r{:60}\r", "");
         let shrunk = match result {
             Ok(s) => s,
@@ -672,28 +723,45 @@ mod cli {
                 files,
                 seed,
                 random,
+                swarm,
                 story,
                 html,
-            } => cmd_run(files, seed, random, story, html),
+            } => cmd_run(files, seed, mode_of(random, swarm), story, html),
             Command::Replay {
                 file,
                 seed,
                 random,
+                swarm,
                 verbose,
-            } => cmd_replay(file, seed, random, verbose),
+            } => cmd_replay(file, seed, mode_of(random, swarm), verbose),
             Command::Explore {
                 files,
                 seeds,
                 first_seed,
                 jobs,
                 as_written,
-            } => cmd_explore(files, seeds, first_seed, jobs, as_written),
+                swarm,
+                shard,
+                json,
+            } => cmd_explore(
+                files,
+                Explore {
+                    seeds,
+                    first_seed,
+                    jobs,
+                    mode: mode_of(!as_written, swarm),
+                    shard: shard.unwrap_or(Shard::ALL),
+                    json,
+                },
+            ),
+            Command::Merge { files } => cmd_merge(files),
             Command::Shrink {
                 file,
                 seed,
                 out,
                 budget,
-            } => cmd_shrink(file, seed, out, budget),
+                swarm,
+            } => cmd_shrink(file, seed, out, budget, swarm),
             Command::Bench { seeds } => cmd_bench(seeds),
         }
     }

@@ -1152,9 +1152,13 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
     paths.iter().map(|p| load(p)).collect()
 }
 
-/// The repository's scenarios/ directory.
+/// The scenarios/ directory: `$KEYSLOT_SCENARIOS` when set (the container image installs the
+/// files away from the source tree this binary was built in), else the repository's.
 pub fn scenarios_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    match std::env::var_os("KEYSLOT_SCENARIOS") {
+        Some(dir) if !dir.is_empty() => std::path::PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios"),
+    }
 }
 
 /// A scenario by path, or by name in scenarios/ (`kill-master`).

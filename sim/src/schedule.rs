@@ -216,25 +216,43 @@ pub fn shrink(
     base: &Scenario,
     seed: u64,
     budget: usize,
+    fails: impl FnMut(&Scenario) -> Option<String>,
+    progress: impl FnMut(usize, usize),
+) -> Result<Shrunk, String> {
+    let nodes = base.world.masters + base.world.replicas;
+    let t = tree(nodes, seed).map_err(|e| format!("no schedule: {e}"))?;
+    shrink_tree(
+        t,
+        |faults| to_scenario(base, seed, faults),
+        &format!("random schedule {} over {}", seed, base.name),
+        &format!("{}-shrunk-{}", base.name, seed),
+        budget,
+        fails,
+        progress,
+    )
+}
+
+/// Shrinks the schedule in `t` (any schedule strategy's value tree) while the scenario
+/// `build` makes of it keeps failing with the same invariant; `what` says what the original
+/// was (for the description), `name` names the result.
+pub fn shrink_tree(
+    mut t: impl ValueTree<Value = Vec<RandomFault>>,
+    build: impl Fn(&[RandomFault]) -> Scenario,
+    what: &str,
+    name: &str,
+    budget: usize,
     mut fails: impl FnMut(&Scenario) -> Option<String>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Shrunk, String> {
-    let nodes = base.world.masters + base.world.replicas;
-    let mut t = tree(nodes, seed).map_err(|e| format!("no schedule: {e}"))?;
     let original = t.current();
-    let invariant = fails(&to_scenario(base, seed, &original)).ok_or_else(|| {
-        format!(
-            "the random schedule of seed {seed} over {} passes",
-            base.name
-        )
-    })?;
+    let invariant = fails(&build(&original)).ok_or_else(|| format!("the {what} passes"))?;
     let mut best = original.clone();
     let mut runs = 1;
     if t.simplify() {
         while runs < budget {
             runs += 1;
             let candidate = t.current();
-            let failed = fails(&to_scenario(base, seed, &candidate)).as_deref() == Some(&invariant);
+            let failed = fails(&build(&candidate)).as_deref() == Some(&invariant);
             if failed {
                 best = candidate;
                 progress(runs, best.len());
@@ -246,12 +264,11 @@ pub fn shrink(
             }
         }
     }
-    let mut scenario = to_scenario(base, seed, &best);
-    scenario.name = format!("{}-shrunk-{}", base.name, seed);
+    let mut scenario = build(&best);
+    scenario.name = name.to_string();
     scenario.description = format!(
-        "shrunk from random schedule {} over {} ({} faults -> {}); fails invariant {}",
-        seed,
-        base.name,
+        "shrunk from {} ({} faults -> {}); fails invariant {}",
+        what,
         original.len(),
         best.len(),
         invariant

@@ -233,6 +233,11 @@ async fn sync_once(
             if n.rest.repl.generation != generation {
                 return Err(SyncError::Superseded);
             }
+            // As Redis's replicationAttachToNewMaster: our own replicas (a chain) follow the
+            // history we are dropping, so they are disconnected and must resync from the new
+            // one; left attached they would keep offsets and data no longer ours.
+            n.rest.repl.replicas.clear();
+            n.rest.repl.pending_feeds.clear();
             n.db.clear();
             let now_ms = n.rest.clock.unix_ms();
             n.db.set_now(now_ms);

@@ -1,0 +1,208 @@
+//! Swarm testing (`explore --swarm`): the worlds seeds draw cover the range the model promises,
+//! a swarm seed replays exactly, a world without replicas gets its killed masters back in the
+//! liveness phase, and a cluster that does not converge is a liveness failure, not a safety
+//! violation nor a panic.
+#![cfg(madsim)]
+
+use keyslot_sim::faults::{Fault, Target};
+use keyslot_sim::record::{Mode, Outcome, RunRecord, Verdict};
+use keyslot_sim::scenario::{self, Action, Scenario};
+use keyslot_sim::scenarios::{self, Options};
+use keyslot_sim::schedule::persists;
+use keyslot_sim::swarm::{self, SwarmKind, SwarmModel, ALL_KINDS};
+use std::collections::BTreeSet;
+
+fn file(name: &str) -> Scenario {
+    scenario::find(name).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn swarm_worlds_cover_every_topology_timeout_and_fault_kind() {
+    let mut topologies = BTreeSet::new();
+    let mut timeouts = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    let mut kind_sets = BTreeSet::new();
+    for seed in 1..=400 {
+        let m = SwarmModel::draw(seed, false);
+        topologies.insert((m.masters, m.replicas_per_master));
+        timeouts.insert(m.node_timeout_ms);
+        assert!(!m.kinds.is_empty());
+        assert!(
+            !m.kinds.contains(&SwarmKind::DiskFull),
+            "disk-full needs persistence"
+        );
+        assert!(m.duration_units.0 <= m.duration_units.1);
+        kinds.extend(m.kinds.iter().copied());
+        kind_sets.insert(m.kinds.clone());
+        // The same seed, the same world.
+        assert_eq!(m, SwarmModel::draw(seed, false));
+    }
+    let all: BTreeSet<(usize, usize)> =
+        (3..=5).flat_map(|m| (0..=2).map(move |r| (m, r))).collect();
+    assert_eq!(topologies, all, "3x0 .. 5x2");
+    assert_eq!(timeouts, (2..=10).map(|u| u * 500).collect());
+    let without_disk: BTreeSet<SwarmKind> = ALL_KINDS
+        .iter()
+        .copied()
+        .filter(|k| *k != SwarmKind::DiskFull)
+        .collect();
+    assert_eq!(kinds, without_disk);
+    assert!(
+        kind_sets.len() > 100,
+        "kinds are switched per seed: {} sets",
+        kind_sets.len()
+    );
+    assert!((1..=400).any(|s| SwarmModel::draw(s, true)
+        .kinds
+        .contains(&SwarmKind::DiskFull)));
+}
+
+#[test]
+fn a_swarm_scenario_takes_the_world_from_the_seed_and_the_flags_from_the_file() {
+    let base = file("crash-fsync-everysec");
+    assert!(persists(&base.world.extra_args));
+    let (model, faults) = swarm::draw(&base, 11);
+    let sc = swarm::to_scenario(&base, 11, &model, &faults);
+    assert_eq!(sc.world.masters, model.masters);
+    assert_eq!(sc.world.replicas, model.masters * model.replicas_per_master);
+    assert_eq!(sc.world.node_timeout_ms, model.node_timeout_ms);
+    assert_eq!(sc.world.extra_args, base.world.extra_args);
+    assert_eq!(sc.clients, model.clients);
+    assert_eq!(sc.expect.liveness_within_ms, model.liveness_within_ms);
+    assert!(
+        sc.description.contains(&model.to_string()),
+        "{}",
+        sc.description
+    );
+    // The liveness phase starts with a recover after every fault ended.
+    let last = sc.steps.last().expect("steps");
+    assert_eq!(last.action, Action::Fault(Fault::Recover));
+    let ends = sc
+        .steps
+        .iter()
+        .filter_map(|s| s.for_ms.map(|f| s.at_ms + f));
+    assert!(ends.into_iter().all(|e| e < last.at_ms));
+    // Persisting nodes are power-cut, never killed.
+    assert!(!sc
+        .steps
+        .iter()
+        .any(|s| matches!(s.action, Action::Fault(Fault::Kill(_)))));
+}
+
+#[test]
+fn a_swarm_seed_replays_to_the_same_story() {
+    let base = file("kill-master");
+    let sc = swarm::swarm_scenario(&base, 7);
+    let a = scenarios::run(&sc, 7, Options::default()).unwrap_or_else(|f| panic!("{f}"));
+    let again = swarm::swarm_scenario(&base, 7);
+    assert_eq!(sc.to_toml(), again.to_toml());
+    let b = scenarios::run(&again, 7, Options::default()).unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(a.story_hash, b.story_hash);
+    assert_eq!(a.story, b.story);
+}
+
+/// The first seed whose world has no replicas and whose schedule kills a master.
+fn seed_killing_a_master_without_replicas(base: &Scenario) -> (u64, Scenario) {
+    (1..2000)
+        .find_map(|seed| {
+            let (model, faults) = swarm::draw(base, seed);
+            if model.replicas_per_master != 0 {
+                return None;
+            }
+            let sc = swarm::to_scenario(base, seed, &model, &faults);
+            let kills = sc.steps.iter().any(|s| {
+                matches!(&s.action, Action::Fault(Fault::Kill(Target::Name(n))) if n.starts_with("master-"))
+            });
+            kills.then_some((seed, sc))
+        })
+        .expect("a seed with a 0-replica world and a kill")
+}
+
+#[test]
+fn without_replicas_killed_masters_come_back_in_the_liveness_phase() {
+    let base = file("kill-master");
+    let (seed, sc) = seed_killing_a_master_without_replicas(&base);
+    let r = scenarios::run(&sc, seed, Options::default())
+        .unwrap_or_else(|f| panic!("seed {seed}: {f}"));
+    assert_eq!(r.promotions, 0, "no replica, no failover");
+    let end = r.snapshot.split("--- end ---").nth(1).expect("final map");
+    assert!(!end.contains(" down"), "every master is back:\n{end}");
+    assert!(end.matches(" master ").count() == sc.world.masters, "{end}");
+}
+
+#[test]
+fn a_cluster_that_cannot_converge_is_a_liveness_failure() {
+    let base = file("kill-master");
+    let (seed, mut sc) = seed_killing_a_master_without_replicas(&base);
+    // After the recover, kill a master for good: its slots stay uncovered.
+    let at_ms = sc.steps.last().expect("recover").at_ms + 500;
+    sc.steps.push(scenario::Step {
+        at_ms,
+        action: Action::Fault(Fault::Kill(Target::Name("master-0".into()))),
+        for_ms: None,
+        failover_within_ms: None,
+    });
+    sc.expect.liveness_within_ms = 5_000;
+    let f = match scenarios::run(&sc, seed, Options::default()) {
+        Ok(_) => panic!("seed {seed}: a dead master without replicas converged"),
+        Err(f) => f,
+    };
+    assert_eq!(f.invariant, "5/6", "{}", f.message);
+    let rec = RunRecord::new(
+        &base,
+        &sc,
+        Mode::Swarm,
+        seed,
+        Vec::new(),
+        Outcome::Failure(f),
+        0,
+    );
+    assert_eq!(rec.verdict, Verdict::Liveness);
+    assert_eq!(
+        rec.replay_command(),
+        format!(
+            "keyslot-sim replay {} --seed {seed} --random --swarm",
+            base.path
+        )
+    );
+    let summary = keyslot_sim::summary::render(&[rec]);
+    assert!(
+        summary.contains("  safety violations   none\n"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("  liveness failures   1\n    5/6"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_panic_is_its_own_class() {
+    let caught = std::panic::catch_unwind(|| panic!("node crashed: boom"));
+    let outcome = Outcome::panic(caught.expect_err("it panicked"));
+    let base = file("kill-master");
+    let rec = RunRecord::new(&base, &base, Mode::Swarm, 3, Vec::new(), outcome, 0);
+    assert_eq!(rec.verdict, Verdict::Panic);
+    assert_eq!(rec.message.as_deref(), Some("node crashed: boom"));
+    let summary = keyslot_sim::summary::render(&[rec]);
+    assert!(summary.contains("  panics              1\n"), "{summary}");
+}
+
+/// Found by `explore --swarm` (3x2 worlds): a demoted master that full-synced from its successor
+/// kept its own replica attached, which then stayed ahead of it with the dropped history
+/// (invariant 7). Fixed in src/replication/replica.rs (a full sync drops our replicas, as
+/// Redis's replicationAttachToNewMaster). The seeds name their worlds as the model draws them
+/// today; if the model changes they test other worlds (still a valid run, no longer this bug).
+#[test]
+fn swarm_found_chained_replica_kept_a_dropped_history() {
+    for (name, seed) in [("full-restart", 236), ("partition-master", 1084)] {
+        let sc = swarm::swarm_scenario(&file(name), seed);
+        if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
+            panic!(
+                "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
+                f.invariant,
+                f.message.lines().next().unwrap_or("")
+            );
+        }
+    }
+}
