@@ -382,6 +382,7 @@ mod cli {
         failovers: Vec<u64>,
         failures: Vec<(u64, String, String)>,
         wall: f64,
+        marks: keyslot_sim::marks::Coverage,
     }
 
     fn explore_one(
@@ -414,6 +415,10 @@ mod cli {
         let mut t = Tally::default();
         for (seed, r) in rx {
             t.runs += 1;
+            t.marks.add(match &r {
+                Ok(r) => &r.marks,
+                Err(f) => &f.marks,
+            });
             match r {
                 Ok(r) => {
                     t.passed += 1;
@@ -520,6 +525,7 @@ mod cli {
             total.runs_with_loss += t.runs_with_loss;
             total.failovers.extend(t.failovers.iter().copied());
             total.wall += t.wall;
+            total.marks.merge(&t.marks);
         }
         total.failovers.sort_unstable();
         println!("summary:");
@@ -545,6 +551,7 @@ mod cli {
             ms(total.failovers.last().copied())
         );
         println!("  wall                {:.1} s", total.wall);
+        print!("{}", total.marks.render());
         let mut failed = false;
         for (base, t) in &all {
             for (seed, inv, msg) in &t.failures {
