@@ -43,7 +43,7 @@ pub fn require(
         story: r.story,
         timeline: r.timeline,
         views: r.views,
-        marks: r.marks,
+        marks: Box::new(r.marks),
     })
 }
 

@@ -48,8 +48,9 @@ pub struct RunFailure {
     pub story: String,
     pub timeline: Option<Box<Timeline>>,
     pub views: Vec<(u64, String)>,
-    /// Coverage marks the run hit before it failed.
-    pub marks: Marks,
+    /// Coverage marks the run hit before it failed (boxed: a failure travels in `Err`, which
+    /// stays small).
+    pub marks: Box<Marks>,
 }
 
 impl std::fmt::Display for RunFailure {

@@ -69,7 +69,7 @@ impl Run {
             story: self.world.trace.render(|_| true),
             timeline: self.timeline(),
             views: std::mem::take(&mut self.views),
-            marks: keyslot::marks::hits(),
+            marks: Box::new(keyslot::marks::hits()),
         }
     }
 
@@ -529,7 +529,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
                 simulated_ms: 0,
                 timeline: f.timeline,
                 views: f.views,
-                marks: f.marks,
+                marks: *f.marks,
             })
         }
         (Some(want), Err(mut f)) => {
@@ -547,7 +547,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
             story: r.story,
             timeline: r.timeline,
             views: r.views,
-            marks: r.marks,
+            marks: Box::new(r.marks),
         }),
     }
 }
