@@ -14,6 +14,7 @@ pub mod db;
 pub mod evict;
 pub mod glob;
 pub mod log;
+pub mod marks;
 pub mod migrate;
 pub mod node;
 pub mod persist;

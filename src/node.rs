@@ -1041,12 +1041,12 @@ impl Node {
                 .map(str::to_string),
             port,
             cport,
-            planted_double_vote: self
+            planted: self
                 .rest
                 .cluster
                 .as_ref()
-                .map(|s| s.config.planted_double_vote)
-                .unwrap_or(false),
+                .map(|s| s.config.planted)
+                .unwrap_or_default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! not failed: Redis Cluster documents that window.
 
 use crate::client::{Op, OpKind, Outcome};
+use crate::protocol_check::{Broken, ProtocolChecker};
 use crate::world::World;
 use keyslot::cluster::event::ClusterEvent;
 use keyslot::cluster::SlotBitmap;
@@ -45,11 +46,14 @@ pub struct Checker {
     /// Every power cut (`crash`): (node, world ms), in time order. A write lost to a crash
     /// is judged by how long before the crash it was acknowledged (the fsync policy's promise).
     pub crashes: Vec<(String, u64)>,
+    /// Invariants 9-11 (failure quorum, election majority, no older slot owner).
+    pub protocol: ProtocolChecker,
 }
 
 impl Checker {
     /// A node restarted: with a wiped disk its epochs legitimately start over.
     pub fn forget_node(&mut self, name: &str, wiped: bool) {
+        self.protocol.restarted(name);
         if wiped {
             self.epochs.remove(name);
             self.votes.retain(|(n, _)| n != name);
@@ -63,6 +67,10 @@ impl Checker {
 
     /// Records a violation found outside the checker (the world's identity check).
     pub fn violation(&mut self, invariant: &'static str, at_ms: u64, detail: String) {
+        self.violate(invariant, at_ms, detail);
+    }
+
+    fn broken(&mut self, (invariant, at_ms, detail): Broken) {
         self.violate(invariant, at_ms, detail);
     }
 
@@ -81,6 +89,9 @@ impl Checker {
     /// Invariant 3 is checked on the events themselves: a master granting two votes in one
     /// epoch is caught the moment the second is recorded.
     pub fn observe_event(&mut self, node: &str, e: &ClusterEvent, at_ms: u64) {
+        if let Some(b) = self.protocol.observe_event(node, e, at_ms) {
+            self.broken(b);
+        }
         if let ClusterEvent::VoteGranted { epoch, .. } = e {
             if !self.votes.insert((node.to_string(), *epoch)) {
                 self.violate(
@@ -97,6 +108,7 @@ impl Checker {
         // 1: no two masters claim the same slot with the same configEpoch. Claims are grouped
         // by configEpoch; within a group the slot bitmaps must not overlap.
         let mut claims: BTreeMap<u64, Vec<(String, SlotBitmap)>> = BTreeMap::new();
+        let mut quorum = 0;
         for i in world.live_nodes() {
             let name = world.nodes[i].name.clone();
             let view = world.with_node(i, |n| {
@@ -107,12 +119,22 @@ impl Checker {
                     } else {
                         None
                     };
-                    (c.current_epoch, me.config_epoch, slots)
+                    let owners: Vec<_> = c
+                        .nodes
+                        .values()
+                        .filter(|n| n.numslots() > 0)
+                        .map(|n| (n.id, n.config_epoch, n.slots.clone()))
+                        .collect();
+                    (c.current_epoch, me.config_epoch, slots, c.size(), owners)
                 })
             });
-            let Some(Some((current_epoch, config_epoch, slots))) = view else {
+            let Some(Some((current_epoch, config_epoch, slots, size, owners))) = view else {
                 continue;
             };
+            quorum = quorum.max(size / 2 + 1);
+            if let Some(b) = self.protocol.check_view(&name, owners, at_ms) {
+                self.broken(b);
+            }
             // 2: currentEpoch never decreases.
             let prev = self.epochs.get(&name).copied().unwrap_or(0);
             if current_epoch < prev {
@@ -148,6 +170,16 @@ impl Checker {
                     }
                 }
             }
+        }
+        if let Some(b) = self.protocol.after_events(quorum) {
+            self.broken(b);
+        }
+        let by_epoch: BTreeMap<u64, Vec<String>> = claims
+            .iter()
+            .map(|(e, g)| (*e, g.iter().map(|(n, _)| n.clone()).collect()))
+            .collect();
+        if let Some(b) = self.protocol.check_unique_epochs(&by_epoch, at_ms) {
+            self.broken(b);
         }
         if let Some(detail) = conflict {
             let views = world.views();

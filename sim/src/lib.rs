@@ -6,7 +6,7 @@
 //! - [`world`]: the simulated cluster, its faults, and cluster formation as redis-cli does it;
 //! - [`faults`]: faults as values, aimed by [`faults::Target`] selectors;
 //! - [`client`]: cluster clients that follow MOVED/ASK and record a history;
-//! - [`check`]: the invariants;
+//! - [`check`]: the invariants ([`protocol_check`]: 9-11); [`marks`]: coverage marks per run;
 //! - [`trace`]: the story of a run;
 //! - [`scenario`]: scenario files (`scenarios/*.toml`), [`scenarios`]: running them,
 //!   [`run`]: seeds and replay;
@@ -23,6 +23,10 @@ pub mod client;
 pub mod faults;
 #[cfg(madsim)]
 pub mod html;
+#[cfg(madsim)]
+pub mod marks;
+#[cfg(madsim)]
+pub mod protocol_check;
 #[cfg(madsim)]
 pub mod record;
 #[cfg(madsim)]

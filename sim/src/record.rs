@@ -41,7 +41,7 @@ impl Mode {
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Ok,
-    /// Invariants 1-4 and node identity.
+    /// Invariants 1-4, 9-13 and node identity.
     Safety,
     /// Invariants 5-8: convergence, cluster_state, replicas in sync, failover bounds.
     Liveness,
@@ -54,7 +54,8 @@ impl Verdict {
     /// The class of a failed run's invariant.
     pub fn of_invariant(invariant: &str) -> Verdict {
         match invariant {
-            "1" | "2" | "3" | "4" | "identity" => Verdict::Safety,
+            // 9-12: the protocol checks (sim/src/protocol_check.rs); 13: every key in one place.
+            "1" | "2" | "3" | "4" | "9" | "10" | "11" | "12" | "13" | "identity" => Verdict::Safety,
             "5/6" | "5" | "6" | "7" | "8" => Verdict::Liveness,
             _ => Verdict::Other,
         }
@@ -99,6 +100,9 @@ pub struct RunRecord {
     pub simulated_ms: u64,
     /// Wall time of the run on its machine: reported in notes, never in the table.
     pub wall_ms: u64,
+    /// Coverage marks the run hit, with how often (keyslot::marks); a panic's run has none.
+    #[serde(default)]
+    pub marks: std::collections::BTreeMap<String, u64>,
 }
 
 /// What a run ended with, panics included.
@@ -120,6 +124,11 @@ impl Outcome {
         };
         Outcome::Panic(text)
     }
+}
+
+/// A run's marks with owned names (records travel as JSON).
+fn owned_marks(m: &crate::run::Marks) -> std::collections::BTreeMap<String, u64> {
+    m.iter().map(|(k, v)| (k.to_string(), *v)).collect()
 }
 
 /// The label of a timeline fault, for runs whose faults were not drawn by a swarm model.
@@ -184,6 +193,7 @@ impl RunRecord {
             promotions: 0,
             simulated_ms: 0,
             wall_ms,
+            marks: Default::default(),
         };
         match outcome {
             Outcome::Report(rep) => {
@@ -194,9 +204,11 @@ impl RunRecord {
                 r.failovers_ms = rep.failovers_ms;
                 r.promotions = rep.promotions;
                 r.simulated_ms = rep.simulated_ms;
+                r.marks = owned_marks(&rep.marks);
             }
             Outcome::Failure(f) => {
                 r.verdict = Verdict::of_invariant(&f.invariant);
+                r.marks = owned_marks(&f.marks);
                 r.message = Some(f.message.lines().next().unwrap_or("").to_string());
                 r.invariant = Some(f.invariant);
             }

@@ -30,7 +30,12 @@ pub struct RunReport {
     pub timeline: Option<Box<Timeline>>,
     /// CLUSTER NODES of every node after each step (replay --verbose).
     pub views: Vec<(u64, String)>,
+    /// Coverage marks the run hit, with how often (keyslot::marks).
+    pub marks: Marks,
 }
+
+/// Hits per coverage mark in one run.
+pub type Marks = std::collections::BTreeMap<&'static str, u64>;
 
 /// A failed run: what broke and how to replay it.
 #[derive(Debug, Clone)]
@@ -43,6 +48,9 @@ pub struct RunFailure {
     pub story: String,
     pub timeline: Option<Box<Timeline>>,
     pub views: Vec<(u64, String)>,
+    /// Coverage marks the run hit before it failed (boxed: a failure travels in `Err`, which
+    /// stays small).
+    pub marks: Box<Marks>,
 }
 
 impl std::fmt::Display for RunFailure {

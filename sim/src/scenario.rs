@@ -9,6 +9,7 @@
 use crate::client::Workload;
 use crate::faults::{Fault, Target};
 use crate::world::WorldConfig;
+use keyslot::cluster::planted::{Planted, PlantedSet};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,6 +119,9 @@ pub struct Expect {
     pub invariants: BTreeSet<u8>,
     /// The run must fail with this invariant (a planted bug's scenario).
     pub fails_with: Option<String>,
+    /// Coverage marks (keyslot::marks) the run must hit: proof that it reached the rare path it
+    /// claims to test.
+    pub marks: Vec<String>,
     /// Checked at the end, after liveness.
     pub final_check: Option<Check>,
 }
@@ -131,6 +135,7 @@ impl Default for Expect {
             promotions: None,
             invariants: (1..=13).collect(),
             fails_with: None,
+            marks: Vec::new(),
             final_check: None,
         }
     }
@@ -268,8 +273,11 @@ struct ConfigFile {
     node_timeout: Option<Dur>,
     #[serde(default)]
     extra_args: Vec<String>,
+    /// Kept for files written before `planted`: the same as `planted = ["double-vote"]`.
     #[serde(default)]
     planted_double_vote: bool,
+    #[serde(default)]
+    planted: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -371,6 +379,8 @@ struct ExpectFile {
     promotions: Option<usize>,
     invariants: Option<Vec<u8>>,
     fails_with: Option<String>,
+    #[serde(default)]
+    marks: Vec<String>,
     #[serde(rename = "final")]
     final_: Option<CheckFile>,
 }
@@ -635,12 +645,13 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
         ));
     }
     let config = f.config.unwrap_or_default();
+    let planted = planted_set(&ctx, &config)?;
     let world = WorldConfig {
         masters,
         replicas,
         node_timeout_ms: config.node_timeout.map(|d| d.0).unwrap_or(2000),
         extra_args: config.extra_args,
-        planted_double_vote: config.planted_double_vote,
+        planted,
     };
     let w = f.workload.unwrap_or_default();
     let workload = Workload {
@@ -676,6 +687,18 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
             expect.invariants = inv.iter().copied().collect();
         }
         expect.fails_with = e.fails_with.clone();
+        if let Some(bad) = e
+            .marks
+            .iter()
+            .find(|m| !keyslot::marks::ALL.contains(&m.as_str()))
+        {
+            return Err(ctx.err(
+                span,
+                "expect.marks",
+                format!("no coverage mark named {bad:?} (keyslot::marks::ALL lists them)"),
+            ));
+        }
+        expect.marks = e.marks.clone();
         if let Some(c) = &e.final_ {
             expect.final_check = Some(ctx.check(c, span, "expect.final")?);
         }
@@ -1084,8 +1107,9 @@ impl Scenario {
             let a: Vec<String> = self.world.extra_args.iter().map(|a| q(a)).collect();
             let _ = writeln!(s, "extra_args = [{}]", a.join(", "));
         }
-        if self.world.planted_double_vote {
-            let _ = writeln!(s, "planted_double_vote = true");
+        if !self.world.planted.is_empty() {
+            let names: Vec<String> = self.world.planted.iter().map(|p| q(p.name())).collect();
+            let _ = writeln!(s, "planted = [{}]", names.join(", "));
         }
         let _ = writeln!(
             s,
@@ -1125,6 +1149,10 @@ impl Scenario {
         let _ = writeln!(s, "invariants = [{}]", inv.join(", "));
         if let Some(f) = &e.fails_with {
             let _ = writeln!(s, "fails_with = {}", q(f));
+        }
+        if !e.marks.is_empty() {
+            let m: Vec<String> = e.marks.iter().map(|m| q(m)).collect();
+            let _ = writeln!(s, "marks = [{}]", m.join(", "));
         }
         if let Some(c) = &e.final_check {
             let _ = writeln!(s, "final = {}", write_check(c));
@@ -1177,4 +1205,23 @@ pub fn find(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         field: "-".into(),
         message: format!("no such file, and no scenarios/{name_or_path}.toml"),
     })
+}
+
+/// `[config] planted` (and the older `planted_double_vote`) as a set; an unknown name is an
+/// error at the line that names it.
+fn planted_set(ctx: &Ctx, config: &ConfigFile) -> Result<PlantedSet, ScenarioError> {
+    let mut bugs = Vec::new();
+    if config.planted_double_vote {
+        bugs.push(Planted::DoubleVote);
+    }
+    for name in &config.planted {
+        match name.parse::<Planted>() {
+            Ok(p) => bugs.push(p),
+            Err(e) => {
+                let at = ctx.text.find(&format!("\"{name}\"")).unwrap_or(0);
+                return Err(ctx.err(at..at, "config.planted", e.to_string()));
+            }
+        }
+    }
+    Ok(PlantedSet::of(&bugs))
 }

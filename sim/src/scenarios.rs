@@ -69,6 +69,7 @@ impl Run {
             story: self.world.trace.render(|_| true),
             timeline: self.timeline(),
             views: std::mem::take(&mut self.views),
+            marks: Box::new(keyslot::marks::hits()),
         }
     }
 
@@ -499,7 +500,9 @@ fn final_map(world: &World) -> String {
 
 /// Runs one scenario in the current madsim runtime.
 pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunReport, RunFailure> {
-    let outcome = execute_inner(&sc, seed, options).await;
+    // The marks of this run only (madsim runs the whole world on this thread).
+    keyslot::marks::reset();
+    let outcome = crate::marks::require(&sc.expect.marks, execute_inner(&sc, seed, options).await);
     match (&sc.expect.fails_with, outcome) {
         (None, o) => o,
         (Some(want), Err(f)) if f.invariant == *want => {
@@ -526,6 +529,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
                 simulated_ms: 0,
                 timeline: f.timeline,
                 views: f.views,
+                marks: *f.marks,
             })
         }
         (Some(want), Err(mut f)) => {
@@ -543,6 +547,7 @@ pub async fn execute(sc: Scenario, seed: u64, options: Options) -> Result<RunRep
             story: r.story,
             timeline: r.timeline,
             views: r.views,
+            marks: Box::new(r.marks),
         }),
     }
 }
@@ -566,6 +571,7 @@ async fn execute_inner(
         return Err(run.fail("formation", e));
     }
     run.safety()?;
+    run.world.checker.protocol.formed();
     run.formed_ms = run.world.now_ms();
     let formed = run.claims();
     let promotions_before = run.world.promotions.len();
@@ -641,6 +647,8 @@ async fn execute_inner(
                     let name = run.world.nodes[i].name.clone();
                     let shown = args.join(" ");
                     let reply = run.world.command(i, real, *follow_redirects).await;
+                    let at = run.world.now_ms();
+                    run.world.checker.protocol.commands_ran(at);
                     run.world.note(format!(
                         "{} {}: {} -> {}",
                         if *follow_redirects {
@@ -673,7 +681,11 @@ async fn execute_inner(
                 to,
                 pipeline,
             } => match run.migrate_slot(*slot, from, to, *pipeline).await {
-                Ok(summary) => run.world.note(summary),
+                Ok(summary) => {
+                    let at = run.world.now_ms();
+                    run.world.checker.protocol.commands_ran(at);
+                    run.world.note(summary)
+                }
                 Err(e) => {
                     return Err(run.fail("command", format!("step {} (migrate_slot): {}", n + 1, e)))
                 }
@@ -931,5 +943,6 @@ async fn execute_inner(
         simulated_ms: run.world.now_ms(),
         timeline,
         views: std::mem::take(&mut run.views),
+        marks: keyslot::marks::hits(),
     })
 }

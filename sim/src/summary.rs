@@ -175,6 +175,11 @@ pub fn render(records: &[RunRecord]) -> String {
         "  simulated           {:.1} s",
         total.simulated_ms as f64 / 1000.0
     );
+    let mut coverage = crate::marks::Coverage::default();
+    for r in records {
+        coverage.add_named(r.marks.iter().map(|(m, n)| (m.as_str(), *n)));
+    }
+    out.push_str(&coverage.render());
     let mut failures: Vec<&RunRecord> = records
         .iter()
         .filter(|r| r.verdict != Verdict::Ok)

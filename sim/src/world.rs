@@ -16,6 +16,7 @@ use crate::check::{Checker, Violation};
 use crate::resp_client::{frame_text, Conn};
 use crate::trace::{Actor, Trace};
 use keyslot::clock::Clock;
+use keyslot::cluster::planted::PlantedSet;
 use keyslot::config::Config;
 use keyslot::log::Logger;
 use keyslot::node::Node;
@@ -42,8 +43,8 @@ pub struct WorldConfig {
     pub node_timeout_ms: u64,
     /// Extra `--name value` flags for every node.
     pub extra_args: Vec<String>,
-    /// Test-only: let masters vote twice in one epoch (a planted protocol bug).
-    pub planted_double_vote: bool,
+    /// Test-only planted protocol bugs (keyslot::cluster::planted), in every node.
+    pub planted: PlantedSet,
 }
 
 impl Default for WorldConfig {
@@ -53,7 +54,7 @@ impl Default for WorldConfig {
             replicas: 3,
             node_timeout_ms: 2000,
             extra_args: Vec::new(),
-            planted_double_vote: false,
+            planted: PlantedSet::default(),
         }
     }
 }
@@ -164,7 +165,7 @@ impl World {
             // The madsim id is known once the node is built; the exit hook reads it then.
             let own_id: Arc<Mutex<Option<madsim::task::NodeId>>> = Arc::new(Mutex::new(None));
             let args = node_args(&config, port);
-            let (st, lv, planted) = (storage.clone(), live.clone(), config.planted_double_vote);
+            let (st, lv, planted) = (storage.clone(), live.clone(), config.planted);
             let (ex, id_cell) = (exited.clone(), own_id.clone());
             let node_handle = handle
                 .create_node()
@@ -194,7 +195,7 @@ impl World {
                                         // panicking the whole simulation.
                                         n.rest.persist.on_fatal = on_fatal;
                                         if let Some(c) = n.rest.cluster.as_mut() {
-                                            c.config.planted_double_vote = planted;
+                                            c.config.planted = planted;
                                         }
                                         n.rest.clock.origin()
                                     }
@@ -434,6 +435,9 @@ impl World {
             }
         }
         for (at, i, e) in batch {
+            if let Some(id) = self.known_ids[i] {
+                self.checker.protocol.set_id(&self.nodes[i].name, id);
+            }
             self.checker.observe_event(&self.nodes[i].name, &e, at);
             if let keyslot::cluster::event::ClusterEvent::Promoted {
                 previous_master, ..

@@ -11,6 +11,7 @@ pub mod migration;
 mod migration_tests;
 pub mod node_id;
 pub mod nodes_conf;
+pub mod planted;
 pub mod routing;
 pub mod state;
 #[cfg(test)]

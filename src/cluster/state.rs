@@ -12,6 +12,7 @@
 //! disk before it leaves). Randomness comes only from the RNG seeded at construction.
 
 use super::event::ClusterEvent;
+use super::planted::{Planted, PlantedSet};
 use super::wire::{self, Body, GossipEntry, Header, Message};
 use super::{NodeId, SlotBitmap};
 use crate::slot::SLOT_COUNT;
@@ -199,9 +200,9 @@ pub struct ClusterConfig {
     /// Our client port and bus port, as announced.
     pub port: u16,
     pub cport: u16,
-    /// A planted protocol bug for the simulator to catch: masters may vote twice in one epoch.
-    /// Only tests set it.
-    pub planted_double_vote: bool,
+    /// Planted protocol bugs for the simulator to catch (see [`super::planted`]). Only tests
+    /// set them; empty in the real server.
+    pub planted: PlantedSet,
 }
 
 impl Default for ClusterConfig {
@@ -219,7 +220,7 @@ impl Default for ClusterConfig {
             announce_hostname: None,
             port: 6379,
             cport: 16379,
-            planted_double_vote: false,
+            planted: PlantedSet::default(),
         }
     }
 }
@@ -904,6 +905,7 @@ impl ClusterState {
             n.data_received_ms = now_ms;
         }
         if let Some(why) = sender.and_then(|s| self.stale_reason(s, h.current_epoch)) {
+            crate::mark!("stale packet dropped");
             // Old news: acting on it would undo what we learned since. It still shows the
             // peer alive, and a PONG on our own link still answers our PING (a pong sent just
             // before the peer's epoch moved can be overtaken by a ping on the other link).
@@ -928,8 +930,15 @@ impl ClusterState {
                     i.node = Some(s);
                 }
             }
-            if h.current_epoch > self.current_epoch {
-                self.current_epoch = h.current_epoch;
+            // The planted bug takes a lower epoch too, though never below our own configEpoch
+            // (below it our packets would be dropped as stale and the cluster would not form).
+            let adopted = if self.config.planted.has(Planted::EpochRegress) {
+                h.current_epoch.max(self.me().config_epoch)
+            } else {
+                h.current_epoch.max(self.current_epoch)
+            };
+            if adopted != self.current_epoch {
+                self.current_epoch = adopted;
                 self.event(ClusterEvent::CurrentEpoch {
                     epoch: self.current_epoch,
                 });
@@ -1193,6 +1202,7 @@ impl ClusterState {
                 }
                 let owner_epoch = self.nodes.get(&owner).map(|n| n.config_epoch).unwrap_or(0);
                 if owner_epoch > h.config_epoch {
+                    crate::mark!("UPDATE sent for a stale slot claim");
                     self.send_update(&s, &owner);
                     break;
                 }
@@ -1426,7 +1436,9 @@ impl ClusterState {
                 .and_then(|o| self.nodes.get(&o))
                 .map(|n| n.config_epoch)
                 .unwrap_or(0);
-            if owner.is_none() || owner_epoch < config_epoch {
+            let newer =
+                owner_epoch < config_epoch || self.config.planted.has(Planted::AcceptLowerEpoch);
+            if owner.is_none() || newer {
                 if owner == Some(self.myself) {
                     dirty.push(slot);
                 }
@@ -1448,11 +1460,13 @@ impl ClusterState {
             .unwrap_or(false);
         if let Some(nm) = new_master {
             if cur_master_empty && (self.config.allow_replica_migration || !self.is_master()) {
+                crate::mark!("replica follows the new owner of its master's slots");
                 self.set_my_master(now_ms, unix_ms, nm);
                 return;
             }
         }
         if !dirty.is_empty() {
+            crate::mark!("slots lost to a newer claim");
             self.event(ClusterEvent::SlotsLost { count: dirty.len() });
             self.push(Output::DropSlotKeys { slots: dirty });
         }
@@ -1470,6 +1484,7 @@ impl ClusterState {
         if sender.0 <= self.myself.0 {
             return;
         }
+        crate::mark!("configEpoch collision resolved");
         self.current_epoch += 1;
         let epoch = self.current_epoch;
         self.me_mut().config_epoch = epoch;
@@ -1487,6 +1502,7 @@ impl ClusterState {
         n.flags |= FAIL;
         n.flags &= !PFAIL;
         n.fail_time_ms = now_ms;
+        crate::mark!("FAIL learned from a FAIL message");
         self.event(ClusterEvent::Fail {
             node: failing,
             reports: 0,
@@ -1508,6 +1524,7 @@ impl ClusterState {
         if let Some(n) = self.nodes.get_mut(&id) {
             n.config_epoch = config_epoch;
         }
+        crate::mark!("UPDATE applied");
         self.event(ClusterEvent::UpdateApplied {
             node: id,
             epoch: config_epoch,
@@ -1528,18 +1545,28 @@ impl ClusterState {
         if !n.is_pfail() || n.is_failed() {
             return;
         }
+        let reports_before = n.fail_reports.len();
         n.fail_reports
             .retain(|_, t| now_ms.saturating_sub(*t) <= validity);
+        if n.fail_reports.len() < reports_before {
+            crate::mark!("failure report expired");
+        }
         let mut failures = n.fail_reports.len();
         if i_am_master {
             failures += 1;
         }
+        let quorum = if self.config.planted.has(Planted::FailWithoutQuorum) {
+            1
+        } else {
+            quorum
+        };
         if failures < quorum {
             return;
         }
         n.flags &= !PFAIL;
         n.flags |= FAIL;
         n.fail_time_ms = now_ms;
+        crate::mark!("FAIL set by quorum of reports");
         self.event(ClusterEvent::Fail {
             node: *id,
             reports: failures,
@@ -1564,6 +1591,7 @@ impl ClusterState {
         let clear =
             n.is_replica() || n.numslots() == 0 || now_ms.saturating_sub(n.fail_time_ms) > undo;
         if clear {
+            crate::mark!("FAIL cleared (node reachable again)");
             n.flags &= !FAIL;
             self.event(ClusterEvent::FailCleared { node: *id });
             self.save();
@@ -1854,6 +1882,7 @@ impl ClusterState {
             && !manual
             && data_age > self.config.repl_ping_replica_period_s * 1000 + timeout * factor
         {
+            crate::mark!("election refused: data too old");
             self.cant_failover("data too old");
             return;
         }
@@ -1871,6 +1900,9 @@ impl ClusterState {
                 rank: if manual { 0 } else { rank },
                 ..Election::default()
             };
+            if self.election.rank > 0 {
+                crate::mark!("election scheduled with rank above zero");
+            }
             self.event(ClusterEvent::ElectionScheduled {
                 rank: self.election.rank,
                 delay_ms: delay,
@@ -1881,6 +1913,7 @@ impl ClusterState {
         if !self.election.auth_sent && !manual {
             let rank = self.my_rank();
             if rank > self.election.rank {
+                crate::mark!("election delayed by a rank change");
                 let added = (rank - self.election.rank) as u64 * 1000;
                 self.election.auth_time_ms += added;
                 self.election.rank = rank;
@@ -1891,6 +1924,7 @@ impl ClusterState {
         }
         if now_ms - self.election.auth_time_ms > auth_timeout {
             if self.election.auth_sent {
+                crate::mark!("election expired without a majority");
                 let epoch = self.election.auth_epoch;
                 self.event(ClusterEvent::ElectionExpired { epoch });
                 self.election.auth_sent = false;
@@ -1898,7 +1932,9 @@ impl ClusterState {
             return;
         }
         if !self.election.auth_sent {
-            self.current_epoch += 1;
+            if !self.config.planted.has(Planted::ElectionWithoutEpochBump) {
+                self.current_epoch += 1;
+            }
             self.election.auth_epoch = self.current_epoch;
             self.election.auth_sent = true;
             self.event(ClusterEvent::ElectionStarted {
@@ -1913,10 +1949,17 @@ impl ClusterState {
             self.save();
             return;
         }
-        let needed = self.size() / 2 + 1;
-        if self.election.auth_count >= needed {
+        if self.election.auth_count >= self.votes_needed() {
             self.failover_replace_master(now_ms, unix_ms, self.election.auth_epoch);
         }
+    }
+
+    /// Votes an election needs: a majority of the slot-owning masters.
+    fn votes_needed(&self) -> usize {
+        if self.config.planted.has(Planted::PromoteWithoutMajority) {
+            return 1;
+        }
+        self.size() / 2 + 1
     }
 
     fn handle_vote(&mut self, now_ms: u64, unix_ms: u64, voter: NodeId, voter_epoch: u64) {
@@ -1927,13 +1970,14 @@ impl ClusterState {
             return;
         }
         if voter_epoch < self.election.auth_epoch || !self.election.auth_sent {
+            crate::mark!("vote ignored: older than our election");
             return;
         }
         if !self.election.voters.insert(voter) {
             return;
         }
         self.election.auth_count += 1;
-        let needed = self.size() / 2 + 1;
+        let needed = self.votes_needed();
         self.event(ClusterEvent::VoteReceived {
             from: voter,
             count: self.election.auth_count,
@@ -1957,9 +2001,13 @@ impl ClusterState {
             });
         };
         if h.current_epoch < self.current_epoch {
+            crate::mark!("vote refused: request epoch older than currentEpoch");
             return deny(self, "request epoch older than currentEpoch");
         }
-        if self.last_vote_epoch == self.current_epoch && !self.config.planted_double_vote {
+        if self.last_vote_epoch == self.current_epoch
+            && !self.config.planted.has(Planted::DoubleVote)
+        {
+            crate::mark!("vote refused: already voted in this epoch");
             return deny(self, "already voted in this epoch");
         }
         let force = h.mflags[0] & wire::mflags::FORCEACK != 0;
@@ -1974,10 +2022,12 @@ impl ClusterState {
             return deny(self, "requester's master is unknown");
         };
         if !master.is_failed() && !force {
+            crate::mark!("vote refused: master not failed");
             return deny(self, "requester's master is not failed");
         }
         let timeout2 = self.config.node_timeout_ms * 2;
         if master.voted_time_ms != 0 && now_ms.saturating_sub(master.voted_time_ms) < timeout2 {
+            crate::mark!("vote refused: voted for this master recently");
             return deny(self, "voted for a replica of this master recently");
         }
         let master_id = master.id;
@@ -1986,6 +2036,7 @@ impl ClusterState {
                 continue;
             };
             if owner.config_epoch > h.config_epoch {
+                crate::mark!("vote refused: slot owner has a newer configEpoch");
                 return deny(self, "a slot owner has a newer configEpoch");
             }
         }
@@ -2020,13 +2071,15 @@ impl ClusterState {
         if self.is_master() {
             return;
         }
-        if self.me().config_epoch < epoch {
+        if self.me().config_epoch < epoch && !self.config.planted.has(Planted::PromoteKeepsOldEpoch)
+        {
             self.me_mut().config_epoch = epoch;
             self.event(ClusterEvent::ConfigEpoch {
                 epoch,
                 reason: "failover won",
             });
         }
+        crate::mark!("election won");
         let myself = self.myself;
         self.set_node_as_master(&myself);
         self.me_mut().flags &= !MIGRATE_TO;
@@ -2068,6 +2121,7 @@ impl ClusterState {
 
     fn manual_failover_check_timeout(&mut self, now_ms: u64) {
         if self.manual.end_ms != 0 && self.manual.end_ms < now_ms {
+            crate::mark!("manual failover timed out");
             self.event(ClusterEvent::ManualFailover { phase: "timed out" });
             self.reset_manual_failover();
         }
@@ -2080,6 +2134,7 @@ impl ClusterState {
         if let Some(master_offset) = self.manual.master_offset {
             if master_offset == self.repl_offset {
                 self.manual.can_start = true;
+                crate::mark!("manual failover: replica caught up");
                 self.event(ClusterEvent::ManualFailover {
                     phase: "replica caught up, starting election",
                 });
@@ -2242,6 +2297,7 @@ impl ClusterState {
         let orphaned_since = self.nodes.get(&t).map(|n| n.orphaned_since_ms).unwrap_or(0);
         if orphaned_since != 0 && now_ms.saturating_sub(orphaned_since) > REPLICA_MIGRATION_DELAY_MS
         {
+            crate::mark!("replica migrated to an orphaned master");
             self.event(ClusterEvent::ReplicaMigrated { to: t });
             self.set_my_master(now_ms, unix_ms, t);
         }

@@ -537,7 +537,9 @@ fn votes_safety_monitor_catches_the_planted_double_vote() {
     let mut net = Net::new(
         6,
         ClusterConfig {
-            planted_double_vote: true,
+            planted: crate::cluster::planted::PlantedSet::of(&[
+                crate::cluster::planted::Planted::DoubleVote,
+            ]),
             ..config()
         },
         6,
@@ -954,7 +956,9 @@ fn chaos_monitor_catches_the_planted_double_vote() {
     // The property below must be able to fail: with masters voting twice per epoch, concurrent
     // forced elections produce a second vote in one epoch for some of these schedules.
     let planted = ClusterConfig {
-        planted_double_vote: true,
+        planted: crate::cluster::planted::PlantedSet::of(&[
+            crate::cluster::planted::Planted::DoubleVote,
+        ]),
         ..config()
     };
     let caught = (0..4u64)

@@ -40,11 +40,14 @@ impl NodeView<'_> {
                     initial.extend_from_slice(&tail);
                 }
                 repl.sync_partial_ok += 1;
+                crate::mark!("partial resync accepted");
             }
             None => {
                 if replid != "?" {
+                    crate::mark!("partial resync refused: backlog does not cover the offset");
                     repl.sync_partial_err += 1;
                 }
+                crate::mark!("full resync");
                 repl.sync_full += 1;
                 // The snapshot is taken at the current offset; the stream continues right after
                 // it, starting with a SELECT.

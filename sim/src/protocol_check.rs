@@ -1,0 +1,242 @@
+//! Invariants 9-11: the protocol rules behind failure detection, elections and slot ownership,
+//! checked from the nodes' events and views (scenarios/README.md lists them with 1-8).
+//!
+//! 9. A node marks a master FAIL on its own only with failure reports from a majority of the
+//!    slot-owning masters (Redis's `clusterMarkFailingIfNeeded`).
+//! 10. A replica takes over only after a majority of the slot-owning masters granted it a vote in
+//!     its election's epoch (`CLUSTER FAILOVER TAKEOVER` excepted, which needs no agreement).
+//! 11. In one node's view a slot never passes to an owner with a lower configEpoch than an owner
+//!     it had before (Redis's `clusterUpdateSlotsConfigWith` only yields to newer claims).
+//!     Commands (SETSLOT, ADDSLOTS, FORGET, RESET, ...) move slots by fiat and restart the
+//!     comparison, as does a node's restart (it reloads an older nodes.conf).
+//!
+//! 12. No two slot-owning masters hold the same configEpoch, except after a command bumped an
+//!     epoch without agreement (TAKEOVER, BUMPEPOCH, SETSLOT) until the collision rule separates
+//!     them: elections hand out each epoch once, so nothing else makes two masters share one.
+//!     (DESIGN.md's invariant 2 says configEpochs "become unique"; without commands they never
+//!     stop being unique.)
+//!
+//! They exist because the planted bugs (keyslot::cluster::planted) showed that invariants 1-3
+//! alone do not see a FAIL without quorum, a promotion without a majority, or an older claim
+//! winning: each of those breaks the protocol without two masters sharing a configEpoch.
+
+use keyslot::cluster::event::ClusterEvent;
+use keyslot::cluster::{NodeId, SlotBitmap};
+use std::collections::BTreeMap;
+
+/// Slots in the cluster.
+const SLOTS: usize = keyslot::slot::SLOT_COUNT;
+
+/// A promotion waiting to be judged once the votes recorded with it are in.
+#[derive(Debug, Clone)]
+struct PendingPromotion {
+    node: String,
+    epoch: u64,
+    at_ms: u64,
+}
+
+/// What one node's view of slot ownership looked like when last checked (invariant 11).
+#[derive(Debug, Clone)]
+struct SlotMemory {
+    /// The owners seen last time (id, configEpoch, slots); unchanged views skip the per-slot
+    /// comparison.
+    last: Vec<(NodeId, u64, SlotBitmap)>,
+    /// The highest owner configEpoch seen per slot since the last reset.
+    highest: Vec<u64>,
+}
+
+/// The state invariants 9-11 carry across steps.
+#[derive(Debug, Default)]
+pub struct ProtocolChecker {
+    /// Node ids by name, as the world learns them (votes name the candidate by id).
+    ids: BTreeMap<String, NodeId>,
+    /// Voters per (candidate, epoch).
+    votes: BTreeMap<(NodeId, u64), Vec<String>>,
+    /// Nodes whose next promotion is a TAKEOVER.
+    takeovers: BTreeMap<String, ()>,
+    pending: Vec<PendingPromotion>,
+    /// A majority of the slot-owning masters, as the nodes count them (the largest count any
+    /// live node had at the last check).
+    quorum: usize,
+    memory: BTreeMap<String, SlotMemory>,
+    /// Until then invariants 11 and 12 are not judged (a command's slot moves are still
+    /// spreading).
+    quiet_until_ms: u64,
+    /// Formation is over: redis-cli's create hands out configEpochs one command at a time, so
+    /// masters share epoch 0 until it ends.
+    formed: bool,
+}
+
+/// How long after a command invariant 11 looks away: a few node timeouts of gossip.
+const COMMAND_QUIET_MS: u64 = 10_000;
+
+/// A broken rule: the invariant's label, when, and what happened.
+pub type Broken = (&'static str, u64, String);
+
+pub const FAIL_QUORUM: &str = "9: FAIL needs a majority of masters";
+pub const PROMOTION_MAJORITY: &str = "10: a promotion needs a majority of votes";
+pub const NO_OLDER_OWNER: &str = "11: a slot never passes to an older configEpoch";
+pub const UNIQUE_CONFIG_EPOCH: &str = "12: masters hold distinct configEpochs";
+
+impl ProtocolChecker {
+    /// The world learned (or re-learned) the id of `node`.
+    pub fn set_id(&mut self, node: &str, id: NodeId) {
+        self.ids.insert(node.to_string(), id);
+    }
+
+    /// A node restarted: its view starts again from its nodes.conf.
+    pub fn restarted(&mut self, node: &str) {
+        self.memory.remove(node);
+    }
+
+    /// The cluster formed: from now on invariant 12 holds.
+    pub fn formed(&mut self) {
+        self.formed = true;
+    }
+
+    /// A command may have moved slots by fiat, and its effects spread by gossip for a while:
+    /// views are not compared for [`COMMAND_QUIET_MS`], then every view's history starts again.
+    pub fn commands_ran(&mut self, at_ms: u64) {
+        self.memory.clear();
+        self.quiet_until_ms = at_ms + COMMAND_QUIET_MS;
+    }
+
+    /// Invariants 9 and 10's evidence, from one node's event.
+    pub fn observe_event(&mut self, node: &str, e: &ClusterEvent, at_ms: u64) -> Option<Broken> {
+        match e {
+            ClusterEvent::Fail {
+                reports,
+                by_message: false,
+                ..
+            } if self.quorum > 0 && *reports < self.quorum => Some((
+                FAIL_QUORUM,
+                at_ms,
+                format!(
+                    "{} marked a node FAIL with {} failure reports; a majority is {}",
+                    node, reports, self.quorum
+                ),
+            )),
+            ClusterEvent::VoteGranted { to, epoch } => {
+                self.votes
+                    .entry((*to, *epoch))
+                    .or_default()
+                    .push(node.to_string());
+                None
+            }
+            ClusterEvent::ManualFailover { phase: "takeover" } => {
+                self.takeovers.insert(node.to_string(), ());
+                None
+            }
+            ClusterEvent::Promoted { epoch, .. } => {
+                if self.takeovers.remove(node).is_none() {
+                    self.pending.push(PendingPromotion {
+                        node: node.to_string(),
+                        epoch: *epoch,
+                        at_ms,
+                    });
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Judges the promotions recorded so far (every vote granted before one is recorded with
+    /// it or earlier), and remembers the quorum for the next events.
+    pub fn after_events(&mut self, quorum: usize) -> Option<Broken> {
+        if quorum > 0 {
+            self.quorum = quorum;
+        }
+        let mut broken = None;
+        for p in std::mem::take(&mut self.pending) {
+            let Some(id) = self.ids.get(&p.node) else {
+                continue;
+            };
+            let voters = self
+                .votes
+                .get(&(*id, p.epoch))
+                .map(|v| v.len())
+                .unwrap_or(0);
+            if voters < self.quorum && broken.is_none() {
+                broken = Some((
+                    PROMOTION_MAJORITY,
+                    p.at_ms,
+                    format!(
+                        "{} took over in epoch {} with {} votes granted; a majority is {}",
+                        p.node, p.epoch, voters, self.quorum
+                    ),
+                ));
+            }
+        }
+        broken
+    }
+
+    /// Invariant 12 over the masters' own claims: `by_epoch` lists, per configEpoch, the
+    /// masters claiming slots with it.
+    pub fn check_unique_epochs(
+        &self,
+        by_epoch: &BTreeMap<u64, Vec<String>>,
+        at_ms: u64,
+    ) -> Option<Broken> {
+        if !self.formed || at_ms < self.quiet_until_ms {
+            return None;
+        }
+        let (epoch, masters) = by_epoch.iter().find(|(_, m)| m.len() > 1)?;
+        Some((
+            UNIQUE_CONFIG_EPOCH,
+            at_ms,
+            format!("{} all hold configEpoch {}", masters.join(" and "), epoch),
+        ))
+    }
+
+    /// Invariant 11 over one node's current view: `owners` are (owner id, configEpoch, slots)
+    /// of every node holding slots in it. Views that did not change since the last call cost
+    /// one comparison.
+    pub fn check_view(
+        &mut self,
+        node: &str,
+        owners: Vec<(NodeId, u64, SlotBitmap)>,
+        at_ms: u64,
+    ) -> Option<Broken> {
+        if at_ms < self.quiet_until_ms {
+            self.memory.clear();
+            return None;
+        }
+        let m = self
+            .memory
+            .entry(node.to_string())
+            .or_insert_with(|| SlotMemory {
+                last: Vec::new(),
+                highest: vec![0; SLOTS],
+            });
+        if m.last == owners {
+            return None;
+        }
+        let mut broken = None;
+        for (owner, epoch, slots) in &owners {
+            for slot in slots.iter() {
+                let slot = slot as usize;
+                let Some(before) = m.highest.get(slot).copied() else {
+                    continue;
+                };
+                if *epoch < before && broken.is_none() {
+                    broken = Some((
+                        NO_OLDER_OWNER,
+                        at_ms,
+                        format!(
+                            "{} gave slot {} to {} with configEpoch {} after an owner with configEpoch {}",
+                            node,
+                            slot,
+                            &owner.as_str()[..8],
+                            epoch,
+                            before
+                        ),
+                    ));
+                }
+                m.highest[slot] = before.max(*epoch);
+            }
+        }
+        m.last = owners;
+        broken
+    }
+}
