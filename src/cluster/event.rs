@@ -128,6 +128,11 @@ pub enum ClusterEvent {
     MessageDropped {
         reason: String,
     },
+    /// A fault point fired (simulator only): which, and what it did.
+    FaultInjected {
+        point: &'static str,
+        detail: String,
+    },
 }
 
 impl fmt::Display for ClusterEvent {
@@ -195,6 +200,7 @@ impl fmt::Display for ClusterEvent {
                 write!(f, "UPDATE for {} epoch {} applied", short(node), epoch)
             }
             MessageDropped { reason } => write!(f, "bus message dropped: {}", reason),
+            FaultInjected { point, detail } => write!(f, "fault point {}: {}", point, detail),
         }
     }
 }
