@@ -141,22 +141,34 @@ fn debug_clusterlink_kill_and_drop_cluster_packet_filter_break_the_bus_as_in_red
 
     // 1. KILL TO frees only our link to node 1; KILL FROM only its link to us; ALL both.
     let after = kill_and_look(p0, "to", &id1);
-    assert!(!has(&after, "to", &id1) && has(&after, "from", &id1), "{after:?}");
-    assert!(has(&after, "to", &id2) && has(&after, "from", &id2), "{after:?}");
+    assert!(
+        !has(&after, "to", &id1) && has(&after, "from", &id1),
+        "{after:?}"
+    );
+    assert!(
+        has(&after, "to", &id2) && has(&after, "from", &id2),
+        "{after:?}"
+    );
     assert!(
         wait_until(Duration::from_secs(10), || all_links_up(p0, &peers)),
         "links to node 1 did not come back after KILL TO: {:?}",
         links(p0)
     );
     let after = kill_and_look(p0, "from", &id1);
-    assert!(has(&after, "to", &id1) && !has(&after, "from", &id1), "{after:?}");
+    assert!(
+        has(&after, "to", &id1) && !has(&after, "from", &id1),
+        "{after:?}"
+    );
     assert!(
         wait_until(Duration::from_secs(10), || all_links_up(p0, &peers)),
         "node 1 did not reconnect after KILL FROM: {:?}",
         links(p0)
     );
     let after = kill_and_look(p0, "all", &id1);
-    assert!(!has(&after, "to", &id1) && !has(&after, "from", &id1), "{after:?}");
+    assert!(
+        !has(&after, "to", &id1) && !has(&after, "from", &id1),
+        "{after:?}"
+    );
     assert!(
         wait_until(Duration::from_secs(10), || all_links_up(p0, &peers)),
         "links with node 1 did not come back after KILL ALL: {:?}",
@@ -186,7 +198,11 @@ fn debug_clusterlink_kill_and_drop_cluster_packet_filter_break_the_bus_as_in_red
         "node 0 never had a ping to node 2 pending"
     );
     std::thread::sleep(Duration::from_millis(2 * NODE_TIMEOUT_MS));
-    assert_ne!(ping_sent(p0, &id2), 0, "a pong came back through the filter");
+    assert_ne!(
+        ping_sent(p0, &id2),
+        0,
+        "a pong came back through the filter"
+    );
     let view = c.view(0).expect("CLUSTER NODES");
     let n2 = view.iter().find(|n| n.id == id2).expect("node 2 in view");
     assert!(
