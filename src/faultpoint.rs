@@ -92,7 +92,7 @@ impl FaultPoints {
     pub fn fires(&self, point: FaultPoint) -> bool {
         #[cfg(madsim)]
         {
-            self.is_enabled(point) && madsim::rand::random::<u32>() % point.odds() == 0
+            self.is_enabled(point) && madsim::rand::random::<u32>().is_multiple_of(point.odds())
         }
         #[cfg(not(madsim))]
         {
