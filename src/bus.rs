@@ -8,8 +8,10 @@
 //! dropping keys, pausing writes, logging) happen under that lock, so a vote is on disk before the
 //! message granting it is handed to its link; network outputs run after the lock is released.
 
+use crate::cluster::event::ClusterEvent;
 use crate::cluster::state::{LinkId, Output};
 use crate::cluster::wire;
+use crate::faultpoint::FaultPoint;
 use crate::log::Level;
 use crate::node::Node;
 use crate::server::CRON_INTERVAL_MS;
@@ -85,6 +87,7 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
         tx,
         links: BTreeMap::new(),
         pending_connects: BTreeMap::new(),
+        last_tick_ms: 0,
     };
     let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
     loop {
@@ -114,6 +117,8 @@ struct Driver {
     /// Connects in flight; a Close output for one of these makes its stream be dropped on
     /// arrival.
     pending_connects: BTreeMap<LinkId, ()>,
+    /// Node monotonic ms of the last cron run (a slowed tick skips runs until its period).
+    last_tick_ms: u64,
 }
 
 /// Network work collected under the lock and done after it.
@@ -148,7 +153,7 @@ impl Driver {
     fn next_deadline(&self) -> Option<tokio::time::Instant> {
         let node = self.node.lock().ok()?;
         let at_ms = node.rest.cluster.as_ref()?.poll_timeout()?;
-        Some(node.rest.clock.origin() + Duration::from_millis(at_ms))
+        Some(node.rest.clock.instant_at(at_ms))
     }
 
     fn timeout(&mut self) {
@@ -160,7 +165,25 @@ impl Driver {
         self.perform(ops);
     }
 
+    /// Whether the cron runs at this 100 ms tick: always, unless the simulator starved the
+    /// process (`cluster_tick_every_ms`), when it runs once per that period.
+    fn tick_due(&mut self) -> bool {
+        let Ok(node) = self.node.lock() else {
+            return false;
+        };
+        let now = node.rest.clock.mono_ms();
+        let every = node.rest.cluster_tick_every_ms;
+        if every != 0 && now.saturating_sub(self.last_tick_ms) < every {
+            return false;
+        }
+        self.last_tick_ms = now;
+        true
+    }
+
     fn tick(&mut self) {
+        if !self.tick_due() {
+            return;
+        }
         let ops = self.with_state(|node, now, unix| {
             if let Some(s) = node.rest.cluster.as_mut() {
                 s.on_tick(now, unix);
@@ -307,6 +330,7 @@ impl Driver {
             s.master_link_up = link_up;
             s.master_link_down_since_ms = down_since;
         }
+        stall_election_if_chosen(&mut node, now);
         f(&mut node, now, unix);
         let mut ops = Vec::new();
         loop {
@@ -319,6 +343,14 @@ impl Driver {
                 Output::Connect { link, ip, cport } => ops.push(NetOp::Connect { link, ip, cport }),
                 Output::Send { link, message } => ops.push(NetOp::Send { link, message }),
                 Output::Close { link } => ops.push(NetOp::Close { link }),
+                Output::SaveConfig => {
+                    if let Err(e) = save_nodes_conf(&mut node) {
+                        // Redis's clusterSaveConfigOrDie: the process exits, and nothing the
+                        // unsaved change allowed (a vote, a claim) reaches the network.
+                        (node.rest.persist.on_fatal.clone())(&e.to_string());
+                        return Vec::new();
+                    }
+                }
                 other => apply_node_output(&mut node, other),
             }
         }
@@ -405,7 +437,11 @@ pub fn deliver_publishes(node: &mut Node) {
 /// Performs an output that changes the node itself (under the node lock).
 pub fn apply_node_output(node: &mut Node, out: Output) {
     match out {
-        Output::SaveConfig => save_nodes_conf(node),
+        Output::SaveConfig => {
+            if let Err(e) = save_nodes_conf(node) {
+                (node.rest.persist.on_fatal.clone())(&e.to_string());
+            }
+        }
         Output::DropSlotKeys { slots } => {
             let mut dropped = 0;
             for s in slots {
@@ -438,7 +474,8 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
                 _ => Level::Notice,
             };
             node.log(level, &e.to_string());
-            let now = node.rest.clock.mono_ms();
+            // The simulator's timeline is the runtime's clock, not this node's drifting one.
+            let now = node.rest.clock.runtime_elapsed_ms();
             if let Some(events) = node.rest.cluster_events.as_mut() {
                 events.push((now, e));
             }
@@ -447,18 +484,59 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
     }
 }
 
-/// Writes nodes.conf through the node's storage; a failure is logged (Redis exits; we keep
-/// serving and retry at the next change).
-pub fn save_nodes_conf(node: &mut Node) {
+/// Why nodes.conf could not be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveConfigError {
+    #[error("Fatal: can't update cluster config file {file}: {reason}")]
+    Write { file: String, reason: String },
+}
+
+/// Writes nodes.conf through the node's storage. A failure is the caller's to handle: Redis
+/// exits (`clusterSaveConfigOrDie`), since a node that cannot record its epoch or its vote
+/// could repeat a vote or reuse an epoch after a restart.
+pub fn save_nodes_conf(node: &mut Node) -> Result<(), SaveConfigError> {
     let Some(s) = node.rest.cluster.as_ref() else {
-        return;
+        return Ok(());
     };
     let text = crate::cmd::cluster::nodes_conf_text(s, node.rest.clock.unix_ms());
     let name = node.nodes_conf_name();
-    if let Err(e) = node.rest.storage.write_atomic(&name, text.as_bytes()) {
-        node.log(
-            Level::Warning,
-            &format!("Could not save the cluster config file {}: {}", name, e),
-        );
+    let result = if node.rest.fault_points.fires(FaultPoint::NodesConfSaveFail) {
+        node.rest.record_cluster_event(ClusterEvent::FaultInjected {
+            point: FaultPoint::NodesConfSaveFail.name(),
+            detail: "saving nodes.conf fails".to_string(),
+        });
+        Err("injected write failure".to_string())
+    } else {
+        node.rest
+            .storage
+            .write_atomic(&name, text.as_bytes())
+            .map_err(|e| e.to_string())
+    };
+    result.map_err(|reason| SaveConfigError::Write { file: name, reason })
+}
+
+/// A fault point (simulator only): while a replica's election is pending, it may stall its
+/// next step for up to half a node timeout.
+fn stall_election_if_chosen(node: &mut Node, now: u64) {
+    let Some(s) = node.rest.cluster.as_ref() else {
+        return;
+    };
+    if !s.election_pending() || now < s.election_stall_until_ms {
+        return;
     }
+    let max = (s.config.node_timeout_ms / 2).max(1);
+    let Some(delay) = node
+        .rest
+        .fault_points
+        .delay_ms(FaultPoint::ElectionStall, max)
+    else {
+        return;
+    };
+    if let Some(s) = node.rest.cluster.as_mut() {
+        s.election_stall_until_ms = now + delay;
+    }
+    node.rest.record_cluster_event(ClusterEvent::FaultInjected {
+        point: FaultPoint::ElectionStall.name(),
+        detail: format!("election held for {} ms", delay),
+    });
 }

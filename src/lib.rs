@@ -12,6 +12,7 @@ pub mod config;
 pub mod connection;
 pub mod db;
 pub mod evict;
+pub mod faultpoint;
 pub mod glob;
 pub mod log;
 pub mod marks;

@@ -173,6 +173,11 @@ pub struct NodeRest {
     /// Cluster events with their monotonic ms, kept only when a recorder asked for them (the
     /// simulator's story); None in the real node, which logs them instead.
     pub cluster_events: Option<Vec<(u64, crate::cluster::event::ClusterEvent)>>,
+    /// The cluster cron's period when the simulator starves this process of CPU (its
+    /// `slow_tick` fault); 0 runs it every `server::CRON_INTERVAL_MS`, as Redis does.
+    pub cluster_tick_every_ms: u64,
+    /// Which fault points are on (the simulator's; all off in the real node).
+    pub fault_points: crate::faultpoint::FaultPoints,
     /// Replication: ids, offsets, backlog, attached replicas, the link to our master.
     pub repl: crate::replication::ReplState,
     /// Node monotonic ms of the last PING sent down the replication stream.
@@ -189,6 +194,22 @@ pub struct NodeRest {
     pub evictor: crate::evict::Evictor,
     /// MIGRATE: cached target connections and the keys in flight.
     pub migrate: crate::migrate::MigrateState,
+}
+
+impl NodeRest {
+    /// Logs a cluster event and, when a recorder asked for events (the simulator's story),
+    /// keeps it with the runtime's time.
+    pub fn record_cluster_event(&mut self, e: crate::cluster::event::ClusterEvent) {
+        self.logger.log(
+            crate::log::Level::Notice,
+            self.clock.unix_ms(),
+            &e.to_string(),
+        );
+        let at = self.clock.runtime_elapsed_ms();
+        if let Some(events) = self.cluster_events.as_mut() {
+            events.push((at, e));
+        }
+    }
 }
 
 /// A node's keyspace and the rest, borrowed separately: what command handlers hold, so code that
@@ -249,6 +270,8 @@ impl Node {
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
                 write_pause_until_ms: 0,
                 cluster_events: None,
+                cluster_tick_every_ms: 0,
+                fault_points: Default::default(),
                 repl,
                 repl_last_ping_ms: 0,
                 active_expire_enabled: true,

@@ -4,7 +4,9 @@
 //! (`master-0`, `replica-of:master-1`, `owner-of-slot:9189`), so a schedule written before the
 //! run still means the same thing after failovers moved roles around.
 
+use crate::bus_faults::{direction_name, packet_type_name};
 use crate::world::World;
+use keyslot::cluster::state::LinkDirection;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
@@ -119,6 +121,32 @@ pub enum Fault {
         min_ms: u64,
         max_ms: u64,
     },
+    /// Step a node's wall clock by this many ms (an NTP jump; negative: back).
+    ClockJump {
+        target: Target,
+        by_ms: i64,
+    },
+    /// Set a node's clock drift in ppm (monotonic and wall time alike).
+    ClockDrift {
+        target: Target,
+        ppm: i64,
+    },
+    /// `DEBUG CLUSTERLINK KILL` on `target` for its links with `peer`.
+    KillClusterLink {
+        target: Target,
+        peer: Target,
+        direction: LinkDirection,
+    },
+    /// `DEBUG DROP-CLUSTER-PACKET-FILTER`: `target` drops incoming bus packets of this type.
+    DropPackets {
+        target: Target,
+        kind: u16,
+    },
+    /// The node's cluster cron runs every this many ms (a process starved of CPU).
+    SlowTick {
+        target: Target,
+        every_ms: u64,
+    },
     /// Restore every link cut or clogged by earlier faults, and default latency.
     Heal,
     /// Heal, and also restart every killed node and resume every paused one.
@@ -156,6 +184,23 @@ impl fmt::Display for Fault {
             Fault::Clog(t) => write!(f, "clog {t}"),
             Fault::Unclog(t) => write!(f, "unclog {t}"),
             Fault::Latency { min_ms, max_ms } => write!(f, "latency {min_ms}-{max_ms} ms"),
+            Fault::ClockJump { target, by_ms } => write!(f, "clock jump {target} {by_ms:+} ms"),
+            Fault::ClockDrift { target, ppm } => write!(f, "clock drift {target} {ppm:+} ppm"),
+            Fault::KillClusterLink {
+                target,
+                peer,
+                direction,
+            } => write!(
+                f,
+                "kill cluster link {target} {} {peer}",
+                direction_name(*direction)
+            ),
+            Fault::DropPackets { target, kind } => {
+                write!(f, "drop {} packets at {target}", packet_type_name(*kind))
+            }
+            Fault::SlowTick { target, every_ms } => {
+                write!(f, "slow tick {target} every {every_ms} ms")
+            }
             Fault::Heal => write!(f, "heal"),
             Fault::Recover => write!(f, "recover (heal, restart, resume all)"),
         }
@@ -167,6 +212,8 @@ impl fmt::Display for Fault {
 pub enum FaultError {
     #[error("no node matches {0}")]
     NoTarget(String),
+    #[error(transparent)]
+    Clock(#[from] keyslot::clock::ClockError),
 }
 
 /// How to take back one applied fault (a fault with a duration).
@@ -180,6 +227,14 @@ pub enum Undo {
     Latency,
     /// Writes to this node's disk succeed again.
     DiskHealthy(usize),
+    /// Step this node's wall clock back by what the fault stepped it.
+    ClockStep(usize, i64),
+    /// Restore this node's earlier drift.
+    ClockDrift(usize, i64),
+    /// The node drops no bus packets again.
+    DropNone(usize),
+    /// The node's cron runs every 100 ms again.
+    NormalTick(usize),
     Nothing,
 }
 
@@ -287,6 +342,36 @@ impl World {
                 self.note(fault.to_string());
                 Undo::Latency
             }
+            Fault::ClockJump { target, by_ms } => {
+                let i = self.target(target)?;
+                self.clock_jump(i, *by_ms);
+                Undo::ClockStep(i, -by_ms)
+            }
+            Fault::ClockDrift { target, ppm } => {
+                let i = self.target(target)?;
+                let before = self.clock_drift_ppm(i);
+                self.clock_drift(i, *ppm)?;
+                Undo::ClockDrift(i, before)
+            }
+            Fault::KillClusterLink {
+                target,
+                peer,
+                direction,
+            } => {
+                let (i, p) = (self.target(target)?, self.target(peer)?);
+                self.kill_cluster_link(i, p, *direction);
+                Undo::Nothing
+            }
+            Fault::DropPackets { target, kind } => {
+                let i = self.target(target)?;
+                self.drop_packets(i, Some(*kind));
+                Undo::DropNone(i)
+            }
+            Fault::SlowTick { target, every_ms } => {
+                let i = self.target(target)?;
+                self.slow_tick(i, *every_ms);
+                Undo::NormalTick(i)
+            }
             Fault::Heal => {
                 self.heal();
                 Undo::Nothing
@@ -335,6 +420,13 @@ impl World {
                 });
                 self.note("default latency".to_string());
             }
+            Undo::ClockStep(i, by_ms) => self.clock_jump(*i, *by_ms),
+            Undo::ClockDrift(i, ppm) => {
+                // The drift was accepted before; restoring it cannot be out of range.
+                let _ = self.clock_drift(*i, *ppm);
+            }
+            Undo::DropNone(i) => self.drop_packets(*i, None),
+            Undo::NormalTick(i) => self.slow_tick(*i, 0),
             Undo::Nothing => {}
         }
     }

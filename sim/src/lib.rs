@@ -4,7 +4,8 @@
 //! unchanged `keyslot::server::run` on its own simulated host; one seed decides every run.
 //!
 //! - [`world`]: the simulated cluster, its faults, and cluster formation as redis-cli does it;
-//! - [`faults`]: faults as values, aimed by [`faults::Target`] selectors;
+//! - [`faults`]: faults as values, aimed by [`faults::Target`] selectors; [`clocks`]: each
+//!   host's clock error; [`bus_faults`]: cluster-bus faults inside the node (DEBUG's);
 //! - [`client`]: cluster clients that follow MOVED/ASK and record a history;
 //! - [`check`]: the invariants ([`protocol_check`]: 9-11); [`marks`]: coverage marks per run;
 //! - [`trace`]: the story of a run;
@@ -16,9 +17,13 @@
 //!   table `explore` and `merge` print; [`html`]: the run as a timeline page.
 
 #[cfg(madsim)]
+pub mod bus_faults;
+#[cfg(madsim)]
 pub mod check;
 #[cfg(madsim)]
 pub mod client;
+#[cfg(madsim)]
+pub mod clocks;
 #[cfg(madsim)]
 pub mod faults;
 #[cfg(madsim)]

@@ -6,10 +6,14 @@
 //! errors, and the fields whose meaning depends on the topology (node names) keep their spans
 //! until they are checked.
 
+use crate::bus_faults::{direction_name, parse_direction, parse_packet_type};
 use crate::client::Workload;
+use crate::clocks::{ClockSetup, NodeClock};
 use crate::faults::{Fault, Target};
 use crate::world::WorldConfig;
 use keyslot::cluster::planted::{Planted, PlantedSet};
+use keyslot::clock::DRIFT_PPM_MAX;
+use keyslot::faultpoint::FaultPoint;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -204,6 +208,37 @@ pub fn parse_duration(s: &str) -> Option<u64> {
     Some((v * scale).round() as u64)
 }
 
+/// A signed duration, `"-4s"` or `"+500ms"` or `"4s"`, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SignedDur(i64);
+
+impl<'de> Deserialize<'de> for SignedDur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SignedDur, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_signed_duration(&s).map(SignedDur).ok_or_else(|| {
+            de::Error::custom(format!(
+                "invalid signed duration {s:?} (write e.g. \"-4s\", \"+500ms\", \"4s\")"
+            ))
+        })
+    }
+}
+
+/// Parses `"-4s"`, `"+500ms"`, `"4s"` into signed milliseconds.
+pub fn parse_signed_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (sign, rest) = match s.strip_prefix('-') {
+        Some(r) => (-1, r),
+        None => (1, s.strip_prefix('+').unwrap_or(s)),
+    };
+    parse_duration(rest).map(|ms| sign * ms as i64)
+}
+
+/// Renders signed milliseconds the way files write them (`"-4s"`, `"+500ms"`).
+pub fn format_signed_duration(ms: i64) -> String {
+    let sign = if ms < 0 { "-" } else { "+" };
+    format!("{sign}{}", format_duration(ms.unsigned_abs()))
+}
+
 /// Renders milliseconds the way files write them.
 pub fn format_duration(ms: u64) -> String {
     if ms.is_multiple_of(1000) {
@@ -258,6 +293,32 @@ struct FileScenario {
     expect: Option<Spanned<ExpectFile>>,
     #[serde(default)]
     snapshot: Option<SnapshotFile>,
+    #[serde(default)]
+    clocks: Option<Spanned<ClocksFile>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ClocksFile {
+    max_offset: Option<Dur>,
+    max_drift_ppm: Option<i64>,
+    #[serde(default)]
+    node: BTreeMap<String, NodeClockFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NodeClockFile {
+    offset: Option<SignedDur>,
+    drift_ppm: Option<i64>,
+}
+
+/// `fault_points = true` (all of them) or a list of names.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FaultPointsFile {
+    All(bool),
+    Some(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -278,6 +339,7 @@ struct ConfigFile {
     planted_double_vote: bool,
     #[serde(default)]
     planted: Vec<String>,
+    fault_points: Option<Spanned<FaultPointsFile>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -317,9 +379,51 @@ struct StepFile {
     save_nodes_conf: Option<Spanned<String>>,
     restore_nodes_conf: Option<Spanned<String>>,
     check: Option<Spanned<CheckFile>>,
+    clock_jump: Option<Spanned<ClockJumpFile>>,
+    clock_drift: Option<Spanned<ClockDriftFile>>,
+    kill_cluster_link: Option<Spanned<KillLinkFile>>,
+    drop_packets: Option<Spanned<DropPacketsFile>>,
+    slow_tick: Option<Spanned<SlowTickFile>>,
     #[serde(rename = "for")]
     for_: Option<Dur>,
     failover_within: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockJumpFile {
+    node: String,
+    by: SignedDur,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockDriftFile {
+    node: String,
+    ppm: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KillLinkFile {
+    node: String,
+    peer: String,
+    direction: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DropPacketsFile {
+    node: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlowTickFile {
+    node: String,
+    every: Dur,
 }
 
 #[derive(Deserialize)]
@@ -646,12 +750,40 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
     }
     let config = f.config.unwrap_or_default();
     let planted = planted_set(&ctx, &config)?;
+    let fault_points = match &config.fault_points {
+        None => Vec::new(),
+        Some(s) => match s.get_ref() {
+            FaultPointsFile::All(true) => FaultPoint::ALL.to_vec(),
+            FaultPointsFile::All(false) => Vec::new(),
+            FaultPointsFile::Some(names) => {
+                let mut out = Vec::new();
+                for n in names {
+                    let p = FaultPoint::parse(n).ok_or_else(|| {
+                        let known: Vec<&str> = FaultPoint::ALL.iter().map(|p| p.name()).collect();
+                        ctx.err(
+                            s.span(),
+                            "config.fault_points",
+                            format!("no fault point {n:?} (there are {})", known.join(", ")),
+                        )
+                    })?;
+                    out.push(p);
+                }
+                out
+            }
+        },
+    };
+    let clocks = match &f.clocks {
+        Some(c) => clock_setup(&ctx, c)?,
+        None => ClockSetup::default(),
+    };
     let world = WorldConfig {
         masters,
         replicas,
         node_timeout_ms: config.node_timeout.map(|d| d.0).unwrap_or(2000),
         extra_args: config.extra_args,
         planted,
+        clocks,
+        fault_points,
     };
     let w = f.workload.unwrap_or_default();
     let workload = Workload {
@@ -715,6 +847,69 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
         expect,
         snapshot_formation: f.snapshot.map(|s| s.formation).unwrap_or(false),
     })
+}
+
+/// A drift the host clock accepts, or an error naming the field.
+fn check_drift(
+    ctx: &Ctx,
+    ppm: i64,
+    span: std::ops::Range<usize>,
+    field: &str,
+) -> Result<i64, ScenarioError> {
+    if ppm.abs() > DRIFT_PPM_MAX {
+        return Err(ctx.err(
+            span,
+            field,
+            format!("drift {ppm} ppm is outside -{DRIFT_PPM_MAX}..={DRIFT_PPM_MAX}"),
+        ));
+    }
+    Ok(ppm)
+}
+
+/// The `[clocks]` table.
+fn clock_setup(ctx: &Ctx, c: &Spanned<ClocksFile>) -> Result<ClockSetup, ScenarioError> {
+    let span = c.span();
+    let f = c.get_ref();
+    let mut out = ClockSetup {
+        max_offset_ms: f.max_offset.map(|d| d.0).unwrap_or(0),
+        max_drift_ppm: check_drift(
+            ctx,
+            f.max_drift_ppm.unwrap_or(0),
+            span.clone(),
+            "clocks.max_drift_ppm",
+        )?,
+        nodes: Vec::new(),
+    };
+    if out.max_drift_ppm < 0 {
+        return Err(ctx.err(
+            span,
+            "clocks.max_drift_ppm",
+            "a bound is not negative: the drift is drawn in ±max_drift_ppm".into(),
+        ));
+    }
+    for (name, n) in &f.node {
+        if !ctx.names.contains(name) {
+            return Err(ctx.err(
+                span,
+                "clocks.node",
+                format!(
+                    "no node named {name:?} (this topology has {})",
+                    ctx.names.join(", ")
+                ),
+            ));
+        }
+        out.nodes.push(NodeClock {
+            node: name.clone(),
+            offset_ms: n.offset.map(|d| d.0).unwrap_or(0),
+            drift_ppm: check_drift(
+                ctx,
+                n.drift_ppm.unwrap_or(0),
+                span.clone(),
+                "clocks.node.drift_ppm",
+            )?,
+        });
+    }
+    Ok(out)
 }
 
 fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
@@ -871,6 +1066,88 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
     if let Some(t) = one(&st.restore_nodes_conf, "restore_nodes_conf")? {
         actions.push(("restore_nodes_conf", Action::RestoreNodesConf(t)));
     }
+    if let Some(j) = &st.clock_jump {
+        let f = j.get_ref();
+        let target = ctx.target(&f.node, j.span(), "clock_jump.node", false)?;
+        actions.push((
+            "clock_jump",
+            Action::Fault(Fault::ClockJump {
+                target,
+                by_ms: f.by.0,
+            }),
+        ));
+    }
+    if let Some(d) = &st.clock_drift {
+        let f = d.get_ref();
+        let target = ctx.target(&f.node, d.span(), "clock_drift.node", false)?;
+        let ppm = check_drift(ctx, f.ppm, d.span(), "clock_drift.ppm")?;
+        actions.push((
+            "clock_drift",
+            Action::Fault(Fault::ClockDrift { target, ppm }),
+        ));
+    }
+    if let Some(k) = &st.kill_cluster_link {
+        let f = k.get_ref();
+        let target = ctx.target(&f.node, k.span(), "kill_cluster_link.node", false)?;
+        let peer = ctx.target(&f.peer, k.span(), "kill_cluster_link.peer", false)?;
+        let direction = match &f.direction {
+            None => keyslot::cluster::state::LinkDirection::All,
+            Some(d) => parse_direction(d).ok_or_else(|| {
+                ctx.err(
+                    k.span(),
+                    "kill_cluster_link.direction",
+                    format!("direction {d:?} is not to, from or all"),
+                )
+            })?,
+        };
+        actions.push((
+            "kill_cluster_link",
+            Action::Fault(Fault::KillClusterLink {
+                target,
+                peer,
+                direction,
+            }),
+        ));
+    }
+    if let Some(d) = &st.drop_packets {
+        let f = d.get_ref();
+        let target = ctx.target(&f.node, d.span(), "drop_packets.node", false)?;
+        let kind = parse_packet_type(&f.kind).ok_or_else(|| {
+            ctx.err(
+                d.span(),
+                "drop_packets.type",
+                format!(
+                    "packet type {:?} is not a name (PING, PONG, MEET, FAIL, PUBLISH, AUTH-REQ, AUTH-ACK, UPDATE, MFSTART, MODULE, PUBLISHSHARD) or a number 0-10",
+                    f.kind
+                ),
+            )
+        })?;
+        actions.push((
+            "drop_packets",
+            Action::Fault(Fault::DropPackets { target, kind }),
+        ));
+    }
+    if let Some(t) = &st.slow_tick {
+        let f = t.get_ref();
+        let target = ctx.target(&f.node, t.span(), "slow_tick.node", false)?;
+        if f.every.0 < 100 {
+            return Err(ctx.err(
+                t.span(),
+                "slow_tick.every",
+                format!(
+                    "{} ms is faster than the normal 100 ms cron; a slow tick is slower",
+                    f.every.0
+                ),
+            ));
+        }
+        actions.push((
+            "slow_tick",
+            Action::Fault(Fault::SlowTick {
+                target,
+                every_ms: f.every.0,
+            }),
+        ));
+    }
     if let Some(c) = &st.check {
         actions.push((
             "check",
@@ -883,7 +1160,7 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             span,
             "step",
             format!(
-                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, migrate_slot, save_nodes_conf, restore_nodes_conf, check); this one has {}",
+                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, migrate_slot, save_nodes_conf, restore_nodes_conf, clock_jump, clock_drift, kill_cluster_link, drop_packets, slow_tick, check); this one has {}",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             ),
         ));
@@ -1038,6 +1315,36 @@ fn write_action(a: &Action) -> String {
                 q(&format_duration(*min_ms)),
                 q(&format_duration(*max_ms))
             ),
+            Fault::ClockJump { target, by_ms } => format!(
+                "clock_jump = {{ node = {}, by = {} }}",
+                q_target(target),
+                q(&format_signed_duration(*by_ms))
+            ),
+            Fault::ClockDrift { target, ppm } => format!(
+                "clock_drift = {{ node = {}, ppm = {} }}",
+                q_target(target),
+                ppm
+            ),
+            Fault::KillClusterLink {
+                target,
+                peer,
+                direction,
+            } => format!(
+                "kill_cluster_link = {{ node = {}, peer = {}, direction = {} }}",
+                q_target(target),
+                q_target(peer),
+                q(direction_name(*direction))
+            ),
+            Fault::DropPackets { target, kind } => format!(
+                "drop_packets = {{ node = {}, type = {} }}",
+                q_target(target),
+                q(&kind.to_string())
+            ),
+            Fault::SlowTick { target, every_ms } => format!(
+                "slow_tick = {{ node = {}, every = {} }}",
+                q_target(target),
+                q(&format_duration(*every_ms))
+            ),
             Fault::Heal => "heal = true".into(),
             Fault::Recover => "recover = true".into(),
         },
@@ -1110,6 +1417,33 @@ impl Scenario {
         if !self.world.planted.is_empty() {
             let names: Vec<String> = self.world.planted.iter().map(|p| q(p.name())).collect();
             let _ = writeln!(s, "planted = [{}]", names.join(", "));
+        }
+        if !self.world.fault_points.is_empty() {
+            let names: Vec<String> = self
+                .world
+                .fault_points
+                .iter()
+                .map(|p| q(p.name()))
+                .collect();
+            let _ = writeln!(s, "fault_points = [{}]", names.join(", "));
+        }
+        let c = &self.world.clocks;
+        if !c.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n[clocks]\nmax_offset = {}\nmax_drift_ppm = {}",
+                q(&format_duration(c.max_offset_ms)),
+                c.max_drift_ppm
+            );
+            for n in &c.nodes {
+                let _ = writeln!(
+                    s,
+                    "\n[clocks.node.{}]\noffset = {}\ndrift_ppm = {}",
+                    q(&n.node),
+                    q(&format_signed_duration(n.offset_ms)),
+                    n.drift_ppm
+                );
+            }
         }
         let _ = writeln!(
             s,

@@ -573,6 +573,15 @@ async fn execute_inner(
     run.safety()?;
     run.world.checker.protocol.formed();
     run.formed_ms = run.world.now_ms();
+    if !sc.world.clocks.is_empty() {
+        let text = run.world.describe_clocks();
+        run.world.note(text);
+    }
+    if !sc.world.fault_points.is_empty() {
+        run.world.arm_fault_points();
+        let text = run.world.describe_fault_points();
+        run.world.note(text);
+    }
     let formed = run.claims();
     let promotions_before = run.world.promotions.len();
     let clients: Vec<_> = (0..sc.clients)
@@ -891,6 +900,15 @@ async fn execute_inner(
     );
     snapshot.push_str("--- end ---\n");
     snapshot.push_str(&final_map(&run.world));
+    let clock_steps = sc.steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::Fault(Fault::ClockJump { .. } | Fault::ClockDrift { .. })
+        )
+    });
+    if clock_steps || !sc.world.clocks.is_empty() {
+        let _ = writeln!(snapshot, "{}", run.world.describe_clocks());
+    }
     for p in &promotions {
         let _ = writeln!(
             snapshot,

@@ -15,9 +15,10 @@
 use crate::check::{Checker, Violation};
 use crate::resp_client::{frame_text, Conn};
 use crate::trace::{Actor, Trace};
-use keyslot::clock::Clock;
+use keyslot::clock::{Clock, HostClock};
 use keyslot::cluster::planted::PlantedSet;
 use keyslot::config::Config;
+use keyslot::faultpoint::{FaultPoint, FaultPoints};
 use keyslot::log::Logger;
 use keyslot::node::Node;
 use keyslot::server::{self, NodeEnv};
@@ -25,6 +26,7 @@ use keyslot::storage::{DiskFault, MemStorage};
 use madsim::runtime::{Handle, NodeHandle};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -45,6 +47,11 @@ pub struct WorldConfig {
     pub extra_args: Vec<String>,
     /// Test-only planted protocol bugs (keyslot::cluster::planted), in every node.
     pub planted: PlantedSet,
+    /// Each host's clock error at start (the scenario's `[clocks]`); none by default.
+    pub clocks: crate::clocks::ClockSetup,
+    /// Fault points each node process may turn on (drawn per process from the seed); empty,
+    /// the default, leaves node code untouched.
+    pub fault_points: Vec<FaultPoint>,
 }
 
 impl Default for WorldConfig {
@@ -55,6 +62,8 @@ impl Default for WorldConfig {
             node_timeout_ms: 2000,
             extra_args: Vec::new(),
             planted: PlantedSet::default(),
+            clocks: Default::default(),
+            fault_points: Vec::new(),
         }
     }
 }
@@ -105,6 +114,8 @@ pub struct SimNode {
     pub paused: bool,
     /// The write fault its disk has now (`disk_full`, `disk_error`), if any.
     pub disk_fault: Option<DiskFault>,
+    /// The host's clock (offset, drift, steps), shared with every process started on it.
+    pub host_clock: Arc<HostClock>,
 }
 
 impl SimNode {
@@ -142,6 +153,9 @@ pub struct World {
     admin: Option<NodeHandle>,
     /// nodes.conf texts saved by `stash_nodes_conf`, per node.
     stashed: Vec<Option<Vec<u8>>>,
+    /// Set once the cluster formed, when the scenario turns fault points on: from then on each
+    /// node process draws its fault points as it starts.
+    fault_points_armed: Arc<AtomicBool>,
 }
 
 impl World {
@@ -151,6 +165,7 @@ impl World {
         let t0 = Instant::now();
         let total = config.masters + config.replicas;
         let mut nodes = Vec::with_capacity(total);
+        let fault_points_armed = Arc::new(AtomicBool::new(false));
         for i in 0..total {
             let name = if i < config.masters {
                 format!("master-{}", i)
@@ -165,6 +180,9 @@ impl World {
             // The madsim id is known once the node is built; the exit hook reads it then.
             let own_id: Arc<Mutex<Option<madsim::task::NodeId>>> = Arc::new(Mutex::new(None));
             let args = node_args(&config, port);
+            let host_clock = HostClock::new();
+            let (hc, points) = (host_clock.clone(), config.fault_points.clone());
+            let armed = fault_points_armed.clone();
             let (st, lv, planted) = (storage.clone(), live.clone(), config.planted);
             let (ex, id_cell) = (exited.clone(), own_id.clone());
             let node_handle = handle
@@ -176,13 +194,15 @@ impl World {
                     let storage = st.clone();
                     let live = lv.clone();
                     let on_fatal = exit_hook(ex.clone(), id_cell.clone());
+                    let (host_clock, points) = (hc.clone(), points.clone());
+                    let armed = armed.clone();
                     async move {
                         let config = match Config::from_args(&args) {
                             Ok(c) => c,
                             Err(e) => panic!("bad simulated node config: {e}"),
                         };
                         let env = NodeEnv {
-                            clock: Arc::new(Clock::new()),
+                            clock: Arc::new(Clock::on_host(host_clock)),
                             logger: Arc::new(Logger::silent()),
                             seed: keyslot::clock::rng_seed(),
                             storage: Arc::new(storage),
@@ -196,6 +216,11 @@ impl World {
                                         n.rest.persist.on_fatal = on_fatal;
                                         if let Some(c) = n.rest.cluster.as_mut() {
                                             c.config.planted = planted;
+                                        }
+                                        // A process started after formation draws its
+                                        // own fault points.
+                                        if armed.load(Ordering::Relaxed) {
+                                            n.rest.fault_points = FaultPoints::draw(&points);
                                         }
                                         n.rest.clock.origin()
                                     }
@@ -226,9 +251,10 @@ impl World {
                 alive: true,
                 paused: false,
                 disk_fault: None,
+                host_clock,
             });
         }
-        World {
+        let mut world = World {
             config,
             nodes,
             handle,
@@ -244,7 +270,10 @@ impl World {
             samples: vec![Vec::new(); total],
             admin: None,
             stashed: vec![None; total],
-        }
+            fault_points_armed,
+        };
+        world.set_up_clocks();
+        world
     }
 
     /// Simulated milliseconds since the world was created.
@@ -263,6 +292,46 @@ impl World {
         let (node, _) = live.as_ref()?;
         let guard = node.lock().ok()?;
         Some(f(&guard))
+    }
+
+    /// Runs `f` on a live node's state, mutably (the simulator's bus and clock faults).
+    pub fn with_node_mut<R>(&self, i: usize, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
+        let live = self.nodes.get(i)?.live.lock().ok()?;
+        let (node, _) = live.as_ref()?;
+        let mut guard = node.lock().ok()?;
+        Some(f(&mut guard))
+    }
+
+    /// Turns the scenario's fault points on (after formation: a node that exits on a failed
+    /// nodes.conf save while the cluster forms would only test the formation script): every
+    /// running node draws its points now, and each process started later draws its own.
+    pub fn arm_fault_points(&mut self) {
+        if self.config.fault_points.is_empty() {
+            return;
+        }
+        self.fault_points_armed.store(true, Ordering::Relaxed);
+        let points = self.config.fault_points.clone();
+        for i in 0..self.nodes.len() {
+            self.with_node_mut(i, |n| n.rest.fault_points = FaultPoints::draw(&points));
+        }
+    }
+
+    /// Which fault points each running node turned on, one line for the story.
+    pub fn describe_fault_points(&self) -> String {
+        let parts: Vec<String> = (0..self.nodes.len())
+            .map(|i| {
+                let names = self
+                    .with_node(i, |n| n.rest.fault_points.names().join("+"))
+                    .unwrap_or_else(|| "down".to_string());
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names
+                };
+                format!("{} {}", self.nodes[i].name, names)
+            })
+            .collect();
+        format!("fault points: {}", parts.join(", "))
     }
 
     /// Indexes of nodes that are running (not killed, not paused).

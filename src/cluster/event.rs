@@ -130,6 +130,11 @@ pub enum ClusterEvent {
     MessageDropped {
         reason: String,
     },
+    /// A fault point fired (simulator only): which, and what it did.
+    FaultInjected {
+        point: &'static str,
+        detail: String,
+    },
 }
 
 impl fmt::Display for ClusterEvent {
@@ -197,6 +202,7 @@ impl fmt::Display for ClusterEvent {
                 write!(f, "UPDATE for {} epoch {} applied", short(node), epoch)
             }
             MessageDropped { reason } => write!(f, "bus message dropped: {}", reason),
+            FaultInjected { point, detail } => write!(f, "fault point {}: {}", point, detail),
         }
     }
 }

@@ -236,6 +236,19 @@ pub struct BusStats {
     pub dropped: u64,
     /// Messages dropped because they were older than what the node already knew of the sender.
     pub stale: u64,
+    /// Messages dropped by `DEBUG DROP-CLUSTER-PACKET-FILTER`.
+    pub debug_filtered: u64,
+}
+
+/// Which of the two links with a peer `DEBUG CLUSTERLINK KILL` frees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkDirection {
+    /// The link we opened to the peer (Redis's `node->link`).
+    To,
+    /// The link the peer opened to us (Redis's `node->inbound_link`).
+    From,
+    /// Both.
+    All,
 }
 
 /// An election in progress (replica side): Redis's failover_auth_* fields.
@@ -323,6 +336,13 @@ pub struct ClusterState {
     among_minority_ms: u64,
     /// Set when something changed that nodes.conf must reflect.
     save_pending: bool,
+    /// `DEBUG DROP-CLUSTER-PACKET-FILTER`: incoming packets of this type are dropped unread,
+    /// as if never received (-1, the default, drops none). A test's fault, kept here so the
+    /// real node and the simulator drop at the same point.
+    pub drop_packet_filter: i64,
+    /// A fault point's hold (simulator only): a replica's election neither asks for votes nor
+    /// claims the slots before this monotonic ms; 0 holds nothing.
+    pub election_stall_until_ms: u64,
 }
 
 /// Redis's wording when a state-changing command is refused.
@@ -369,6 +389,8 @@ impl ClusterState {
             start_ms: None,
             among_minority_ms: 0,
             save_pending: false,
+            drop_packet_filter: -1,
+            election_stall_until_ms: 0,
         }
     }
 
@@ -812,6 +834,48 @@ impl ClusterState {
         self.inbound.remove(&link);
     }
 
+    /// Whether this replica has an election scheduled or running (what an election-stall fault
+    /// point waits for).
+    pub fn election_pending(&self) -> bool {
+        self.election.auth_time_ms != 0
+    }
+
+    /// Nodes whose inbound link to us is open and identified (CLUSTER LINKS `from` entries).
+    pub fn inbound_peers(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self.inbound.values().filter_map(|i| i.node).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `DEBUG CLUSTERLINK KILL`: frees the chosen links with `id` (Redis frees them the same
+    /// way a broken connection is freed: the next tick reconnects ours, the peer reconnects
+    /// its own). Returns false when the node is unknown.
+    pub fn kill_links(&mut self, id: &NodeId, direction: LinkDirection) -> bool {
+        let Some(n) = self.nodes.get(id) else {
+            return false;
+        };
+        if direction != LinkDirection::From {
+            if matches!(n.link, LinkState::Up { .. }) {
+                self.event(ClusterEvent::LinkDown { node: *id });
+            }
+            self.free_outbound_link(id);
+        }
+        if direction != LinkDirection::To {
+            let links: Vec<LinkId> = self
+                .inbound
+                .iter()
+                .filter(|(_, i)| i.node == Some(*id))
+                .map(|(l, _)| *l)
+                .collect();
+            for link in links {
+                self.inbound.remove(&link);
+                self.push(Output::Close { link });
+            }
+        }
+        true
+    }
+
     fn free_outbound_link(&mut self, id: &NodeId) {
         if let Some(n) = self.nodes.get_mut(id) {
             let link = match n.link {
@@ -892,6 +956,12 @@ impl ClusterState {
         let h = &msg.header;
         let kind = h.kind;
         *self.stats.received.entry(kind).or_default() += 1;
+        if i64::from(kind) == self.drop_packet_filter {
+            // As Redis: counted as received, then dropped before it tells us anything (not
+            // even that the sender is alive).
+            self.stats.debug_filtered += 1;
+            return;
+        }
         let sender_id = h.sender;
         let sender_known = self
             .nodes
@@ -1920,6 +1990,11 @@ impl ClusterState {
             }
         }
         if now_ms < self.election.auth_time_ms {
+            return;
+        }
+        if now_ms < self.election_stall_until_ms
+            && now_ms - self.election.auth_time_ms <= auth_timeout
+        {
             return;
         }
         if now_ms - self.election.auth_time_ms > auth_timeout {

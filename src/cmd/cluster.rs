@@ -907,19 +907,28 @@ fn shards(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 fn links(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     let unix = ctx.node.clock.unix_ms();
     let s = state(ctx)?;
+    let link = |direction: &str, id: &NodeId| {
+        Reply::Map(vec![
+            (Reply::bulk("direction"), Reply::bulk(direction)),
+            (Reply::bulk("node"), Reply::bulk(id.as_str())),
+            (Reply::bulk("create-time"), Reply::Integer(unix as i64)),
+            (Reply::bulk("events"), Reply::bulk("r")),
+            (Reply::bulk("send-buffer-allocated"), Reply::Integer(0)),
+            (Reply::bulk("send-buffer-used"), Reply::Integer(0)),
+        ])
+    };
+    // As Redis: one entry per open link, ours ("to") and the peer's ("from").
     let mut out = Vec::new();
     for n in s.nodes.values() {
         if n.is_myself() || !n.link_up() {
             continue;
         }
-        out.push(Reply::Map(vec![
-            (Reply::bulk("direction"), Reply::bulk("to")),
-            (Reply::bulk("node"), Reply::bulk(n.id.as_str())),
-            (Reply::bulk("create-time"), Reply::Integer(unix as i64)),
-            (Reply::bulk("events"), Reply::bulk("r")),
-            (Reply::bulk("send-buffer-allocated"), Reply::Integer(0)),
-            (Reply::bulk("send-buffer-used"), Reply::Integer(0)),
-        ]));
+        out.push(link("to", &n.id));
+    }
+    for id in s.inbound_peers() {
+        if s.nodes.get(&id).is_some_and(|n| !n.is_myself()) {
+            out.push(link("from", &id));
+        }
     }
     Ok(Reply::Array(out))
 }

@@ -10,6 +10,7 @@ pub mod client;
 pub mod cluster;
 pub mod command;
 pub mod configcmd;
+pub mod debug_cluster;
 pub mod digest;
 pub mod dump;
 pub mod error;

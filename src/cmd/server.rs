@@ -254,10 +254,14 @@ fn time(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 }
 
 const DEBUG_HELP: &[&str] = &[
+    "CLUSTERLINK KILL <to|from|all> <node-id>",
+    "    Kills the link based on the direction to/from (both) with the provided node.",
     "DIGEST",
     "    Output a hex signature representing the current DB content.",
     "DIGEST-VALUE <key> [<key> ...]",
     "    Output a hex signature of the values of all the specified keys.",
+    "DROP-CLUSTER-PACKET-FILTER <packet-type>",
+    "    Drop all packets that match the filtered type. Set to -1 allow all packets.",
     "ERROR <string>",
     "    Return a Redis protocol error with <string> as message.",
     "LOG <message>",
@@ -322,6 +326,10 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         ))
     } else if eq_ignore_case(sub, "populate") && (3..=5).contains(&argc) {
         debug_populate(ctx, argv)
+    } else if eq_ignore_case(sub, "clusterlink") {
+        super::debug_cluster::clusterlink(ctx, argv)
+    } else if eq_ignore_case(sub, "drop-cluster-packet-filter") && argc == 3 {
+        super::debug_cluster::drop_packet_filter(ctx, argv)
     } else if eq_ignore_case(sub, "log") && argc == 3 {
         let msg = format!("DEBUG LOG: {}", String::from_utf8_lossy(&argv[2]));
         ctx.node

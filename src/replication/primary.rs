@@ -130,6 +130,7 @@ pub async fn feed<R, W>(
             while let Ok(more) = rx.try_recv() {
                 batch.extend_from_slice(&more);
             }
+            delay_if_chosen(&node).await;
             if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
                 return;
             }
@@ -178,6 +179,32 @@ pub async fn feed<R, W>(
         n.rest.repl.replicas.remove(&client_id);
         n.rest.repl.pending_feeds.remove(&client_id);
         n.log(crate::log::Level::Notice, "Connection with replica lost.");
+    }
+}
+
+/// A fault point (simulator only): the master holds a write to a replica's stream for up to
+/// 500 ms, as a stalled socket or process would.
+async fn delay_if_chosen(node: &Arc<Mutex<Node>>) {
+    use crate::faultpoint::FaultPoint;
+    let delay = match node.lock() {
+        Ok(mut n) => {
+            let d = n
+                .rest
+                .fault_points
+                .delay_ms(FaultPoint::ReplicationWriteDelay, 500);
+            if let Some(ms) = d {
+                n.rest
+                    .record_cluster_event(crate::cluster::event::ClusterEvent::FaultInjected {
+                        point: FaultPoint::ReplicationWriteDelay.name(),
+                        detail: format!("replication write held for {} ms", ms),
+                    });
+            }
+            d
+        }
+        Err(_) => None,
+    };
+    if let Some(ms) = delay {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 }
 
