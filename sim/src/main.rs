@@ -647,9 +647,10 @@ mod cli {
         };
         let path = out.unwrap_or_else(|| format!("{}.toml", shrunk.scenario.name));
         let text = format!(
-            "# Written by `keyslot-sim shrink {} --seed {}`.\n{}",
+            "# Written by `keyslot-sim shrink {} --seed {}{}`.\n{}",
             file,
             seed,
+            if swarm { " --swarm" } else { "" },
             shrunk.scenario.to_toml()
         );
         if let Err(e) = std::fs::write(&path, &text) {
