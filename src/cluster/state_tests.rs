@@ -997,3 +997,41 @@ proptest! {
         }
     }
 }
+
+/// Failure detection needs a majority of the masters, counted on the real cluster size: with
+/// five masters, two that lose sight of a third must not mark it FAIL (two is a majority of
+/// three, which is why three-master tests cannot see a miscounted quorum), and three must.
+/// (Found by cargo-mutants: `size() % 2 + 1` for `size() / 2 + 1` survived the 3-master tests.)
+#[test]
+fn fail_needs_a_majority_of_five_masters_not_two() {
+    let mut net = cluster(7, 5, &[]);
+    let victim = net.id(0);
+    let failed_anywhere = |net: &Net| {
+        (0..5).any(|i| {
+            net.state(i)
+                .nodes
+                .get(&victim)
+                .is_some_and(|n| n.is_failed())
+        })
+    };
+    net.partition(&[0], &[1, 2]);
+    net.run_for(NODE_TIMEOUT_MS * 6);
+    assert!(
+        (1..3).all(|i| net.state(i).nodes[&victim].is_pfail()),
+        "masters 1 and 2 should suspect master 0\n{}",
+        net.describe()
+    );
+    assert!(
+        !failed_anywhere(&net),
+        "two of five masters marked master 0 FAIL\n{}",
+        net.story()
+    );
+    net.heal();
+    net.partition(&[0], &[1, 2, 3]);
+    wait(
+        &mut net,
+        "FAIL with three of five reports",
+        NODE_TIMEOUT_MS * 6,
+        failed_anywhere,
+    );
+}
