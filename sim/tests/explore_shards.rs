@@ -3,7 +3,7 @@
 //! --swarm --shard I/N --json`, and N shards run here as local processes and merged with
 //! `keyslot-sim merge` print the very table one `explore` prints for the same seeds.
 //!
-//! Needs `kubernetes-validate` on PATH (`pip install kubernetes-validate`; `.ci/run` installs
+//! Needs the `kubernetes_validate` Python module (`pip install kubernetes-validate`; `.ci/run` installs
 //! it).
 
 use std::path::{Path, PathBuf};
@@ -60,11 +60,13 @@ fn manifest_shards() -> u64 {
 #[test]
 fn the_explore_job_manifest_is_a_valid_indexed_job_of_n_shards() {
     let path = manifest();
-    let out = Command::new("kubernetes-validate")
-        .arg("--strict")
+    // Through the interpreter: a console script pip just installed may not be on PATH yet
+    // (pyenv shims appear only after a rehash).
+    let out = Command::new("python3")
+        .args(["-m", "kubernetes_validate", "--strict"])
         .arg(&path)
         .output()
-        .expect("kubernetes-validate not found: pip install kubernetes-validate (.ci/run does)");
+        .expect("python3 not found");
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
