@@ -184,6 +184,20 @@ pub fn in_sync(master: u16, replica: u16) -> bool {
         && info(replica, "replication", "master_repl_offset") == m
 }
 
+/// Waits until the replica's link is up and its offset has reached what the master's offset was
+/// when the wait began (an exact match never holds for long under continuous writes).
+pub fn wait_caught_up(master: u16, replica: u16, timeout: Duration) -> bool {
+    let target: u64 = info(master, "replication", "master_repl_offset")
+        .parse()
+        .unwrap_or(u64::MAX);
+    common::wait_until(timeout, || {
+        info(replica, "replication", "master_link_status") == "up"
+            && info(replica, "replication", "master_repl_offset")
+                .parse::<u64>()
+                .is_ok_and(|o| o >= target)
+    })
+}
+
 /// Runs `redis-cli --cluster <args>` (stdin closed, so nothing waits on a prompt) and returns
 /// (exit success, stdout + stderr); panics after `secs`.
 pub fn cli_cluster(args: &[&str], secs: u64) -> (bool, String) {
