@@ -90,11 +90,37 @@ fn assert_redirects(m: &Mixed) {
     }
 }
 
+/// Every node's CLUSTER NODES shows every node's announced hostname, whichever kind sent it.
+fn assert_hostnames(m: &Mixed) {
+    let ok = common::wait_until(Duration::from_secs(15), || {
+        (0..6).all(|i| {
+            let text = query_str(m.port(i), &["CLUSTER", "NODES"]).unwrap_or_default();
+            (0..6).all(|j| {
+                let want = format!(
+                    "127.0.0.1:{}@{},node{j}.example ",
+                    m.port(j),
+                    m.port(j) + 10000
+                );
+                text.contains(&want)
+            })
+        })
+    });
+    assert!(ok, "announced hostnames not seen everywhere:\n{}", m.dump());
+}
+
 fn arrangement(tag: &str, kinds: [Kind; 6]) {
     common::use_port_range(PORT_LOW, PORT_HIGH);
     let _serial = cluster_util::serial();
-    let m = Mixed::create(tag, &kinds, 3000);
+    // Every node announces a hostname: Redis 7.0 sends it in the hostname ping extension and
+    // prints it in CLUSTER NODES as `ip:port@cport,hostname`.
+    let m = Mixed::create_with(tag, &kinds, 3000, &|i| {
+        vec![
+            "--cluster-announce-hostname".into(),
+            format!("node{i}.example"),
+        ]
+    });
     assert_arrangement(&m, kinds[0]);
+    assert_hostnames(&m);
     // --cluster check through a node of each kind, master and replica.
     for i in [0, 3] {
         assert_check_ok(m.port(i), &m);

@@ -38,7 +38,18 @@ pub fn node_flags(node_timeout_ms: u64) -> Vec<String> {
 /// `--save "" --appendonly no` (from [`Server::redis`]) so a restart comes back empty and must
 /// resync from its master, like a keyslot node started without persistence.
 pub fn start_node(dir: &TempDir, kind: Kind, node_timeout_ms: u64) -> Server {
-    let flags = node_flags(node_timeout_ms);
+    start_node_with(dir, kind, node_timeout_ms, &[])
+}
+
+/// [`start_node`] with extra flags.
+pub fn start_node_with(
+    dir: &TempDir,
+    kind: Kind,
+    node_timeout_ms: u64,
+    extra: &[String],
+) -> Server {
+    let mut flags = node_flags(node_timeout_ms);
+    flags.extend_from_slice(extra);
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     match kind {
         Kind::Keyslot => Server::keyslot(dir, &flags),
@@ -55,10 +66,21 @@ pub struct Mixed {
 impl Mixed {
     /// Starts one node per entry of `kinds` (no cluster yet).
     pub fn start(tag: &str, kinds: &[Kind], node_timeout_ms: u64) -> Mixed {
+        Mixed::start_with(tag, kinds, node_timeout_ms, &|_| Vec::new())
+    }
+
+    /// [`Mixed::start`] with extra flags for node `i` from `extra(i)`.
+    pub fn start_with(
+        tag: &str,
+        kinds: &[Kind],
+        node_timeout_ms: u64,
+        extra: &dyn Fn(usize) -> Vec<String>,
+    ) -> Mixed {
         let dir = TempDir::new(tag);
         let nodes = kinds
             .iter()
-            .map(|&k| start_node(&dir, k, node_timeout_ms))
+            .enumerate()
+            .map(|(i, &k)| start_node_with(&dir, k, node_timeout_ms, &extra(i)))
             .collect();
         Mixed {
             kinds: kinds.to_vec(),
@@ -76,8 +98,18 @@ impl Mixed {
     /// the masters (its replica-to-master pairing is shuffled by its anti-affinity pass, so
     /// callers look the pairing up rather than assume it). Waits for convergence.
     pub fn create(tag: &str, kinds: &[Kind], node_timeout_ms: u64) -> Mixed {
+        Mixed::create_with(tag, kinds, node_timeout_ms, &|_| Vec::new())
+    }
+
+    /// [`Mixed::create`] with extra flags for node `i` from `extra(i)`.
+    pub fn create_with(
+        tag: &str,
+        kinds: &[Kind],
+        node_timeout_ms: u64,
+        extra: &dyn Fn(usize) -> Vec<String>,
+    ) -> Mixed {
         let t0 = Instant::now();
-        let mut m = Mixed::start(tag, kinds, node_timeout_ms);
+        let mut m = Mixed::start_with(tag, kinds, node_timeout_ms, extra);
         let out = m.c.create(1);
         assert!(
             out.status.success() && m.c.create_stdout.contains("[OK] All 16384 slots covered"),
