@@ -246,3 +246,36 @@ fn keyslot_replica_of_redis_master_full_then_partial() {
     }
     full_then_partial(Kind::Redis, Kind::Keyslot);
 }
+
+/// A Redis master streams commands keyslot does not implement (bitmaps, HyperLogLog, streams):
+/// the keyslot replica cannot apply them, says so in its log as Redis does for a command its
+/// master sent that failed, keeps the link up, and applies what follows.
+#[test]
+fn keyslot_replica_logs_commands_it_cannot_apply() {
+    if !interop_util::tools_present("keyslot_replica_logs_commands_it_cannot_apply") {
+        return;
+    }
+    common::use_port_range(PORT_LOW, PORT_HIGH);
+    let dir = TempDir::new("interop-repl-unknown");
+    let master = start(&dir, Kind::Redis);
+    let replica = start(&dir, Kind::Keyslot);
+    let r = replica.cli(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    assert_eq!(r, "OK");
+    wait_sync(&master, &replica, "full sync");
+    master.cli(&["SETBIT", "bits", "7", "1"]);
+    master.cli(&["PFADD", "hll", "a", "b"]);
+    master.cli(&["SET", "after", "1"]);
+    wait_sync(&master, &replica, "stream");
+    assert_eq!(replica.cli(&["GET", "after"]), "1");
+    let log = replica.log();
+    for name in ["SETBIT", "PFADD"] {
+        assert!(
+            log.lines().any(|l| l.contains("== CRITICAL ==")
+                && l.to_ascii_uppercase().contains(&format!("'{name}'"))),
+            "no CRITICAL line for {name} in the replica's log:\n{log}"
+        );
+    }
+    // The key SETBIT made exists on the master only: the divergence the log line announces.
+    assert_eq!(replica.cli(&["EXISTS", "bits"]), "0");
+    assert_eq!(master.cli(&["EXISTS", "bits"]), "1");
+}
