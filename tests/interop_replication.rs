@@ -185,6 +185,17 @@ fn full_then_partial(master_kind: Kind, replica_kind: Kind) {
         "{master_kind:?} master's sync_full"
     );
     assert_same_dataset(&master, &replica, "after full sync");
+    if master_kind == Kind::Redis {
+        // The keyslot replica announces `capa eof`, so Redis streams the RDB diskless (the
+        // `$EOF:<mark>` form) instead of forking a dump to disk for it.
+        assert!(
+            master
+                .log()
+                .contains("Starting BGSAVE for SYNC with target: replicas sockets"),
+            "redis-server did not use a diskless sync for the keyslot replica:\n{}",
+            master.log()
+        );
+    }
 
     // The live stream.
     populate(master.port, "live");

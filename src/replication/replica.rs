@@ -2,7 +2,7 @@
 //!
 //! One task per replication "generation" (a role change starts a new one and the old task
 //! stops at its next step). It connects to the master's client port, handshakes
-//! (`PING`, `AUTH`, `REPLCONF listening-port`, `REPLCONF capa psync2`), asks `PSYNC replid
+//! (`PING`, `AUTH`, `REPLCONF listening-port`, `REPLCONF capa eof capa psync2`), asks `PSYNC replid
 //! offset+1`, loads a full snapshot or continues from its offset, then applies the stream
 //! command by command, counting its bytes into the replication offset, and acknowledges its
 //! offset every second (and when the master asks with `REPLCONF GETACK`).
@@ -116,9 +116,15 @@ impl Link {
         Ok(())
     }
 
-    /// Reads one `\r\n`-terminated line (without it).
+    /// Reads one `\r\n`-terminated line (without it), skipping the bare `\n` keepalives a
+    /// redis-server master writes every second while it prepares a full sync (as Redis's
+    /// replica skips them).
     async fn line(&mut self) -> Result<String, SyncError> {
         loop {
+            let keepalives = self.buf.iter().take_while(|&&b| b == b'\n').count();
+            if keepalives > 0 {
+                let _ = self.buf.split_to(keepalives);
+            }
             if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
                 let line = self.buf.split_to(pos + 2);
                 return Ok(String::from_utf8_lossy(&line[..pos]).into_owned());
@@ -142,8 +148,16 @@ impl Link {
 
     /// Sends a command and reads a one-line reply, within the handshake timeout.
     async fn ask(&mut self, argv: &[&[u8]]) -> Result<String, SyncError> {
+        self.ask_within(argv, HANDSHAKE_TIMEOUT_MS).await
+    }
+
+    /// [`Link::ask`] with its own deadline. PSYNC needs `repl-timeout` (60 s by default), as
+    /// Redis's replica allows: a redis-server master answers `+FULLRESYNC` to a diskless sync
+    /// only when the transfer starts, after `repl-diskless-sync-delay` (5 s by default), which
+    /// the 5 s handshake timeout never reached.
+    async fn ask_within(&mut self, argv: &[&[u8]], timeout_ms: u64) -> Result<String, SyncError> {
         self.send(argv).await?;
-        tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), self.line())
+        tokio::time::timeout(Duration::from_millis(timeout_ms), self.line())
             .await
             .map_err(|_| SyncError::Timeout)?
     }
@@ -174,7 +188,7 @@ async fn sync_once(
         stream,
         buf: BytesMut::with_capacity(64 * 1024),
     };
-    let (masterauth, masteruser, my_port, replid, offset) = {
+    let (masterauth, masteruser, my_port, replid, offset, repl_timeout_ms) = {
         let n = node.lock().map_err(|_| SyncError::Superseded)?;
         let cfg = &n.rest.config;
         (
@@ -187,6 +201,10 @@ async fn sync_once(
             n.rest.port,
             n.rest.repl.replid.clone(),
             n.rest.repl.offset,
+            cfg.get("repl-timeout")
+                .and_then(|t| t.parse::<u64>().ok())
+                .unwrap_or(60)
+                .saturating_mul(1000),
         )
     };
     let pong = link.ask(&[b"PING"]).await?;
@@ -209,14 +227,24 @@ async fn sync_once(
     let _ = link
         .ask(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
         .await?;
-    let _ = link.ask(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    // `capa eof` as a Redis 7.0 replica says it: the snapshot loader reads the diskless
+    // `$EOF:<mark>` form, and without it a redis-server master falls back to a disk-based
+    // sync (a fork writing an RDB file into its dir) for this replica even with
+    // `repl-diskless-sync yes`. A keyslot master ignores the capability (it always sends `$<len>`).
+    let _ = link
+        .ask(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await?;
     // An empty history (offset 0) asks for a full sync.
     let psync_reply = if offset == 0 {
-        link.ask(&[b"PSYNC", b"?", b"-1"]).await?
+        link.ask_within(&[b"PSYNC", b"?", b"-1"], repl_timeout_ms)
+            .await?
     } else {
         let from = (offset + 1).to_string();
-        link.ask(&[b"PSYNC", replid.as_bytes(), from.as_bytes()])
-            .await?
+        link.ask_within(
+            &[b"PSYNC", replid.as_bytes(), from.as_bytes()],
+            repl_timeout_ms,
+        )
+        .await?
     };
     let mut words = psync_reply.split(' ');
     match words.next() {
@@ -282,21 +310,25 @@ async fn sync_once(
 
 /// Reads `$<len>\r\n<bytes>` (the snapshot of a full sync).
 async fn read_snapshot_payload(link: &mut Link) -> Result<Vec<u8>, SyncError> {
-    // Masters may send newlines as keepalives before the payload.
-    let header = loop {
-        let line = link.line().await?;
-        if !line.is_empty() {
-            break line;
+    // Both framings Redis uses: `$<len>` (disk-based) and `$EOF:<mark>` ... `<mark>` (diskless,
+    // what a redis-server master sends a replica that announced `capa eof`), after any bare
+    // `\n` keepalives. Bytes after the RDB (the stream) stay in the link's buffer.
+    let mut transfer = crate::rdb::sync::RdbTransfer::new();
+    loop {
+        if !link.buf.is_empty() {
+            match transfer
+                .feed(&link.buf)
+                .map_err(|e| SyncError::Protocol(format!("bad snapshot transfer: {e}")))?
+            {
+                crate::rdb::sync::Progress::Done { rdb, consumed } => {
+                    let _ = link.buf.split_to(consumed);
+                    return Ok(rdb);
+                }
+                crate::rdb::sync::Progress::NeedMore => link.buf.clear(),
+            }
         }
-    };
-    let len: usize = header
-        .strip_prefix('$')
-        .and_then(|l| l.parse().ok())
-        .ok_or_else(|| SyncError::Protocol(format!("bad snapshot header {:?}", header)))?;
-    while link.buf.len() < len {
         link.fill().await?;
     }
-    Ok(link.buf.split_to(len).to_vec())
 }
 
 /// Applies the master's stream until the link breaks or the role changes.
