@@ -118,8 +118,11 @@ impl Link {
 
     /// Reads one `\r\n`-terminated line (without it), skipping the bare `\n` keepalives a
     /// redis-server master writes every second while it prepares a full sync (as Redis's
-    /// replica skips them).
-    async fn line(&mut self) -> Result<String, SyncError> {
+    /// replica skips them). Fails after `idle_ms` without a byte from the master: a timeout on
+    /// the whole line would give up on a Redis master that answers PSYNC with `+FULLRESYNC`
+    /// only when a diskless transfer starts, after `repl-diskless-sync-delay` (5 s by
+    /// default), keepalives meanwhile.
+    async fn line(&mut self, idle_ms: u64) -> Result<String, SyncError> {
         loop {
             let keepalives = self.buf.iter().take_while(|&&b| b == b'\n').count();
             if keepalives > 0 {
@@ -132,7 +135,9 @@ impl Link {
             if self.buf.len() > 64 * 1024 {
                 return Err(SyncError::Protocol("line too long".into()));
             }
-            self.fill().await?;
+            tokio::time::timeout(Duration::from_millis(idle_ms), self.fill())
+                .await
+                .map_err(|_| SyncError::Timeout)??;
         }
     }
 
@@ -146,20 +151,10 @@ impl Link {
         Ok(n)
     }
 
-    /// Sends a command and reads a one-line reply, within the handshake timeout.
+    /// Sends a command and reads a one-line reply, each read within the handshake timeout.
     async fn ask(&mut self, argv: &[&[u8]]) -> Result<String, SyncError> {
-        self.ask_within(argv, HANDSHAKE_TIMEOUT_MS).await
-    }
-
-    /// [`Link::ask`] with its own deadline. PSYNC needs `repl-timeout` (60 s by default), as
-    /// Redis's replica allows: a redis-server master answers `+FULLRESYNC` to a diskless sync
-    /// only when the transfer starts, after `repl-diskless-sync-delay` (5 s by default), which
-    /// the 5 s handshake timeout never reached.
-    async fn ask_within(&mut self, argv: &[&[u8]], timeout_ms: u64) -> Result<String, SyncError> {
         self.send(argv).await?;
-        tokio::time::timeout(Duration::from_millis(timeout_ms), self.line())
-            .await
-            .map_err(|_| SyncError::Timeout)?
+        self.line(HANDSHAKE_TIMEOUT_MS).await
     }
 }
 
@@ -188,7 +183,7 @@ async fn sync_once(
         stream,
         buf: BytesMut::with_capacity(64 * 1024),
     };
-    let (masterauth, masteruser, my_port, replid, offset, repl_timeout_ms) = {
+    let (masterauth, masteruser, my_port, replid, offset) = {
         let n = node.lock().map_err(|_| SyncError::Superseded)?;
         let cfg = &n.rest.config;
         (
@@ -201,10 +196,6 @@ async fn sync_once(
             n.rest.port,
             n.rest.repl.replid.clone(),
             n.rest.repl.offset,
-            cfg.get("repl-timeout")
-                .and_then(|t| t.parse::<u64>().ok())
-                .unwrap_or(60)
-                .saturating_mul(1000),
         )
     };
     let pong = link.ask(&[b"PING"]).await?;
@@ -236,15 +227,11 @@ async fn sync_once(
         .await?;
     // An empty history (offset 0) asks for a full sync.
     let psync_reply = if offset == 0 {
-        link.ask_within(&[b"PSYNC", b"?", b"-1"], repl_timeout_ms)
-            .await?
+        link.ask(&[b"PSYNC", b"?", b"-1"]).await?
     } else {
         let from = (offset + 1).to_string();
-        link.ask_within(
-            &[b"PSYNC", replid.as_bytes(), from.as_bytes()],
-            repl_timeout_ms,
-        )
-        .await?
+        link.ask(&[b"PSYNC", replid.as_bytes(), from.as_bytes()])
+            .await?
     };
     let mut words = psync_reply.split(' ');
     match words.next() {
