@@ -780,13 +780,35 @@ impl Node {
         )))
     }
 
+    /// Logs a command from the master that could not be applied (see [`Node::apply_replicated`]).
+    fn log_replicated_refusal(&self, argv: &[Bytes], why: &str) {
+        let name = argv
+            .first()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
+        self.log(
+            Level::Warning,
+            &format!(
+                "== CRITICAL == Not applied a command from the master ({why}): '{name}' with {} \
+                 argument(s); this replica's dataset now differs from its master's",
+                argv.len().saturating_sub(1)
+            ),
+        );
+    }
+
     /// Applies one command of the master's replication stream (replica side): no reply, no
     /// routing, no authentication, keys never expire on their own (the master sends DELs).
     pub fn apply_replicated(&mut self, argv: &[Bytes]) {
         let Some(spec) = argv.first().and_then(|n| cmd::lookup(n)) else {
+            // A redis-server master streams every command it runs; one keyslot does not
+            // implement (SETBIT, PFADD, XADD, ...) cannot be applied, and the replica's dataset
+            // departs from its master's. Redis logs the error a replica would send its master
+            // ("== CRITICAL =="); say so too instead of dropping it silently.
+            self.log_replicated_refusal(argv, "unknown command");
             return;
         };
         if !spec.arity_ok(argv.len()) {
+            self.log_replicated_refusal(argv, "wrong number of arguments");
             return;
         }
         let saved = self.db.expiry;

@@ -1282,6 +1282,41 @@ impl ClusterState {
             self.handle_epoch_collision(&s);
         }
         self.process_gossip(now_ms, unix_ms, Some(s), msg);
+        self.process_ping_extensions(&s, msg);
+    }
+
+    /// Applies a known sender's ping extensions, as Redis 7.0's clusterProcessPingExt does: the
+    /// hostname extension sets the hostname CLUSTER NODES / SLOTS / SHARDS print for the sender,
+    /// and a PING, PONG or MEET without one means the sender announces no hostname (so a node
+    /// that drops `cluster-announce-hostname` stops being shown with its old one). Without
+    /// this, a keyslot node printed no hostname for any peer while redis-server printed them.
+    /// The 7.2 extensions (human nodename, forgotten node, shard id) decode but are not acted
+    /// on: 7.0 peers never send them.
+    fn process_ping_extensions(&mut self, sender: &NodeId, msg: &Message) {
+        let extensions = match &msg.body {
+            Body::Ping { extensions, .. }
+            | Body::Pong { extensions, .. }
+            | Body::Meet { extensions, .. } => extensions,
+            _ => return,
+        };
+        // The last hostname extension wins, as in Redis's loop over the extensions.
+        let hostname = extensions
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                wire::Extension::Hostname(h) if !h.is_empty() => Some(Some(h.clone())),
+                wire::Extension::Hostname(_) => Some(None),
+                _ => None,
+            })
+            .flatten();
+        let Some(n) = self.nodes.get_mut(sender) else {
+            return;
+        };
+        if n.is_myself() || n.hostname == hostname {
+            return;
+        }
+        n.hostname = hostname;
+        self.save();
     }
 
     fn update_address_if_needed(&mut self, id: &NodeId, link: LinkId, h: &Header) {

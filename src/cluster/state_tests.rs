@@ -1035,3 +1035,49 @@ fn fail_needs_a_majority_of_five_masters_not_two() {
         failed_anywhere,
     );
 }
+
+/// A PING from node `from` (a replica of `master`, at its current epochs) carrying `extensions`.
+fn ping_with_extensions(
+    net: &Net,
+    from: usize,
+    master: usize,
+    extensions: Vec<wire::Extension>,
+) -> Vec<u8> {
+    let mut h = Header::new(types::PING, net.id(from));
+    h.port = PORT;
+    h.cport = CPORT;
+    h.current_epoch = net.state(from).current_epoch;
+    h.config_epoch = net.state(from).nodes[&net.id(master)].config_epoch;
+    h.slaveof = Some(net.id(master));
+    h.flags = flags::SLAVE;
+    wire::encode(&Message {
+        header: h,
+        body: Body::Ping {
+            gossip: Vec::new(),
+            extensions,
+        },
+    })
+}
+
+#[test]
+fn ping_hostname_extension_sets_and_its_absence_clears_the_sender_hostname() {
+    let mut net = cluster(8, 3, &[0, 1, 2]);
+    let id3 = net.id(3);
+    assert_eq!(net.state(0).nodes[&id3].hostname, None);
+    let with = ping_with_extensions(
+        &net,
+        3,
+        0,
+        vec![wire::Extension::Hostname("node3.example".into())],
+    );
+    net.inject(0, 3, &with);
+    assert_eq!(
+        net.state(0).nodes[&id3].hostname.as_deref(),
+        Some("node3.example"),
+        "a 7.0 hostname extension names the sender"
+    );
+    // Redis 7.0 reads a ping without the extension as "no hostname announced".
+    let without = ping_with_extensions(&net, 3, 0, Vec::new());
+    net.inject(0, 3, &without);
+    assert_eq!(net.state(0).nodes[&id3].hostname, None);
+}

@@ -2,7 +2,7 @@
 //!
 //! One task per replication "generation" (a role change starts a new one and the old task
 //! stops at its next step). It connects to the master's client port, handshakes
-//! (`PING`, `AUTH`, `REPLCONF listening-port`, `REPLCONF capa psync2`), asks `PSYNC replid
+//! (`PING`, `AUTH`, `REPLCONF listening-port`, `REPLCONF capa eof capa psync2`), asks `PSYNC replid
 //! offset+1`, loads a full snapshot or continues from its offset, then applies the stream
 //! command by command, counting its bytes into the replication offset, and acknowledges its
 //! offset every second (and when the master asks with `REPLCONF GETACK`).
@@ -116,9 +116,18 @@ impl Link {
         Ok(())
     }
 
-    /// Reads one `\r\n`-terminated line (without it).
-    async fn line(&mut self) -> Result<String, SyncError> {
+    /// Reads one `\r\n`-terminated line (without it), skipping the bare `\n` keepalives a
+    /// redis-server master writes every second while it prepares a full sync (as Redis's
+    /// replica skips them). Fails after `idle_ms` without a byte from the master: a timeout on
+    /// the whole line would give up on a Redis master that answers PSYNC with `+FULLRESYNC`
+    /// only when a diskless transfer starts, after `repl-diskless-sync-delay` (5 s by
+    /// default), keepalives meanwhile.
+    async fn line(&mut self, idle_ms: u64) -> Result<String, SyncError> {
         loop {
+            let keepalives = self.buf.iter().take_while(|&&b| b == b'\n').count();
+            if keepalives > 0 {
+                let _ = self.buf.split_to(keepalives);
+            }
             if let Some(pos) = self.buf.windows(2).position(|w| w == b"\r\n") {
                 let line = self.buf.split_to(pos + 2);
                 return Ok(String::from_utf8_lossy(&line[..pos]).into_owned());
@@ -126,7 +135,9 @@ impl Link {
             if self.buf.len() > 64 * 1024 {
                 return Err(SyncError::Protocol("line too long".into()));
             }
-            self.fill().await?;
+            tokio::time::timeout(Duration::from_millis(idle_ms), self.fill())
+                .await
+                .map_err(|_| SyncError::Timeout)??;
         }
     }
 
@@ -140,12 +151,10 @@ impl Link {
         Ok(n)
     }
 
-    /// Sends a command and reads a one-line reply, within the handshake timeout.
+    /// Sends a command and reads a one-line reply, each read within the handshake timeout.
     async fn ask(&mut self, argv: &[&[u8]]) -> Result<String, SyncError> {
         self.send(argv).await?;
-        tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), self.line())
-            .await
-            .map_err(|_| SyncError::Timeout)?
+        self.line(HANDSHAKE_TIMEOUT_MS).await
     }
 }
 
@@ -209,7 +218,13 @@ async fn sync_once(
     let _ = link
         .ask(&[b"REPLCONF", b"listening-port", port_text.as_bytes()])
         .await?;
-    let _ = link.ask(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    // `capa eof` as a Redis 7.0 replica says it: the snapshot loader reads the diskless
+    // `$EOF:<mark>` form, and without it a redis-server master falls back to a disk-based
+    // sync (a fork writing an RDB file into its dir) for this replica even with
+    // `repl-diskless-sync yes`. A keyslot master ignores the capability (it always sends `$<len>`).
+    let _ = link
+        .ask(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await?;
     // An empty history (offset 0) asks for a full sync.
     let psync_reply = if offset == 0 {
         link.ask(&[b"PSYNC", b"?", b"-1"]).await?
@@ -287,21 +302,25 @@ async fn sync_once(
 
 /// Reads `$<len>\r\n<bytes>` (the snapshot of a full sync).
 async fn read_snapshot_payload(link: &mut Link) -> Result<Vec<u8>, SyncError> {
-    // Masters may send newlines as keepalives before the payload.
-    let header = loop {
-        let line = link.line().await?;
-        if !line.is_empty() {
-            break line;
+    // Both framings Redis uses: `$<len>` (disk-based) and `$EOF:<mark>` ... `<mark>` (diskless,
+    // what a redis-server master sends a replica that announced `capa eof`), after any bare
+    // `\n` keepalives. Bytes after the RDB (the stream) stay in the link's buffer.
+    let mut transfer = crate::rdb::sync::RdbTransfer::new();
+    loop {
+        if !link.buf.is_empty() {
+            match transfer
+                .feed(&link.buf)
+                .map_err(|e| SyncError::Protocol(format!("bad snapshot transfer: {e}")))?
+            {
+                crate::rdb::sync::Progress::Done { rdb, consumed } => {
+                    let _ = link.buf.split_to(consumed);
+                    return Ok(rdb);
+                }
+                crate::rdb::sync::Progress::NeedMore => link.buf.clear(),
+            }
         }
-    };
-    let len: usize = header
-        .strip_prefix('$')
-        .and_then(|l| l.parse().ok())
-        .ok_or_else(|| SyncError::Protocol(format!("bad snapshot header {:?}", header)))?;
-    while link.buf.len() < len {
         link.fill().await?;
     }
-    Ok(link.buf.split_to(len).to_vec())
 }
 
 /// Applies the master's stream until the link breaks or the role changes.
