@@ -206,3 +206,24 @@ fn swarm_found_chained_replica_kept_a_dropped_history() {
         }
     }
 }
+
+/// Found by `explore --swarm` once invariant 11 existed: during its election a replica's pings
+/// already carry the new currentEpoch but still say "replica of my old master"; one that came
+/// in late on the other link, after its promotion was known, made a master drop the new
+/// owner's slots, and the restarted old master (configEpoch 1) took them back from the new
+/// owner (configEpoch 9). Fixed in src/cluster/state.rs: such a packet from a node we know
+/// owns slots at a higher configEpoch is stale. Before the fix: "11: ... master-2 gave slot 0
+/// to 28f4f0fb with configEpoch 1 after an owner with configEpoch 9". Liveness of the world as
+/// for the seeds above.
+#[test]
+fn swarm_found_a_late_replica_claim_undoing_a_promotion() {
+    let (name, seed) = ("old-master-returns", 2370);
+    let sc = swarm::swarm_scenario(&file(name), seed);
+    if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
+        panic!(
+            "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
+            f.invariant,
+            f.message.lines().next().unwrap_or("")
+        );
+    }
+}

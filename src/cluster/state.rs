@@ -923,8 +923,30 @@ impl ClusterState {
     /// for example a replica's pings queued on a connection that stalled in a partition and
     /// delivered after the partition healed, saying it is still a replica of the master it
     /// has since replaced.
-    fn stale_reason(&self, sender: NodeId, current_epoch: u64) -> Option<String> {
+    ///
+    /// A packet that says its sender replicates a master of configEpoch `replica_of_epoch`,
+    /// from a sender we know owns slots at a higher configEpoch, is old too: a master that
+    /// owns slots becomes a replica only of a node that took them with a higher configEpoch
+    /// (its replica's failover, or a newer claim), so the packet was sent before it was
+    /// promoted (during its election, its currentEpoch already the new one) and overtook
+    /// nothing but arrived late on the other link.
+    fn stale_reason(
+        &self,
+        sender: NodeId,
+        current_epoch: u64,
+        replica_of_epoch: Option<u64>,
+    ) -> Option<String> {
         let n = self.nodes.get(&sender)?;
+        if let Some(e) = replica_of_epoch {
+            if n.is_master() && n.numslots() > 0 && e < n.config_epoch {
+                return Some(format!(
+                    "stale packet from {}: a replica of a configEpoch {} master, but it owns slots at configEpoch {}",
+                    &sender.as_str()[..8],
+                    e,
+                    n.config_epoch
+                ));
+            }
+        }
         if current_epoch < n.current_epoch_seen {
             return Some(format!(
                 "stale packet from {}: currentEpoch {} after {}",
@@ -974,7 +996,10 @@ impl ClusterState {
         if let Some(n) = link_node.and_then(|id| self.nodes.get_mut(&id)) {
             n.data_received_ms = now_ms;
         }
-        if let Some(why) = sender.and_then(|s| self.stale_reason(s, h.current_epoch)) {
+        let claims_replica_of = h.slaveof.map(|_| h.config_epoch);
+        if let Some(why) =
+            sender.and_then(|s| self.stale_reason(s, h.current_epoch, claims_replica_of))
+        {
             crate::mark!("stale packet dropped");
             // Old news: acting on it would undo what we learned since. It still shows the
             // peer alive, and a PONG on our own link still answers our PING (a pong sent just

@@ -779,6 +779,15 @@ fn a_late_packet_from_before_a_failover_is_dropped_as_stale() {
         is_replica_of(n, 0, 3) && n.converged().is_ok()
     });
     let stale_before = net.state(0).stats.stale;
+    // A ping node 3 sent during its election: already the new currentEpoch, still "I replicate
+    // node 0" with node 0's old configEpoch. It owns slots at a higher one now: stale too.
+    let mut mid = wire::decode(&ping_as_replica(&net, 3, 0, net.state(3).current_epoch))
+        .expect("a ping we encoded decodes");
+    mid.header.config_epoch = 1;
+    net.inject(0, 3, &wire::encode(&mid));
+    assert_eq!(net.state(0).stats.stale, stale_before + 1);
+    assert!(net.state(0).nodes[&net.id(3)].is_master());
+    let stale_before = net.state(0).stats.stale;
     // Node 3's ping from before it took over: "I replicate node 0", at the old epoch.
     let late = ping_as_replica(&net, 3, 0, old_epoch);
     net.inject(0, 3, &late);
