@@ -2,9 +2,11 @@
 //! checked from the nodes' events and views (scenarios/README.md lists them with 1-8).
 //!
 //! 9. A node marks a master FAIL on its own only with failure reports from a majority of the
-//!    slot-owning masters (Redis's `clusterMarkFailingIfNeeded`).
-//! 10. A replica takes over only after a majority of the slot-owning masters granted it a vote in
-//!     its election's epoch (`CLUSTER FAILOVER TAKEOVER` excepted, which needs no agreement).
+//!    slot-owning masters (Redis's `clusterMarkFailingIfNeeded`), counted in its own view as
+//!    Redis counts them (a view that lags, e.g. just reloaded from an old nodes.conf, has fewer).
+//! 10. A replica takes over only after a majority of the slot-owning masters (of its own view)
+//!     granted it a vote in its election's epoch (`CLUSTER FAILOVER TAKEOVER` excepted, which
+//!     needs no agreement).
 //! 11. In one node's view a slot never passes to an owner with a lower configEpoch than an owner
 //!     it had before (Redis's `clusterUpdateSlotsConfigWith` only yields to newer claims).
 //!     Commands (SETSLOT, ADDSLOTS, FORGET, RESET, ...) move slots by fiat and restart the
@@ -33,6 +35,8 @@ struct PendingPromotion {
     node: String,
     epoch: u64,
     at_ms: u64,
+    /// The majority of votes its own view asked for.
+    quorum: usize,
 }
 
 /// What one node's view of slot ownership looked like when last checked (invariant 11).
@@ -104,16 +108,20 @@ impl ProtocolChecker {
     /// Invariants 9 and 10's evidence, from one node's event.
     pub fn observe_event(&mut self, node: &str, e: &ClusterEvent, at_ms: u64) -> Option<Broken> {
         match e {
+            // The majority Redis's rule asks of this node: of the masters owning slots in its
+            // own view (a node whose view lags, e.g. just restarted from an old nodes.conf,
+            // legitimately counts fewer).
             ClusterEvent::Fail {
                 reports,
                 by_message: false,
+                quorum,
                 ..
-            } if self.quorum > 0 && *reports < self.quorum => Some((
+            } if *reports < *quorum => Some((
                 FAIL_QUORUM,
                 at_ms,
                 format!(
-                    "{} marked a node FAIL with {} failure reports; a majority is {}",
-                    node, reports, self.quorum
+                    "{} marked a node FAIL with {} failure reports; a majority of its view is {}",
+                    node, reports, quorum
                 ),
             )),
             ClusterEvent::VoteGranted { to, epoch } => {
@@ -127,12 +135,13 @@ impl ProtocolChecker {
                 self.takeovers.insert(node.to_string(), ());
                 None
             }
-            ClusterEvent::Promoted { epoch, .. } => {
+            ClusterEvent::Promoted { epoch, quorum, .. } => {
                 if self.takeovers.remove(node).is_none() {
                     self.pending.push(PendingPromotion {
                         node: node.to_string(),
                         epoch: *epoch,
                         at_ms,
+                        quorum: *quorum,
                     });
                 }
                 None
@@ -157,13 +166,13 @@ impl ProtocolChecker {
                 .get(&(*id, p.epoch))
                 .map(|v| v.len())
                 .unwrap_or(0);
-            if voters < self.quorum && broken.is_none() {
+            if voters < p.quorum && broken.is_none() {
                 broken = Some((
                     PROMOTION_MAJORITY,
                     p.at_ms,
                     format!(
-                        "{} took over in epoch {} with {} votes granted; a majority is {}",
-                        p.node, p.epoch, voters, self.quorum
+                        "{} took over in epoch {} with {} votes granted; a majority of its view is {}",
+                        p.node, p.epoch, voters, p.quorum
                     ),
                 ));
             }

@@ -94,10 +94,10 @@ fn promote_keeps_old_epoch_is_caught_by_invariant_10() {
     caught_and_shrunk("promote-keeps-old-epoch", 1, "10");
 }
 
-#[test]
-fn election_without_epoch_bump_is_caught_by_invariant_11() {
-    caught_and_shrunk("election-without-epoch-bump", 206, "11");
-}
+// election-without-epoch-bump is not among them any more: it was caught by invariant 11 at 3
+// of 300 seeds (206 the first), through a late packet of the winner's election; since a
+// packet claiming its sender replicates an older-epoch master is dropped as stale
+// (src/cluster/state.rs), 800 seeds of its base show no violation. The bug stays plantable.
 
 /// Without a planted bug the same schedules pass: the invariants above fail because of the
 /// bugs, not because of the schedules.

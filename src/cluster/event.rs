@@ -36,11 +36,13 @@ pub enum ClusterEvent {
         node: NodeId,
     },
     /// A node is marked FAIL, with the number of failure reports that made the quorum (0 when
-    /// learned from a FAIL message).
+    /// learned from a FAIL message) and the quorum Redis's rule asks of this node: a majority
+    /// of the masters owning slots in its own view (0 when learned from a FAIL message).
     Fail {
         node: NodeId,
         reports: usize,
         by_message: bool,
+        quorum: usize,
     },
     /// A FAIL flag was cleared (the node is reachable again).
     FailCleared {
@@ -88,10 +90,12 @@ pub enum ClusterEvent {
     ElectionExpired {
         epoch: u64,
     },
-    /// This replica was promoted and took its old master's slots.
+    /// This replica was promoted and took its old master's slots; `quorum` is the majority of
+    /// votes Redis's rule asks of it (of the slot-owning masters in its own view).
     Promoted {
         epoch: u64,
         previous_master: NodeId,
+        quorum: usize,
     },
     /// This node became a replica of a master.
     BecameReplica {
@@ -152,6 +156,7 @@ impl fmt::Display for ClusterEvent {
                 node,
                 reports,
                 by_message,
+                ..
             } => {
                 if *by_message {
                     write!(f, "FAIL {} (FAIL message)", short(node))
@@ -180,6 +185,7 @@ impl fmt::Display for ClusterEvent {
             Promoted {
                 epoch,
                 previous_master,
+                ..
             } => write!(
                 f,
                 "promoted to master epoch {} (was replica of {})",

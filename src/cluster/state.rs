@@ -1637,6 +1637,7 @@ impl ClusterState {
             node: failing,
             reports: 0,
             by_message: true,
+            quorum: 0,
         });
         self.save();
     }
@@ -1685,6 +1686,7 @@ impl ClusterState {
         if i_am_master {
             failures += 1;
         }
+        let rule_quorum = quorum;
         let quorum = if self.config.planted.has(Planted::FailWithoutQuorum) {
             1
         } else {
@@ -1701,6 +1703,7 @@ impl ClusterState {
             node: *id,
             reports: failures,
             by_message: false,
+            quorum: rule_quorum,
         });
         let header = self.header(wire::types::FAIL);
         let msg = self.encode(header, Body::Fail { node: *id });
@@ -2206,6 +2209,8 @@ impl ClusterState {
         if self.is_master() {
             return;
         }
+        // Before the slots move: the majority the election needed (the rule, planted bugs aside).
+        let quorum = self.size() / 2 + 1;
         if self.me().config_epoch < epoch && !self.config.planted.has(Planted::PromoteKeepsOldEpoch)
         {
             self.me_mut().config_epoch = epoch;
@@ -2231,6 +2236,7 @@ impl ClusterState {
         self.event(ClusterEvent::Promoted {
             epoch: self.me().config_epoch,
             previous_master: old,
+            quorum,
         });
         self.election = Election::default();
         self.reset_manual_failover();
