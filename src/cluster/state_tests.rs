@@ -194,6 +194,7 @@ fn failover_kill_master_pfail_then_fail_quorum_replica_wins_old_master_rejoins_a
     let ClusterEvent::Promoted {
         epoch,
         previous_master,
+        ..
     } = promoted
     else {
         unreachable!()
