@@ -223,6 +223,13 @@ fn debug_clusterlink_kill_and_drop_cluster_packet_filter_break_the_bus_as_in_red
         query_str(p2, &["DEBUG", "DROP-CLUSTER-PACKET-FILTER", "-1"]).expect("filter off"),
         "OK"
     );
+    // As in Redis, node 0 re-pings only on a new link, and it keeps the link while node 2's own
+    // pings keep arriving (data delay under node-timeout/2), so the pending ping could stay
+    // pending for as long as node 2 talks. A fresh link sends a fresh PING at once.
+    assert_eq!(
+        query_str(p0, &["DEBUG", "CLUSTERLINK", "KILL", "to", &id2]).expect("kill link"),
+        "OK"
+    );
     assert!(
         wait_until(Duration::from_secs(5), || ping_sent(p0, &id2) == 0),
         "node 0's ping to node 2 was never answered after the filter was cleared"

@@ -367,13 +367,7 @@ pub fn to_scenario(
             });
         }
     }
-    steps.sort_by_key(|s| s.at_ms);
-    steps.push(Step {
-        at_ms: end + 1000,
-        action: Action::Fault(Fault::Recover),
-        for_ms: None,
-        failover_within_ms: None,
-    });
+    crate::schedule::end_with_recover(&mut steps, end);
     let workload = Workload {
         keys: model.keys,
         interval_ms: 1000 / model.rate_per_client.max(1),

@@ -196,14 +196,19 @@ fn a_panic_is_its_own_class() {
 #[test]
 fn swarm_found_chained_replica_kept_a_dropped_history() {
     for (name, seed) in [("full-restart", 236), ("partition-master", 1084)] {
-        let sc = swarm::swarm_scenario(&file(name), seed);
-        if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
-            panic!(
-                "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
-                f.invariant,
-                f.message.lines().next().unwrap_or("")
-            );
-        }
+        swarm_seed_passes(name, seed);
+    }
+}
+
+/// Runs a swarm seed over a stock file; a failure names the invariant and the replay command.
+fn swarm_seed_passes(name: &str, seed: u64) {
+    let sc = swarm::swarm_scenario(&file(name), seed);
+    if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
+        panic!(
+            "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
+            f.invariant,
+            f.message.lines().next().unwrap_or("")
+        );
     }
 }
 
@@ -217,13 +222,5 @@ fn swarm_found_chained_replica_kept_a_dropped_history() {
 /// for the seeds above.
 #[test]
 fn swarm_found_a_late_replica_claim_undoing_a_promotion() {
-    let (name, seed) = ("old-master-returns", 2370);
-    let sc = swarm::swarm_scenario(&file(name), seed);
-    if let Err(f) = scenarios::run(&sc, seed, Options::default()) {
-        panic!(
-            "{name} seed {seed}: {} {}\nreplay: keyslot-sim replay {name} --seed {seed} --random --swarm",
-            f.invariant,
-            f.message.lines().next().unwrap_or("")
-        );
-    }
+    swarm_seed_passes("old-master-returns", 2370);
 }

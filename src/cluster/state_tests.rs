@@ -752,6 +752,17 @@ fn manual_failover_default_refused_when_master_is_down() {
 /// A PING as node `from` sent it while it was still a replica of `master` (an old connection's
 /// bytes delivered late).
 fn ping_as_replica(net: &Net, from: usize, master: usize, current_epoch: u64) -> Vec<u8> {
+    replica_ping(net, from, master, current_epoch, Vec::new())
+}
+
+/// A PING from node `from` as a replica of `master` at `current_epoch`, carrying `extensions`.
+fn replica_ping(
+    net: &Net,
+    from: usize,
+    master: usize,
+    current_epoch: u64,
+    extensions: Vec<wire::Extension>,
+) -> Vec<u8> {
     let mut h = Header::new(types::PING, net.id(from));
     h.port = PORT;
     h.cport = CPORT;
@@ -763,7 +774,7 @@ fn ping_as_replica(net: &Net, from: usize, master: usize, current_epoch: u64) ->
         header: h,
         body: Body::Ping {
             gossip: Vec::new(),
-            extensions: Vec::new(),
+            extensions,
         },
     })
 }
@@ -1053,20 +1064,7 @@ fn ping_with_extensions(
     master: usize,
     extensions: Vec<wire::Extension>,
 ) -> Vec<u8> {
-    let mut h = Header::new(types::PING, net.id(from));
-    h.port = PORT;
-    h.cport = CPORT;
-    h.current_epoch = net.state(from).current_epoch;
-    h.config_epoch = net.state(from).nodes[&net.id(master)].config_epoch;
-    h.slaveof = Some(net.id(master));
-    h.flags = flags::SLAVE;
-    wire::encode(&Message {
-        header: h,
-        body: Body::Ping {
-            gossip: Vec::new(),
-            extensions,
-        },
-    })
+    replica_ping(net, from, master, net.state(from).current_epoch, extensions)
 }
 
 #[test]
