@@ -193,7 +193,9 @@ impl Checker {
 }
 
 /// Invariants 5 and 6: every live node has cluster_state ok, every slot has one owner, and all
-/// live nodes agree on the owner of every slot, its configEpoch, and every node's role.
+/// live nodes agree on the owner of every slot, its configEpoch, and every node's role; and
+/// the slot owners' configEpochs are distinct (two elections of one epoch can both be won
+/// while views lag, see invariant 12; a converged cluster has separated them).
 pub fn liveness(world: &World) -> Result<(), String> {
     /// A node's view: for each slot-owning master its id, configEpoch and slot ranges; and the
     /// role of every node it considers healthy.
@@ -242,6 +244,14 @@ pub fn liveness(world: &World) -> Result<(), String> {
         }
         if covered != 16384 {
             return Err(format!("{} sees only {} slots assigned", name, covered));
+        }
+        let mut epochs: Vec<u64> = view.0.iter().map(|(_, e, _)| *e).collect();
+        epochs.sort_unstable();
+        if let Some(pair) = epochs.windows(2).find(|p| p[0] == p[1]) {
+            return Err(format!(
+                "{} sees two slot owners with configEpoch {}",
+                name, pair[0]
+            ));
         }
         match &reference {
             None => reference = Some((name, view)),

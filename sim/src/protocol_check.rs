@@ -14,9 +14,16 @@
 //!
 //! 12. No two slot-owning masters hold the same configEpoch, except after a command bumped an
 //!     epoch without agreement (TAKEOVER, BUMPEPOCH, SETSLOT) until the collision rule separates
-//!     them: elections hand out each epoch once, so nothing else makes two masters share one.
-//!     (DESIGN.md's invariant 2 says configEpochs "become unique"; without commands they never
-//!     stop being unique.)
+//!     them, and except when two elections of one epoch were both won. Each master grants one
+//!     vote per epoch, but each candidate counts its majority against the cluster size of its
+//!     own view (Redis's `needed_quorum` from `cluster->size`, evaluated again on every cron);
+//!     a view that already saw a failed master's old peers demoted (their slots dropped) but
+//!     not yet their successors' claims counts fewer slot-owning masters, and two disjoint
+//!     "majorities" can win the same epoch (swarm seed 933 over majority-loss: 5 masters, a
+//!     replica that needed 2 of its view's 3). Redis has the same arithmetic and relies on the
+//!     collision rule; so the checker lets such a pair share the epoch while faults run, and
+//!     convergence (invariants 5/6) requires every slot owner's configEpoch to be distinct
+//!     again. (DESIGN.md's invariant 2 says configEpochs "become unique".)
 //!
 //! They exist because the planted bugs (keyslot::cluster::planted) showed that invariants 1-3
 //! alone do not see a FAIL without quorum, a promotion without a majority, or an older claim
@@ -59,6 +66,8 @@ pub struct ProtocolChecker {
     /// Nodes whose next promotion is a TAKEOVER.
     takeovers: BTreeMap<String, ()>,
     pending: Vec<PendingPromotion>,
+    /// The nodes that won an election, per epoch (TAKEOVERs not included).
+    winners: BTreeMap<u64, Vec<String>>,
     /// A majority of the slot-owning masters, as the nodes count them (the largest count any
     /// live node had at the last check).
     quorum: usize,
@@ -137,6 +146,10 @@ impl ProtocolChecker {
             }
             ClusterEvent::Promoted { epoch, quorum, .. } => {
                 if self.takeovers.remove(node).is_none() {
+                    let won = self.winners.entry(*epoch).or_default();
+                    if !won.iter().any(|n| n == node) {
+                        won.push(node.to_string());
+                    }
                     self.pending.push(PendingPromotion {
                         node: node.to_string(),
                         epoch: *epoch,
@@ -190,7 +203,16 @@ impl ProtocolChecker {
         if !self.formed || at_ms < self.quiet_until_ms {
             return None;
         }
-        let (epoch, masters) = by_epoch.iter().find(|(_, m)| m.len() > 1)?;
+        // Two winners of one epoch's elections may share it until the collision rule (or a
+        // newer failover) separates them; invariant 10 judged each win on its own view.
+        let won_twice = |epoch: &u64, masters: &[String]| {
+            self.winners.get(epoch).is_some_and(|w| {
+                w.len() > 1 && masters.iter().filter(|m| w.contains(m)).count() == masters.len()
+            })
+        };
+        let (epoch, masters) = by_epoch
+            .iter()
+            .find(|(e, m)| m.len() > 1 && !won_twice(e, m))?;
         Some((
             UNIQUE_CONFIG_EPOCH,
             at_ms,

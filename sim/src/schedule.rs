@@ -160,7 +160,7 @@ pub fn to_scenario(base: &Scenario, seed: u64, faults: &[RandomFault]) -> Scenar
             failover_within_ms: None,
         });
     }
-    end_with_recover(&mut steps, end);
+    let _ = end_with_recover(&mut steps, end);
     Scenario {
         name: format!("{}-random-{}", base.name, seed),
         description: format!(
@@ -185,14 +185,16 @@ pub fn to_scenario(base: &Scenario, seed: u64, faults: &[RandomFault]) -> Scenar
 
 /// Puts drawn fault steps in time order and ends the timeline one second after the last fault
 /// with `recover` (every node back, every link and disk healed): the run's liveness phase.
-pub fn end_with_recover(steps: &mut Vec<Step>, last_fault_end_ms: u64) {
+pub fn end_with_recover(steps: &mut Vec<Step>, last_fault_end_ms: u64) -> u64 {
     steps.sort_by_key(|s| s.at_ms);
+    let at_ms = last_fault_end_ms + 1000;
     steps.push(Step {
-        at_ms: last_fault_end_ms + 1000,
+        at_ms,
         action: Action::Fault(Fault::Recover),
         for_ms: None,
         failover_within_ms: None,
     });
+    at_ms
 }
 
 /// The random scenario a seed names over `base`.

@@ -12,9 +12,14 @@
 //! The run is a safety phase (the drawn faults, each undone after its duration), then a
 //! liveness phase: a final `recover` restarts every killed node (so a master without replicas
 //! comes back: topologies without replicas cannot fail over and the model expects no failover
-//! there), resumes every paused one and heals every link and disk, and the cluster must converge
-//! within the model's budget (invariants 5, 6 and 7). The base file keeps its node flags
-//! (persistence) and its name; its timeline, topology and workload are replaced.
+//! there), resumes every paused one and heals every link and disk. Only a *core* stays healed:
+//! when the world has replicas, the model may leave up to a minority of shards out of it, one
+//! node each (the shard's current master, or a node by name), and those nodes go down for good
+//! once the cluster had time to resync. The core must then converge within the model's budget
+//! (invariants 5, 6 and 7 over the live nodes): a healed majority of masters has to finish the
+//! failovers the lost nodes leave behind, as VOPR's liveness mode asks of a core of replicas.
+//! The base file keeps its node flags (persistence) and its name; its timeline, topology and
+//! workload are replaced.
 //!
 //! The model comes from its own ChaCha stream (the seed xor [`MODEL_STREAM`]), the schedule from
 //! a proptest strategy the model parameterises, seeded as [`crate::schedule::runner`] does, so
@@ -122,6 +127,9 @@ pub struct SwarmModel {
     pub keys: usize,
     /// The liveness phase's budget after the settle period.
     pub liveness_within_ms: u64,
+    /// The nodes left out of the liveness core: each goes down for good after the final
+    /// `recover` (at most one per shard, in a minority of the shards, none without replicas).
+    pub core_out: Vec<Target>,
 }
 
 impl SwarmModel {
@@ -153,6 +161,8 @@ impl SwarmModel {
         let rate_per_client = [10, 20, 50, 100][rng.gen_range(0..4usize)];
         let write_percent = rng.gen_range(10..=90);
         let keys = rng.gen_range(5..=50);
+        // Drawn last, so the fields above keep the values earlier versions drew for a seed.
+        let core_out = draw_core_out(&mut rng, masters, replicas_per_master);
         SwarmModel {
             masters,
             replicas_per_master,
@@ -170,7 +180,16 @@ impl SwarmModel {
             // Enough for failure reports to expire and elections to run a few rounds on the
             // slowest timeout; a healthy run converges in a few node-timeouts.
             liveness_within_ms: 20_000 + 10 * node_timeout_ms,
+            core_out,
         }
+    }
+
+    /// How long after the final `recover` the nodes outside the core go down: long enough
+    /// for restarted nodes to rejoin, FAIL flags to clear and replicas to resync, so that a
+    /// replica of a lost master has fresh enough data to be elected (Redis refuses a replica
+    /// whose link was down too long, and that refusal is not a liveness bug).
+    pub fn core_settle_ms(&self) -> u64 {
+        3 * self.node_timeout_ms + 2000
     }
 
     pub fn nodes(&self) -> usize {
@@ -206,7 +225,7 @@ impl fmt::Display for SwarmModel {
         let kinds: Vec<&str> = self.kinds.iter().map(|k| k.label()).collect();
         write!(
             f,
-            "{} masters x {} replicas, node-timeout {} ms; faults [{}], 1-{} of them within {} ms, {}-{} ms each, latency up to {} ms{}; {} clients at {} ops/s, {}% writes, {} keys; liveness within {} ms",
+            "{} masters x {} replicas, node-timeout {} ms; faults [{}], 1-{} of them within {} ms, {}-{} ms each, latency up to {} ms{}; {} clients at {} ops/s, {}% writes, {} keys; liveness within {} ms, core {}",
             self.masters,
             self.replicas_per_master,
             self.node_timeout_ms,
@@ -221,9 +240,44 @@ impl fmt::Display for SwarmModel {
             self.rate_per_client,
             self.write_percent,
             self.keys,
-            self.liveness_within_ms
+            self.liveness_within_ms,
+            if self.core_out.is_empty() {
+                "all nodes".to_string()
+            } else {
+                let out: Vec<String> = self.core_out.iter().map(|t| t.to_string()).collect();
+                format!("without {}", out.join(", "))
+            }
         )
     }
+}
+
+/// The nodes a world leaves out of its liveness core. Up to `(masters - 1) / 2` shards lose
+/// one node each, so a majority of the slot-owning masters stays to vote for the replicas that
+/// take over; half the time that node is whoever owns the shard then (a failover the core must
+/// finish), otherwise a member picked by name (the master or one of its replicas).
+fn draw_core_out(rng: &mut impl Rng, masters: usize, replicas_per_master: usize) -> Vec<Target> {
+    if replicas_per_master == 0 {
+        return Vec::new();
+    }
+    let count = rng.gen_range(0..=(masters - 1) / 2);
+    let mut shards: Vec<usize> = (0..masters).collect();
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let shard = shards.remove(rng.gen_range(0..shards.len()));
+        if rng.gen_bool(0.5) {
+            // A slot in the middle of the shard's range (slots never move in a swarm world).
+            let slot = ((2 * shard + 1) * keyslot::slot::SLOT_COUNT / (2 * masters)) as u16;
+            out.push(Target::OwnerOfSlot(slot));
+        } else {
+            let member = rng.gen_range(0..=replicas_per_master);
+            out.push(Target::Name(if member == 0 {
+                format!("master-{shard}")
+            } else {
+                format!("replica-{}", shard + (member - 1) * masters)
+            }));
+        }
+    }
+    out
 }
 
 /// The value tree of the schedule `seed` names inside `model`.
@@ -367,7 +421,15 @@ pub fn to_scenario(
             });
         }
     }
-    crate::schedule::end_with_recover(&mut steps, end);
+    let recover_at = crate::schedule::end_with_recover(&mut steps, end);
+    for target in &model.core_out {
+        steps.push(Step {
+            at_ms: recover_at + model.core_settle_ms(),
+            action: Action::Fault(Fault::Kill(target.clone())),
+            for_ms: None,
+            failover_within_ms: None,
+        });
+    }
     let workload = Workload {
         keys: model.keys,
         interval_ms: 1000 / model.rate_per_client.max(1),

@@ -224,3 +224,69 @@ fn swarm_seed_passes(name: &str, seed: u64) {
 fn swarm_found_a_late_replica_claim_undoing_a_promotion() {
     swarm_seed_passes("old-master-returns", 2370);
 }
+
+/// Found by `explore --swarm` (3000 seeds): two replicas both won an election in epoch 18, one
+/// with 3 of 5 votes, the other with 2: its own view had already seen two masters demoted (their
+/// slots dropped) but not yet their successors' claims, so it counted 3 slot-owning masters and
+/// needed 2, as Redis's `needed_quorum` does. Redis lets the collision rule (or a newer
+/// failover) separate such a pair; invariant 12 flagged it. Now invariant 12 lets two election
+/// winners share an epoch while faults run, and convergence requires distinct configEpochs.
+/// Before: "12: masters hold distinct configEpochs at 27.850s: replica-2 and replica-5 all hold
+/// configEpoch 18".
+#[test]
+fn two_elections_won_in_one_epoch_are_separated_before_convergence() {
+    swarm_seed_passes("majority-loss", 933);
+}
+
+/// The liveness phase heals a core: a minority of shards (none in a world without replicas)
+/// loses one node each for good, a settle period after the final `recover`, and the rest must
+/// converge without it. A lost owner leaves a failover the healed majority has to finish.
+#[test]
+fn the_liveness_core_leaves_a_minority_of_shards_out() {
+    let base = file("kill-master");
+    let mut owner_out = None;
+    for seed in 1..400 {
+        let (model, faults) = swarm::draw(&base, seed);
+        assert!(
+            model.core_out.len() <= (model.masters - 1) / 2,
+            "seed {seed}"
+        );
+        if model.replicas_per_master == 0 {
+            assert!(model.core_out.is_empty(), "seed {seed}");
+        }
+        let sc = swarm::to_scenario(&base, seed, &model, &faults);
+        let recover_at = sc
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, Action::Fault(Fault::Recover)))
+            .expect("recover")
+            .at_ms;
+        let kills_after: Vec<&Target> = sc
+            .steps
+            .iter()
+            .filter(|s| s.at_ms > recover_at)
+            .filter_map(|s| match &s.action {
+                Action::Fault(Fault::Kill(t)) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kills_after.len(), model.core_out.len(), "seed {seed}");
+        if owner_out.is_none()
+            && model
+                .core_out
+                .iter()
+                .any(|t| matches!(t, Target::OwnerOfSlot(_)))
+        {
+            owner_out = Some((seed, sc));
+        }
+    }
+    let (seed, sc) = owner_out.expect("a seed that leaves a shard's owner out of the core");
+    let r = scenarios::run(&sc, seed, Options::default())
+        .unwrap_or_else(|f| panic!("seed {seed}: {} {}", f.invariant, f.message));
+    let end = r.snapshot.split("--- end ---").nth(1).expect("final map");
+    assert!(
+        end.contains(" down"),
+        "the node left out stays down:\n{end}"
+    );
+    assert!(r.promotions >= 1, "its replica took over:\n{end}");
+}
