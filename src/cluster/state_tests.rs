@@ -1089,3 +1089,93 @@ fn ping_hostname_extension_sets_and_its_absence_clears_the_sender_hostname() {
     net.inject(0, 3, &without);
     assert_eq!(net.state(0).nodes[&id3].hostname, None);
 }
+
+/// A PING from master `from` at its own epochs and slots whose gossip says `about` is PFAIL.
+fn master_ping_reporting_pfail(net: &Net, from: usize, about: usize) -> Vec<u8> {
+    let s = net.state(from);
+    let mut h = Header::new(types::PING, net.id(from));
+    h.port = PORT;
+    h.cport = CPORT;
+    h.current_epoch = s.current_epoch;
+    h.config_epoch = s.me().config_epoch;
+    h.myslots = s.me().slots.clone();
+    h.flags = flags::MASTER;
+    let n = &s.nodes[&net.id(about)];
+    let entry = wire::GossipEntry {
+        node: n.id,
+        ping_sent_s: 0,
+        pong_received_s: 0,
+        ip: n.ip.clone(),
+        port: n.port,
+        cport: n.cport,
+        flags: flags::MASTER | flags::PFAIL,
+        pport: 0,
+    };
+    wire::encode(&Message {
+        header: h,
+        body: Body::Ping {
+            gossip: vec![entry],
+            extensions: Vec::new(),
+        },
+    })
+}
+
+/// Failure reports count for 2 x node-timeout (Redis's CLUSTER_FAIL_REPORT_VALIDITY_MULT):
+/// with five masters, master 1 suspects master 0 and holds a report from master 2; master 3's
+/// report arriving 1.5 x node-timeout later completes the quorum of three (itself, 2, 3), and
+/// the same report arriving 2.5 x node-timeout later does not, the first having expired.
+/// (Found by cargo-mutants: a window of node-timeout + 2 ms or node-timeout / 2 survived,
+/// because gossip refreshes reports every half node-timeout in every other test.)
+#[test]
+fn failure_reports_count_for_two_node_timeouts() {
+    let verdict = |report_age_ms: u64| {
+        let mut net = cluster(9, 5, &[]);
+        let (victim, id2) = (net.id(0), net.id(2));
+        let now = net.now_ms;
+        let n = net.state_mut(1).nodes.get_mut(&victim).expect("known");
+        n.flags |= flags::PFAIL;
+        n.fail_reports.clear();
+        n.fail_reports
+            .insert(id2, now.saturating_sub(report_age_ms));
+        let ping = master_ping_reporting_pfail(&net, 3, 0);
+        net.inject(1, 3, &ping);
+        net.state(1).nodes[&victim].is_failed()
+    };
+    assert!(
+        verdict(NODE_TIMEOUT_MS * 3 / 2),
+        "a 1.5 x node-timeout old report counts"
+    );
+    assert!(
+        !verdict(NODE_TIMEOUT_MS * 5 / 2),
+        "a 2.5 x node-timeout old report expired"
+    );
+}
+
+/// Only a master that serves slots votes (Redis's clusterSendFailoverAuthIfNeeded): a master
+/// whose slots all moved away ignores a replica's request, leaving no vote on disk that could
+/// make it refuse a legitimate request once it owns slots again. (Found by cargo-mutants:
+/// `||` for `&&` in the check survived, since candidates ignore such votes anyway.)
+#[test]
+fn a_master_without_slots_does_not_vote() {
+    let mut net = cluster(10, 3, &[0, 1, 2]);
+    let (voter, r0) = (1, 3);
+    let e = net.state(voter).current_epoch;
+    let victim = net.id(0);
+    net.state_mut(voter)
+        .nodes
+        .get_mut(&victim)
+        .expect("known")
+        .flags |= flags::FAIL;
+    let me = net.state(voter).myself;
+    net.state_mut(voter)
+        .nodes
+        .get_mut(&me)
+        .expect("myself")
+        .slots = Default::default();
+    assert_eq!(net.state(voter).me().numslots(), 0);
+    let mark = net.records.len();
+    let req = auth_request(&net, r0, 0, e + 1, 1, true);
+    net.inject(voter, r0, &req);
+    assert_eq!(decisions(&net, voter, mark), vec![], "no decision at all");
+    assert_eq!(net.state(voter).last_vote_epoch, 0);
+}
