@@ -140,26 +140,47 @@ fn a_broken_link_resyncs_partially_from_the_backlog() {
     replicaof(&replica, &master);
     assert!(wait_in_sync(master.port, &[replica.port]));
     assert_eq!(field(master.port, "stats", "sync_full"), "1");
+    // The link broken three ways, as Redis's clients can: by the feed's id and by TYPE replica
+    // on the master, by TYPE master on the replica. Each time the replica continues from the
+    // backlog.
     let id = feed_client_id(master.port).expect("the replica's connection is listed");
-    assert_eq!(cli(master.port, &["CLIENT", "KILL", "ID", &id]), "1");
-    for i in 0..100 {
-        cli(master.port, &["SET", &format!("later{i}"), "v"]);
-    }
+    let listed = cli(master.port, &["CLIENT", "LIST", "TYPE", "replica"]);
     assert!(
-        wait_in_sync(master.port, &[replica.port]),
-        "{}",
-        replica.log()
+        listed.contains(&format!("id={id} ")) && listed.contains(" flags=S "),
+        "{listed}"
     );
-    assert_eq!(
-        field(master.port, "stats", "sync_partial_ok"),
-        "1",
-        "the +CONTINUE path"
-    );
+    let kills: [(u16, Vec<&str>); 3] = [
+        (master.port, vec!["CLIENT", "KILL", "ID", &id]),
+        (master.port, vec!["CLIENT", "KILL", "TYPE", "replica"]),
+        (replica.port, vec!["CLIENT", "KILL", "TYPE", "master"]),
+    ];
+    for (round, (port, kill)) in kills.iter().enumerate() {
+        assert!(wait_in_sync(master.port, &[replica.port]));
+        assert_eq!(cli(*port, kill), "1", "{kill:?}");
+        for i in 0..100 {
+            cli(master.port, &["SET", &format!("later{round}:{i}"), "v"]);
+        }
+        assert!(
+            wait_in_sync(master.port, &[replica.port]),
+            "{}",
+            replica.log()
+        );
+        assert!(
+            wait_until(Duration::from_secs(5), || field(
+                master.port,
+                "stats",
+                "sync_partial_ok"
+            ) == (round + 1).to_string()),
+            "{kill:?}: the +CONTINUE path\n{}",
+            replica.log()
+        );
+    }
     assert_eq!(
         field(master.port, "stats", "sync_full"),
         "1",
         "no second full sync"
     );
+    assert_eq!(cli(master.port, &["CLIENT", "KILL", "TYPE", "master"]), "0");
     assert_eq!(digest(replica.port), digest(master.port));
 }
 

@@ -116,12 +116,37 @@ fn on_off(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
 }
 
+/// CLIENT LIST's flags= letters, in Redis's order (`S` feeds a replica, `P` subscribe mode,
+/// `x` in MULTI, `b` blocked, `r` READONLY; `N` for none).
+fn client_flags(c: &Client) -> String {
+    let mut f = String::new();
+    if c.replica_feed {
+        f.push('S');
+    }
+    if c.subs > 0 {
+        f.push('P');
+    }
+    if c.multi.is_some() {
+        f.push('x');
+    }
+    if c.blocked {
+        f.push('b');
+    }
+    if c.readonly {
+        f.push('r');
+    }
+    if f.is_empty() {
+        f.push('N');
+    }
+    f
+}
+
 /// The CLIENT LIST line of one client (ending with `\n`), in Redis 7.0's field order. `argv` is
 /// the command being run when `c` is the caller (its query buffer and argv sizes), else empty.
 pub fn client_line(c: &Client, now_mono_ms: u64, argv: &[Bytes]) -> String {
     let age = now_mono_ms.saturating_sub(c.created_ms) / 1000;
     let idle = now_mono_ms.saturating_sub(c.last_interaction_ms) / 1000;
-    let flags = if c.readonly { "r" } else { "N" };
+    let flags = client_flags(c);
     let name = c
         .name
         .as_ref()
@@ -167,22 +192,51 @@ fn info(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// Which clients a CLIENT LIST selects.
 enum ListFilter {
     All,
-    None,
+    Type(ClientType),
     Ids(Vec<u64>),
+}
+
+/// Redis's client classes (`getClientType`): a connection that feeds a replica, one in
+/// subscribe mode, the replica's own link to its master, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    Replica,
+    Pubsub,
+    Master,
+}
+
+impl ClientType {
+    fn parse(kind: &[u8]) -> Result<ClientType, CmdError> {
+        match String::from_utf8_lossy(kind).to_ascii_lowercase().as_str() {
+            "normal" => Ok(ClientType::Normal),
+            "replica" | "slave" => Ok(ClientType::Replica),
+            "pubsub" => Ok(ClientType::Pubsub),
+            "master" => Ok(ClientType::Master),
+            _ => Err(CmdError::other(format!(
+                "ERR Unknown client type '{}'",
+                String::from_utf8_lossy(kind)
+            ))),
+        }
+    }
+
+    /// The class of a connection (keyslot's link to its master is not a client entry).
+    fn of(c: &Client) -> ClientType {
+        if c.replica_feed {
+            ClientType::Replica
+        } else if c.subs > 0 {
+            ClientType::Pubsub
+        } else {
+            ClientType::Normal
+        }
+    }
 }
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]`.
 fn list_filter(args: &[Bytes]) -> Result<ListFilter, CmdError> {
     match args {
         [] => Ok(ListFilter::All),
-        [kw, kind] if eq_ignore_case(kw, "type") => {
-            let kind = String::from_utf8_lossy(kind).to_ascii_lowercase();
-            match kind.as_str() {
-                "normal" => Ok(ListFilter::All),
-                "master" | "replica" | "slave" | "pubsub" => Ok(ListFilter::None),
-                _ => Err(CmdError::other(format!("ERR Unknown client type '{kind}'"))),
-            }
-        }
+        [kw, kind] if eq_ignore_case(kw, "type") => Ok(ListFilter::Type(ClientType::parse(kind)?)),
         [kw, ids @ ..] if eq_ignore_case(kw, "id") && !ids.is_empty() => {
             let parsed: Option<Vec<u64>> = ids
                 .iter()
@@ -207,18 +261,23 @@ fn list(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let mut text = String::new();
     for id in ids {
-        let selected = match &filter {
-            ListFilter::All => true,
-            ListFilter::None => false,
-            ListFilter::Ids(want) => want.contains(&id),
-        };
-        if !selected || ctx.node.killed_clients.contains(&id) {
+        if ctx.node.killed_clients.contains(&id) {
             continue;
         }
-        if id == me {
-            text.push_str(&client_line(ctx.client, now, argv));
+        let (c, c_argv) = if id == me {
+            (&*ctx.client, argv)
         } else if let Some(c) = ctx.node.clients.get(&id) {
-            text.push_str(&client_line(c, now, &[]));
+            (c, &[][..])
+        } else {
+            continue;
+        };
+        let selected = match &filter {
+            ListFilter::All => true,
+            ListFilter::Type(t) => ClientType::of(c) == *t,
+            ListFilter::Ids(want) => want.contains(&id),
+        };
+        if selected {
+            text.push_str(&client_line(c, now, c_argv));
         }
     }
     Ok(text_reply(ctx, text))
@@ -230,8 +289,8 @@ struct KillFilter {
     id: Option<u64>,
     addr: Option<String>,
     laddr: Option<String>,
-    /// `TYPE` other than normal: no keyslot client matches.
-    other_type: bool,
+    /// `TYPE`: only clients of this class.
+    kind: Option<ClientType>,
     /// `USER` other than default.
     other_user: bool,
     skipme: bool,
@@ -239,7 +298,7 @@ struct KillFilter {
 
 impl KillFilter {
     fn selects(&self, c: &Client, me: u64) -> bool {
-        !(self.other_type
+        !(self.kind.is_some_and(|k| k != ClientType::of(c))
             || self.other_user
             || (self.skipme && c.id == me)
             || self.id.is_some_and(|id| id != c.id)
@@ -270,11 +329,7 @@ fn kill_filter(args: &[Bytes]) -> Result<KillFilter, CmdError> {
         } else if eq_ignore_case(kw, "laddr") {
             f.laddr = Some(text);
         } else if eq_ignore_case(kw, "type") {
-            match text.to_ascii_lowercase().as_str() {
-                "normal" => {}
-                "master" | "replica" | "slave" | "pubsub" => f.other_type = true,
-                _ => return Err(CmdError::other(format!("ERR Unknown client type '{text}'"))),
-            }
+            f.kind = Some(ClientType::parse(v)?);
         } else if eq_ignore_case(kw, "user") {
             if text != "default" {
                 return Err(CmdError::other(format!("ERR No such user '{text}'")));
@@ -323,13 +378,23 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ctx.node.killed_clients.insert(*id);
         }
     }
+    // The replica's link to its master is Redis's one "master" client: killing it drops the
+    // link, and the replica reconnects and continues with a partial resync.
+    let master_link = filter.kind == Some(ClientType::Master)
+        && filter.id.is_none()
+        && filter.addr.is_none()
+        && filter.laddr.is_none()
+        && !filter.other_user
+        && ctx.node.repl.restart_master_link(ctx.node.clock.mono_ms());
     if old_form {
         if victims.is_empty() {
             return Err(CmdError::other("ERR No such client"));
         }
         return Ok(Reply::ok());
     }
-    Ok(Reply::Integer(victims.len() as i64))
+    Ok(Reply::Integer(
+        victims.len() as i64 + i64::from(master_link),
+    ))
 }
 
 const HELP: &[&str] = &[

@@ -171,6 +171,24 @@ impl ReplState {
     }
 
     /// Propagates one command (master side).
+    /// `CLIENT KILL TYPE master`: drops a connected replica's link to its master (as Redis
+    /// frees its master client) so the replica task of a new generation reconnects and asks
+    /// for a partial resync. The data's age counts from now. False when there was no
+    /// connected link (Redis has no master client before the first sync completes).
+    pub fn restart_master_link(&mut self, now_ms: u64) -> bool {
+        let Role::Replica(link) = &mut self.role else {
+            return false;
+        };
+        if link.state != LinkState::Connected {
+            return false;
+        }
+        link.state = LinkState::Connect;
+        link.down_since_ms = now_ms;
+        self.generation += 1;
+        self.task_needed = Some(self.generation);
+        true
+    }
+
     pub fn propagate(&mut self, argv: &[&[u8]]) {
         if !self.select_sent {
             self.select_sent = true;
