@@ -41,6 +41,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 `,` double; a bulk string in RESP2.
     Double(f64),
+    /// A double printed as Redis's addReplyHumanLongDouble does (`%.17Lf`, trailing zeros cut:
+    /// the geo coordinates): RESP3 `,` with that text, a bulk string of it in RESP2.
+    HumanDouble(f64),
     /// RESP3 `#t`/`#f`; `:1`/`:0` in RESP2.
     Boolean(bool),
     /// RESP3 `=len\r\ntxt:...` verbatim string; a bulk string in RESP2.
@@ -123,6 +126,14 @@ impl Reply {
             }
             Reply::Double(d) => {
                 let text = format_double(*d);
+                if resp3 {
+                    line(out, b',', text.as_bytes());
+                } else {
+                    bulk(out, b'$', text.as_bytes());
+                }
+            }
+            Reply::HumanDouble(d) => {
+                let text = crate::cmd::geo::text::human(*d);
                 if resp3 {
                     line(out, b',', text.as_bytes());
                 } else {
