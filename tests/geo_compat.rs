@@ -449,3 +449,131 @@ fn random_points_match_redis() {
     script.push_str(&random_searches("few", &pts, 43));
     run("geo_random_small", &script);
 }
+
+#[test]
+fn equal_distances_order_like_redis() {
+    // Many members at a few identical places: the order among equal distances comes from
+    // Redis's sorts (a stable merge sort for whole results, its partial quicksort under COUNT).
+    let mut script = String::new();
+    let places = [(10.0, 10.0), (10.001, 10.0), (10.0005, 10.0), (9.999, 10.0005)];
+    for i in 0..90 {
+        let (lon, lat) = places[(i * 7) % places.len()];
+        let _ = writeln!(script, "GEOADD t {lon} {lat} m{i}");
+    }
+    for count in [1, 2, 5, 6, 7, 8, 12, 21, 40, 41, 45, 60, 89, 90, 200] {
+        let _ = writeln!(script, "GEORADIUS t 10 10 10 km COUNT {count}");
+        let _ = writeln!(script, "GEORADIUS t 10 10 10 km COUNT {count} DESC WITHDIST");
+        let _ = writeln!(script, "GEOSEARCH t FROMLONLAT 10 10 BYBOX 5 5 km COUNT {count} ASC");
+        let _ = writeln!(script, "GEOSEARCH t FROMMEMBER m3 BYRADIUS 1 km COUNT {count} ANY DESC");
+        let _ = writeln!(script, "GEOSEARCHSTORE d t FROMLONLAT 10 10 BYRADIUS 10 km COUNT {count} DESC");
+        script.push_str("ZRANGE d 0 -1 WITHSCORES\n");
+    }
+    script.push_str("GEORADIUS t 10 10 10 km ASC\nGEORADIUS t 10 10 10 km DESC\nGEORADIUS t 10 10 10 km\n");
+    run("geo_ties", &script);
+}
+
+/// Starts a keyslot-server and a redis-server as one-node clusters owning every slot.
+fn cluster_pair(dir: &common::TempDir) -> (common::Server, common::Server) {
+    let flags = ["--cluster-enabled", "yes", "--save", "", "--appendonly", "no"];
+    let k = common::Server::keyslot(dir, &flags);
+    let r = common::Server::redis(dir, &flags[..2]);
+    for s in [&k, &r] {
+        s.cli(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !s.cli(&["CLUSTER", "INFO"]).contains("cluster_state:ok") {
+            assert!(std::time::Instant::now() < deadline, "cluster never ok");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    (k, r)
+}
+
+#[test]
+fn cluster_key_positions_match_redis() {
+    if !common::require_tools("geo_cluster", &["redis-server", "redis-cli"]) {
+        return;
+    }
+    let dir = common::TempDir::new("geo_cluster");
+    let (k, r) = cluster_pair(&dir);
+    let script = "
+GEOADD {g}src 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+GEORADIUS {g}src 15 37 200 km STORE {g}dst
+GEORADIUS {g}src 15 37 200 km STORE other
+GEORADIUS {g}src 15 37 200 km STOREDIST other
+GEORADIUS {g}src 15 37 200 km STORE {g}dst STOREDIST other
+GEORADIUS {g}src 15 37 200 km WITHDIST COUNT 1
+GEORADIUSBYMEMBER {g}src Palermo 200 km STOREDIST {g}dst
+GEORADIUSBYMEMBER {g}src Palermo 200 km STORE other
+GEORADIUS_RO {g}src 15 37 200 km
+GEOSEARCHSTORE {g}dst {g}src FROMLONLAT 15 37 BYRADIUS 200 km
+GEOSEARCHSTORE other {g}src FROMLONLAT 15 37 BYRADIUS 200 km
+GEOSEARCH {g}src FROMMEMBER Palermo BYRADIUS 200 km
+ZRANGE {g}dst 0 -1 WITHSCORES
+COMMAND GETKEYS GEORADIUS src 15 37 200 km STORE a STOREDIST b
+COMMAND GETKEYS GEORADIUS src 15 37 200 km STOREDIST b STORE a
+COMMAND GETKEYS GEORADIUS src 15 37 200 km STORE a STORE b
+COMMAND GETKEYS GEORADIUS src 15 37 200 km WITHDIST
+COMMAND GETKEYS GEORADIUS src 15 37 200 km STORE
+COMMAND GETKEYS GEORADIUSBYMEMBER src m 200 km STORE a
+COMMAND GETKEYS GEORADIUSBYMEMBER src store 200 km STOREDIST a
+COMMAND GETKEYS GEORADIUS_RO src 15 37 200 km
+COMMAND GETKEYS GEOSEARCHSTORE d s FROMLONLAT 15 37 BYRADIUS 200 km
+COMMAND GETKEYS GEOSEARCH s FROMLONLAT 15 37 BYRADIUS 200 km
+COMMAND GETKEYS GEOADD k 1 2 m
+COMMAND GETKEYS GEODIST k a b
+COMMAND GETKEYS GEOPOS k a b
+COMMAND GETKEYS GEOHASH k a b
+";
+    let diffs = compare_util::compare(&k, &r, script);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// The append-only files of both servers after the same writes are identical: GEOADD goes in as
+/// the ZADD it runs as, searches without STORE are not written, the STORE forms are.
+#[test]
+fn aof_matches_redis() {
+    if !common::require_tools("geo_aof", &["redis-server"]) {
+        return;
+    }
+    let dir = common::TempDir::new("geo_aof");
+    let flags = ["--appendonly", "yes", "--save", ""];
+    let k = common::Server::keyslot(&dir, &flags);
+    let r = common::Server::redis(&dir, &flags);
+    let script = "
+GEOADD g CH 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+GEOADD g xx ch 13.5 38.1 Palermo
+GEOADD g NX 14 37 Enna
+GEORADIUS g 15 37 200 km
+GEORADIUSBYMEMBER g Palermo 200 km WITHDIST
+GEORADIUS g 15 37 200 km STORE d
+GEORADIUSBYMEMBER g Palermo 200 km STOREDIST d2
+GEOSEARCHSTORE d3 g FROMMEMBER Palermo BYBOX 400 400 km
+GEOSEARCH g FROMMEMBER Palermo BYBOX 400 400 km
+GEORADIUS_RO g 15 37 200 km
+";
+    for s in [&k, &r] {
+        let mut c = common::RawConn::connect(s.port);
+        for line in script.lines().filter(|l| !l.trim().is_empty()) {
+            let args = compare_util::split(line);
+            c.call(&args);
+        }
+    }
+    let read = |s: &common::Server| -> Vec<u8> {
+        let d = s.dir.join("appendonlydir");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut incr: Vec<_> = std::fs::read_dir(&d)
+                .map(|it| it.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            incr.retain(|p: &std::path::PathBuf| p.to_string_lossy().ends_with(".incr.aof"));
+            let body = incr.first().and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
+            if body.to_ascii_lowercase().windows(14).any(|w| w == b"geosearchstore".as_slice()) {
+                return body;
+            }
+            assert!(std::time::Instant::now() < deadline, "AOF of port {} incomplete", s.port);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let (ka, ra) = (read(&k), read(&r));
+    assert_eq!(String::from_utf8_lossy(&ka), String::from_utf8_lossy(&ra));
+}

@@ -170,7 +170,7 @@ fn geoadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::Syntax);
     }
     let mut zargv: Vec<Bytes> = Vec::with_capacity(first + (argv.len() - first) / 3 * 2);
-    zargv.push(Bytes::from_static(b"ZADD"));
+    zargv.push(Bytes::from_static(b"zadd"));
     zargv.extend(argv[1..first].iter().cloned());
     for item in argv[first..].chunks_exact(3) {
         let [lon, lat] = lon_lat(&item[0], &item[1])?;
