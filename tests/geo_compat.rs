@@ -427,6 +427,7 @@ fn random_searches(key: &str, pts: &[(f64, f64)], seed: u64) -> String {
         );
         let _ = writeln!(s, "GEORADIUSBYMEMBER {key} p{i} {r:.2} {u} STORE dst");
         let _ = writeln!(s, "ZRANGE dst 0 -1 WITHSCORES");
+        let _ = writeln!(s, "OBJECT ENCODING dst");
         let j = (i * 7 + 3) % pts.len();
         let _ = writeln!(s, "GEODIST {key} p{i} p{j} {u}");
     }
@@ -434,6 +435,17 @@ fn random_searches(key: &str, pts: &[(f64, f64)], seed: u64) -> String {
     let _ = writeln!(s, "GEOPOS {key} {}", members.join(" "));
     let _ = writeln!(s, "GEOHASH {key} {}", members.join(" "));
     let _ = writeln!(s, "ZRANGE {key} 0 -1 WITHSCORES");
+    // Whole-world searches: every point, stored (the big form when over 128 members).
+    let _ = writeln!(
+        s,
+        "GEOSEARCHSTORE all {key} FROMLONLAT 0 0 BYBOX 40000 40000 km STOREDIST"
+    );
+    let _ = writeln!(s, "ZRANGE all 0 -1 WITHSCORES");
+    let _ = writeln!(s, "OBJECT ENCODING all");
+    let _ = writeln!(s, "GEORADIUS {key} 0 0 25000 km STORE all");
+    let _ = writeln!(s, "OBJECT ENCODING all");
+    let _ = writeln!(s, "GEORADIUS {key} 0 0 25000 km COUNT 50 DESC WITHDIST");
+    let _ = writeln!(s, "GEORADIUS {key} 0 0 25000 km");
     s
 }
 
@@ -455,26 +467,52 @@ fn equal_distances_order_like_redis() {
     // Many members at a few identical places: the order among equal distances comes from
     // Redis's sorts (a stable merge sort for whole results, its partial quicksort under COUNT).
     let mut script = String::new();
-    let places = [(10.0, 10.0), (10.001, 10.0), (10.0005, 10.0), (9.999, 10.0005)];
+    let places = [
+        (10.0, 10.0),
+        (10.001, 10.0),
+        (10.0005, 10.0),
+        (9.999, 10.0005),
+    ];
     for i in 0..90 {
         let (lon, lat) = places[(i * 7) % places.len()];
         let _ = writeln!(script, "GEOADD t {lon} {lat} m{i}");
     }
     for count in [1, 2, 5, 6, 7, 8, 12, 21, 40, 41, 45, 60, 89, 90, 200] {
         let _ = writeln!(script, "GEORADIUS t 10 10 10 km COUNT {count}");
-        let _ = writeln!(script, "GEORADIUS t 10 10 10 km COUNT {count} DESC WITHDIST");
-        let _ = writeln!(script, "GEOSEARCH t FROMLONLAT 10 10 BYBOX 5 5 km COUNT {count} ASC");
-        let _ = writeln!(script, "GEOSEARCH t FROMMEMBER m3 BYRADIUS 1 km COUNT {count} ANY DESC");
-        let _ = writeln!(script, "GEOSEARCHSTORE d t FROMLONLAT 10 10 BYRADIUS 10 km COUNT {count} DESC");
+        let _ = writeln!(
+            script,
+            "GEORADIUS t 10 10 10 km COUNT {count} DESC WITHDIST"
+        );
+        let _ = writeln!(
+            script,
+            "GEOSEARCH t FROMLONLAT 10 10 BYBOX 5 5 km COUNT {count} ASC"
+        );
+        let _ = writeln!(
+            script,
+            "GEOSEARCH t FROMMEMBER m3 BYRADIUS 1 km COUNT {count} ANY DESC"
+        );
+        let _ = writeln!(
+            script,
+            "GEOSEARCHSTORE d t FROMLONLAT 10 10 BYRADIUS 10 km COUNT {count} DESC"
+        );
         script.push_str("ZRANGE d 0 -1 WITHSCORES\n");
     }
-    script.push_str("GEORADIUS t 10 10 10 km ASC\nGEORADIUS t 10 10 10 km DESC\nGEORADIUS t 10 10 10 km\n");
+    script.push_str(
+        "GEORADIUS t 10 10 10 km ASC\nGEORADIUS t 10 10 10 km DESC\nGEORADIUS t 10 10 10 km\n",
+    );
     run("geo_ties", &script);
 }
 
 /// Starts a keyslot-server and a redis-server as one-node clusters owning every slot.
 fn cluster_pair(dir: &common::TempDir) -> (common::Server, common::Server) {
-    let flags = ["--cluster-enabled", "yes", "--save", "", "--appendonly", "no"];
+    let flags = [
+        "--cluster-enabled",
+        "yes",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ];
     let k = common::Server::keyslot(dir, &flags);
     let r = common::Server::redis(dir, &flags[..2]);
     for s in [&k, &r] {
@@ -566,11 +604,22 @@ GEORADIUS_RO g 15 37 200 km
                 .map(|it| it.filter_map(|e| e.ok()).map(|e| e.path()).collect())
                 .unwrap_or_default();
             incr.retain(|p: &std::path::PathBuf| p.to_string_lossy().ends_with(".incr.aof"));
-            let body = incr.first().and_then(|p| std::fs::read(p).ok()).unwrap_or_default();
-            if body.to_ascii_lowercase().windows(14).any(|w| w == b"geosearchstore".as_slice()) {
+            let body = incr
+                .first()
+                .and_then(|p| std::fs::read(p).ok())
+                .unwrap_or_default();
+            if body
+                .to_ascii_lowercase()
+                .windows(14)
+                .any(|w| w == b"geosearchstore".as_slice())
+            {
                 return body;
             }
-            assert!(std::time::Instant::now() < deadline, "AOF of port {} incomplete", s.port);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "AOF of port {} incomplete",
+                s.port
+            );
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
     };

@@ -219,7 +219,9 @@ mod tests {
         for len in [1usize, 5, 7, 8, 30, 41, 200] {
             let mut v: Vec<u32> = (0..len)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((seed >> 33) % 50) as u32
                 })
                 .collect();
