@@ -626,3 +626,70 @@ GEORADIUS_RO g 15 37 200 km
     let (ka, ra) = (read(&k), read(&r));
     assert_eq!(String::from_utf8_lossy(&ka), String::from_utf8_lossy(&ra));
 }
+
+/// A STORE destination is a key the command writes: a WATCH on it aborts the transaction, and a
+/// BZPOPMIN blocked on it is served, on both servers alike.
+#[test]
+fn store_destination_is_watched_and_wakes_blocked_pops() {
+    let Some(p) = compare_util::start("geo_watch") else {
+        return;
+    };
+    let mut transcripts = Vec::new();
+    for s in [&p.keyslot, &p.redis] {
+        let mut out = Vec::new();
+        let mut a = common::RawConn::connect(s.port);
+        let mut b = common::RawConn::connect(s.port);
+        b.call(&[
+            "GEOADD",
+            "src",
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ]);
+        for store in [
+            vec!["GEORADIUS", "src", "15", "37", "200", "km", "STORE", "dst"],
+            vec![
+                "GEORADIUSBYMEMBER",
+                "src",
+                "Palermo",
+                "200",
+                "km",
+                "STOREDIST",
+                "dst",
+            ],
+            vec![
+                "GEOSEARCHSTORE",
+                "dst",
+                "src",
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYRADIUS",
+                "200",
+                "km",
+            ],
+        ] {
+            out.push(a.call(&["WATCH", "dst"]).1);
+            out.push(a.call(&["MULTI"]).1);
+            out.push(a.call(&["GET", "x"]).1);
+            out.push(b.call(&store).1);
+            out.push(a.call(&["EXEC"]).1);
+            out.push(b.call(&["DEL", "dst"]).1);
+            a.send(&common::resp_command(&["BZPOPMIN", "dst", "5"]));
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            out.push(b.call(&store).1);
+            out.push(a.read_reply().1);
+            out.push(b.call(&["DEL", "dst"]).1);
+        }
+        transcripts.push(out);
+    }
+    let show = |t: &Vec<Vec<u8>>| -> Vec<String> {
+        t.iter()
+            .map(|r| String::from_utf8_lossy(r).into_owned())
+            .collect()
+    };
+    assert_eq!(show(&transcripts[0]), show(&transcripts[1]));
+}
