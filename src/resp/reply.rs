@@ -219,6 +219,14 @@ mod tests {
         assert_eq!(enc(Reply::Double(1.5), Protocol::Resp3), b",1.5\r\n");
         assert_eq!(enc(Reply::Double(1.5), Protocol::Resp2), b"$3\r\n1.5\r\n");
         assert_eq!(
+            enc(Reply::HumanDouble(13.361389338970184), Protocol::Resp3),
+            b",13.36138933897018433\r\n"
+        );
+        assert_eq!(
+            enc(Reply::HumanDouble(2.0), Protocol::Resp2),
+            b"$1\r\n2\r\n"
+        );
+        assert_eq!(
             enc(Reply::Verbatim(Bytes::from_static(b"x")), Protocol::Resp3),
             b"=5\r\ntxt:x\r\n"
         );

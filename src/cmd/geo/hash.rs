@@ -293,21 +293,22 @@ pub fn distance(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     2.0 * EARTH_RADIUS_IN_METERS * a.sqrt().asin()
 }
 
-/// What a search covers: a circle or a rectangle (sizes in `unit`s, `to_meters` per unit)
-/// around a centre.
+/// The size of a search area, in the unit the client named: a circle's radius, or a
+/// rectangle's width (east-west) and height (north-south).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Area2 {
+pub enum Extent {
     Radius(f64),
     Box { width: f64, height: f64 },
 }
 
+/// A search area: an [`Extent`] around a centre, with the unit's size in meters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shape {
     /// Longitude, latitude.
     pub center: [f64; 2],
     /// Meters per unit of the sizes.
     pub to_meters: f64,
-    pub area: Area2,
+    pub area: Extent,
 }
 
 impl Shape {
@@ -316,11 +317,11 @@ impl Shape {
         let xy = decode_score(score);
         let [cx, cy] = self.center;
         match self.area {
-            Area2::Radius(r) => {
+            Extent::Radius(r) => {
                 let d = distance(cx, cy, xy[0], xy[1]);
                 (d <= r * self.to_meters).then_some((xy, d))
             }
-            Area2::Box { width, height } => {
+            Extent::Box { width, height } => {
                 let (w, h) = (width * self.to_meters, height * self.to_meters);
                 if lat_distance(xy[1], cy) > h / 2.0 {
                     return None;
@@ -337,8 +338,8 @@ impl Shape {
     fn bounds(&self) -> [f64; 4] {
         let [lon, lat] = self.center;
         let (h, w) = match self.area {
-            Area2::Radius(r) => (r, r),
-            Area2::Box { width, height } => (height / 2.0, width / 2.0),
+            Extent::Radius(r) => (r, r),
+            Extent::Box { width, height } => (height / 2.0, width / 2.0),
         };
         let (height, width) = (self.to_meters * h, self.to_meters * w);
         let lat_delta = rad_deg(height / EARTH_RADIUS_IN_METERS);
@@ -355,8 +356,8 @@ impl Shape {
         let [min_lon, min_lat, max_lon, max_lat] = self.bounds();
         let [lon, lat] = self.center;
         let radius_m = match self.area {
-            Area2::Radius(r) => r,
-            Area2::Box { width, height } => {
+            Extent::Radius(r) => r,
+            Extent::Box { width, height } => {
                 ((width / 2.0) * (width / 2.0) + (height / 2.0) * (height / 2.0)).sqrt()
             }
         } * self.to_meters;

@@ -16,7 +16,7 @@ use crate::db::value::zset::parse_score;
 use crate::db::value::ZSet;
 use crate::resp::Reply;
 use bytes::Bytes;
-use hash::{Area2, Shape};
+use hash::{Extent, Shape};
 use search::{Found, Sort};
 
 const fn spec(
@@ -352,14 +352,14 @@ fn plan(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> Result<Plan, CmdError>
     let mut shape = Shape {
         center: [0.0, 0.0],
         to_meters: 1.0,
-        area: Area2::Radius(0.0),
+        area: Extent::Radius(0.0),
     };
     let mut o = Opts::default();
     let base = match mode.kind {
         Kind::RadiusCoords => {
             shape.center = lon_lat(&argv[2], &argv[3])?;
             let (r, u) = radius_arg(&argv[4], &argv[5])?;
-            (shape.area, shape.to_meters) = (Area2::Radius(r), u);
+            (shape.area, shape.to_meters) = (Extent::Radius(r), u);
             6
         }
         Kind::RadiusMember => {
@@ -368,7 +368,7 @@ fn plan(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> Result<Plan, CmdError>
             if let Some(z) = z {
                 shape.center = member_pos(z, &argv[2])?;
                 let (r, u) = radius_arg(&argv[3], &argv[4])?;
-                (shape.area, shape.to_meters) = (Area2::Radius(r), u);
+                (shape.area, shape.to_meters) = (Extent::Radius(r), u);
             }
             5
         }
@@ -425,13 +425,13 @@ fn plan(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> Result<Plan, CmdError>
             i += 2;
         } else if eq_ignore_case(a, "byradius") && left >= 2 && search && !o.by_box {
             let (r, u) = radius_arg(&argv[i + 1], &argv[i + 2])?;
-            (shape.area, shape.to_meters) = (Area2::Radius(r), u);
+            (shape.area, shape.to_meters) = (Extent::Radius(r), u);
             o.by_radius = true;
             i += 2;
         } else if eq_ignore_case(a, "bybox") && left >= 3 && search && !o.by_radius {
             let (w, h, u) = box_arg(&argv[i + 1], &argv[i + 2], &argv[i + 3])?;
             (shape.area, shape.to_meters) = (
-                Area2::Box {
+                Extent::Box {
                     width: w,
                     height: h,
                 },
