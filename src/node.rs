@@ -529,7 +529,7 @@ impl Node {
             }
             client.woff = self.rest.repl.offset;
             if !self.rest.blocking.is_empty() {
-                for i in spec.keys.key_indexes(argv.len()) {
+                for i in cmd::key_positions(spec, argv) {
                     self.rest.blocking.signal(&argv[i]);
                 }
             }
@@ -556,7 +556,7 @@ impl Node {
                 }
             }
         } else {
-            for i in spec.keys.key_indexes(argv.len()) {
+            for i in cmd::key_positions(spec, argv) {
                 let k = &argv[i];
                 if self.rest.watches.is_watched(k) && !out.iter().any(|(o, _)| o == k) {
                     out.push((k.clone(), self.db.peek(k).cloned()));

@@ -14,6 +14,7 @@ pub mod debug_cluster;
 pub mod digest;
 pub mod dump;
 pub mod error;
+pub mod geo;
 pub mod hashes;
 pub mod info;
 pub mod keys;
@@ -187,6 +188,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS.iter())
         .chain(sets::COMMANDS.iter())
         .chain(zsets::COMMANDS.iter())
+        .chain(geo::COMMANDS.iter())
         .chain(replication::COMMANDS.iter())
         .chain(persist::COMMANDS.iter())
         .chain(tx::COMMANDS.iter())
@@ -233,6 +235,8 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
         | "fcall_ro" => numkeys_at(2, 3, &[]),
         "migrate" => migrate::key_positions(argv),
+        "georadius" => geo::radius_key_positions(argv, 6),
+        "georadiusbymember" => geo::radius_key_positions(argv, 5),
         _ => spec.keys.key_indexes(argv.len()).collect(),
     }
 }

@@ -91,7 +91,10 @@ pub const COMMANDS: &[CommandSpec] = &[
 // Helpers.
 
 /// A read lookup of a sorted set key (hit/miss counted).
-fn read_zset<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c ZSet>, CmdError> {
+pub(crate) fn read_zset<'c>(
+    ctx: &'c mut Ctx<'_>,
+    key: &[u8],
+) -> Result<Option<&'c ZSet>, CmdError> {
     match lookup_read(ctx, key) {
         None => Ok(None),
         Some(e) => match &e.value {
@@ -120,7 +123,7 @@ fn drop_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
 }
 
 /// Stores `z` at `dst` (deleting `dst` when empty); the reply is its size.
-fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> CmdResult {
+pub(crate) fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> CmdResult {
     expire_key(ctx, dst);
     let n = z.len();
     if n == 0 {
@@ -261,7 +264,7 @@ fn zset_add(z: &mut ZSet, member: &Bytes, score: f64, f: AddFlags) -> Result<Add
 }
 
 /// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
-fn zadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < argv.len() {

@@ -529,6 +529,24 @@ impl ZSet {
         }
     }
 
+    /// Elements with `score >= min`, ascending, walked lazily: GEOSEARCH reads one geohash box
+    /// (a score interval) at a time and may stop early.
+    pub fn iter_from_score(&self, min: f64) -> Box<dyn Iterator<Item = (&Bytes, f64)> + '_> {
+        match &self.repr {
+            ZRepr::Small(v) => {
+                let pos = v.partition_point(|(_, s)| *s < min);
+                Box::new(v[pos..].iter().map(|(m, s)| (m, *s)))
+            }
+            ZRepr::Big(b) => {
+                let lower = ZKey {
+                    score: if min == 0.0 { -0.0 } else { min },
+                    member: Bytes::new(),
+                };
+                Box::new(b.tree.range(lower..).map(pick))
+            }
+        }
+    }
+
     /// How many scores are in `r`.
     pub fn count_by_score(&self, r: &ScoreRange) -> usize {
         if r.is_empty() {

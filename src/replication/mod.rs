@@ -402,6 +402,8 @@ impl NodeView<'_> {
                     self.rest.repl.propagate(&v);
                 }
             }
+            // Without STORE they only read: nothing to replicate.
+            ("georadius" | "georadiusbymember", _) if !crate::cmd::geo::radius_stores(argv) => {}
             _ => {
                 let v: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
                 self.rest.repl.propagate(&v);

@@ -190,6 +190,8 @@ pub fn reply_to_frame(r: &Reply, proto: Protocol) -> Frame {
         ),
         Reply::Double(d) if resp3 => Frame::Double(*d),
         Reply::Double(d) => Frame::Bulk(Bytes::from(format_double(*d))),
+        Reply::HumanDouble(d) if resp3 => Frame::Double(*d),
+        Reply::HumanDouble(d) => Frame::Bulk(Bytes::from(crate::cmd::geo::text::human(*d))),
         Reply::Boolean(b) if resp3 => Frame::Boolean(*b),
         Reply::Boolean(b) => Frame::Integer(i64::from(*b)),
         Reply::Verbatim(b) if resp3 => Frame::Verbatim {

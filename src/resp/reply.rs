@@ -41,6 +41,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// RESP3 `,` double; a bulk string in RESP2.
     Double(f64),
+    /// A double printed as Redis's addReplyHumanLongDouble does (`%.17Lf`, trailing zeros cut:
+    /// the geo coordinates): RESP3 `,` with that text, a bulk string of it in RESP2.
+    HumanDouble(f64),
     /// RESP3 `#t`/`#f`; `:1`/`:0` in RESP2.
     Boolean(bool),
     /// RESP3 `=len\r\ntxt:...` verbatim string; a bulk string in RESP2.
@@ -129,6 +132,14 @@ impl Reply {
                     bulk(out, b'$', text.as_bytes());
                 }
             }
+            Reply::HumanDouble(d) => {
+                let text = crate::cmd::geo::text::human(*d);
+                if resp3 {
+                    line(out, b',', text.as_bytes());
+                } else {
+                    bulk(out, b'$', text.as_bytes());
+                }
+            }
             Reply::Boolean(b) if resp3 => out.put_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
             Reply::Boolean(b) => int_line(out, b':', *b as i64),
             Reply::Verbatim(b) if resp3 => {
@@ -207,6 +218,14 @@ mod tests {
         assert_eq!(enc(Reply::Boolean(true), Protocol::Resp3), b"#t\r\n");
         assert_eq!(enc(Reply::Double(1.5), Protocol::Resp3), b",1.5\r\n");
         assert_eq!(enc(Reply::Double(1.5), Protocol::Resp2), b"$3\r\n1.5\r\n");
+        assert_eq!(
+            enc(Reply::HumanDouble(13.361389338970184), Protocol::Resp3),
+            b",13.36138933897018433\r\n"
+        );
+        assert_eq!(
+            enc(Reply::HumanDouble(2.0), Protocol::Resp2),
+            b"$1\r\n2\r\n"
+        );
         assert_eq!(
             enc(Reply::Verbatim(Bytes::from_static(b"x")), Protocol::Resp3),
             b"=5\r\ntxt:x\r\n"
