@@ -25,6 +25,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod subcmd;
 pub mod tx;
@@ -193,6 +194,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(pubsub::COMMANDS.iter())
         .chain(blocking::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
+        .chain(streams::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.
@@ -233,6 +235,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
         | "fcall_ro" => numkeys_at(2, 3, &[]),
         "migrate" => migrate::key_positions(argv),
+        "xread" | "xreadgroup" => streams::read_key_positions(argv),
         _ => spec.keys.key_indexes(argv.len()).collect(),
     }
 }
