@@ -537,7 +537,8 @@ fn xadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             a.id
         } else if s.last_id.ms == a.id.ms {
             if s.last_id.seq == u64::MAX {
-                return Err(edom());
+                // Redis fails here without setting errno, and reports the size error.
+                return Err(CmdError::other("ERR Elements are too large to be stored"));
             }
             StreamId::new(a.id.ms, s.last_id.seq + 1)
         } else {
@@ -1142,6 +1143,17 @@ fn subcommand_syntax_error(argv: &[Bytes]) -> CmdError {
     CmdError::Raw(Bytes::from(v))
 }
 
+/// Redis's addReplyHelp for these containers (its last line says "Prints").
+fn help_reply(container: &str, lines: &[&'static str]) -> Reply {
+    let mut r = subcmd::help_reply(container, lines);
+    if let Reply::Array(items) = &mut r {
+        if let Some(last) = items.last_mut() {
+            *last = Reply::simple("    Prints this help.");
+        }
+    }
+    r
+}
+
 const XGROUP_HELP: &[&str] = &[
     "CREATE <key> <groupname> <id|$> [option]",
     "    Create a new consumer group. Options are:",
@@ -1163,7 +1175,7 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let opt = &argv[1];
     if argv.len() == 2 && eq_ignore_case(opt, "help") {
         propagate(ctx, Vec::new());
-        return Ok(subcmd::help_reply("xgroup", XGROUP_HELP));
+        return Ok(help_reply("xgroup", XGROUP_HELP));
     }
     if argv.len() < 4 {
         return Err(subcommand_syntax_error(argv));
@@ -1738,7 +1750,7 @@ fn xinfo_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         if argv.len() != 2 {
             return Err(subcommand_syntax_error(argv));
         }
-        return Ok(subcmd::help_reply("xinfo", XINFO_HELP));
+        return Ok(help_reply("xinfo", XINFO_HELP));
     }
     if argv.len() < 3 {
         return Err(subcommand_syntax_error(argv));
