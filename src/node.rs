@@ -538,6 +538,9 @@ impl Node {
                 for i in spec.keys.key_indexes(argv.len()) {
                     self.rest.blocking.signal(&argv[i]);
                 }
+                if matches!(spec.name, "flushall" | "flushdb") {
+                    self.rest.blocking.signal_all();
+                }
             }
         }
         if !watched.is_empty() {
@@ -719,7 +722,21 @@ impl Node {
                         }
                         r
                     }
-                    Err(e) => e.to_reply(),
+                    Err(e) => {
+                        // The blocked client's error (XREADGROUP's NOGROUP / UNBLOCKED) counts
+                        // in errorstats, as Redis's.
+                        let r = e.to_reply();
+                        self.count_error(&r);
+                        if let cmd::blocking::Op::XRead { group, .. } = &req.op {
+                            let name = if group.is_some() {
+                                "xreadgroup"
+                            } else {
+                                "xread"
+                            };
+                            self.rest.stats.commands.entry(name).or_default().1 += 1;
+                        }
+                        r
+                    }
                 };
                 for (k, old) in watched {
                     let new = self.db.peek(&k);

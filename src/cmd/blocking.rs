@@ -234,6 +234,16 @@ impl Blocking {
         }
     }
 
+    /// Every key with waiters is ready (FLUSHALL / FLUSHDB: blocked XREADGROUP clients are
+    /// then released with an error, as Redis's scanDatabaseForDeletedStreams), in key order.
+    pub fn signal_all(&mut self) {
+        let mut keys: Vec<Bytes> = self.by_key.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            self.signal(&k);
+        }
+    }
+
     pub fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
