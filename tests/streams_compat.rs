@@ -718,6 +718,58 @@ fn replication_keeps_groups_equal() {
 }
 
 #[test]
+fn keyslot_replica_of_redis_master() {
+    if !common::require_tools("streams-repl2", &["redis-server"]) {
+        return;
+    }
+    let dir = TempDir::new("streams-repl2");
+    let master = Server::redis(&dir, &[]);
+    let before = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    call_ok(
+        before.port,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    );
+    let synced = |port: u16| {
+        wait_until(Duration::from_secs(20), || {
+            let mut c = RawConn::connect(port);
+            let (r, _) = c.call(&["INFO", "replication"]);
+            r.as_bytes()
+                .is_some_and(|b| String::from_utf8_lossy(b).contains("master_link_status:up"))
+        })
+    };
+    assert!(synced(before.port));
+    build_group_state(master.port);
+    // The command stream (redis-server's XCLAIM / XGROUP SETID forms, MULTI / EXEC).
+    let want = full_info(master.port, "s", true);
+    let ok = wait_until(Duration::from_secs(10), || {
+        full_info(before.port, "s", true) == want
+    });
+    assert!(
+        ok,
+        "stream:\n{}\nmaster:\n{}",
+        full_info(before.port, "s", true),
+        want
+    );
+    // A full sync (redis-server's RDB read by keyslot) carries all of it.
+    let want = full_info(master.port, "s", false);
+    let late = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    call_ok(
+        late.port,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    );
+    assert!(synced(late.port));
+    let ok = wait_until(Duration::from_secs(10), || {
+        full_info(late.port, "s", false) == want
+    });
+    assert!(
+        ok,
+        "full sync:\n{}\nmaster:\n{}",
+        full_info(late.port, "s", false),
+        want
+    );
+}
+
+#[test]
 fn dump_restore_both_ways() {
     let Some(p) = compare_util::start("streams-dump") else {
         return;
