@@ -971,7 +971,7 @@ fn xread_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], is_group: bool) -> CmdResult
         } else if eq_ignore_case(o, "streams") && more > 0 {
             streams_arg = i + 1;
             let n = argv.len() - streams_arg;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(CmdError::other("ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified."));
             }
             nstreams = n / 2;

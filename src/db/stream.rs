@@ -238,7 +238,7 @@ impl Group {
     /// Gives pending entry `id` to `consumer` (which exists), creating the NACK if missing.
     pub fn assign(&mut self, id: StreamId, consumer: &Bytes, time: u64, count: u64) {
         if let Some(old) = self.pel.get(&id).map(|n| n.consumer.clone()) {
-            if &old != consumer {
+            if old != consumer {
                 if let Some(c) = self.consumers.get_mut(&old) {
                     c.pel.remove(&id);
                 }
@@ -503,10 +503,7 @@ impl Stream {
     /// node; `limit` (0: none) caps the entries removed. The number removed.
     pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted: u64 = 0;
-        loop {
-            let Some((&key, node)) = self.nodes.iter_mut().next() else {
-                break;
-            };
+        while let Some((&key, node)) = self.nodes.iter_mut().next() {
             if let Trim::MaxLen(max) = how {
                 if self.length <= max {
                     break;
