@@ -345,7 +345,7 @@ impl Stream {
         let Some((_, node)) = self.nodes.iter_mut().next_back() else {
             return;
         };
-        self.lp_total -= node.lp_bytes();
+        self.lp_total = self.lp_total.saturating_sub(node.lp_bytes());
         let samefields = numfields == node.master_fields.len()
             && pairs
                 .iter()
@@ -477,7 +477,7 @@ impl Stream {
         if node.items[i].deleted {
             return false;
         }
-        self.lp_total -= node.lp_bytes();
+        self.lp_total = self.lp_total.saturating_sub(node.lp_bytes());
         if node.live == 1 {
             self.nodes.remove(&key);
         } else {
@@ -518,7 +518,7 @@ impl Stream {
                 Trim::MinId(min) => node.items.last().is_some_and(|i| i.id < min),
             };
             if remove {
-                self.lp_total -= node.lp_bytes();
+                self.lp_total = self.lp_total.saturating_sub(node.lp_bytes());
                 self.nodes.remove(&key);
                 self.length -= entries;
                 deleted += entries;
@@ -527,7 +527,7 @@ impl Stream {
             if approx {
                 break;
             }
-            self.lp_total -= node.lp_bytes();
+            self.lp_total = self.lp_total.saturating_sub(node.lp_bytes());
             let mut from_node = 0;
             for it in node.items.iter_mut() {
                 let stop = match how {

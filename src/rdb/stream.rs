@@ -107,7 +107,7 @@ fn read_node(master_id: StreamId, lp: &[u8]) -> Result<Node, RdbError> {
             if n < 0 {
                 return Err(corrupt("stream entry field count"));
             }
-            for _ in 0..n * 2 {
+            for _ in 0..n.saturating_mul(2) {
                 pairs.push(next()?.clone());
             }
         }
