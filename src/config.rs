@@ -166,6 +166,8 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("rdbchecksum", Kind::Bool, "yes"),
     opt("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
     opt("proto-max-bulk-len", Kind::Memory, "536870912"),
+    opt("stream-node-max-bytes", Kind::Memory, "4096"),
+    opt("stream-node-max-entries", INT, "100"),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
     // Accepted and shown (CONFIG GET maxmemory* answers what Redis 7.0 does); client memory is

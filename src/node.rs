@@ -68,6 +68,9 @@ pub struct Client {
     pub blocked: bool,
     /// What to replicate instead of the command just run (BLPOP served at once -> LPOP).
     pub rewrite: Option<Vec<Bytes>>,
+    /// Commands to replicate instead of the command just run, when it is not one command
+    /// (XREADGROUP -> one XCLAIM per entry); an empty list replicates nothing.
+    pub propagate: Option<Vec<Vec<Bytes>>>,
 }
 
 /// A client blocked in WAIT.
@@ -109,6 +112,7 @@ impl Client {
             push_channel: false,
             blocked: false,
             rewrite: None,
+            propagate: None,
         }
     }
 }
@@ -517,20 +521,25 @@ impl Node {
             }
         };
         let rewrite = client.rewrite.take();
+        let listed = client.propagate.take();
         if reply.is_error() {
             self.count_error(&reply);
         } else if spec.is_write() && !matches!(reply, Reply::NoReply) {
-            match &rewrite {
-                Some(v) => {
+            match (&listed, &rewrite) {
+                (Some(cmds), _) => self.propagate_list(cmds, &reply, client.in_exec),
+                (None, Some(v)) => {
                     let name = cmd::lookup(&v[0]).map_or("", |s| s.name);
                     self.view().propagate_write(name, v, &reply);
                 }
-                None => self.view().propagate_write(spec.name, argv, &reply),
+                (None, None) => self.view().propagate_write(spec.name, argv, &reply),
             }
             client.woff = self.rest.repl.offset;
             if !self.rest.blocking.is_empty() {
                 for i in cmd::key_positions(spec, argv) {
                     self.rest.blocking.signal(&argv[i]);
+                }
+                if matches!(spec.name, "flushall" | "flushdb") {
+                    self.rest.blocking.signal_all();
                 }
             }
         }
@@ -649,16 +658,31 @@ impl Node {
         Reply::Array(replies)
     }
 
+    /// Replicates the commands a handler listed (see `Client::propagate`): in MULTI/EXEC when
+    /// there are several and no transaction is already open, as Redis's
+    /// propagatePendingCommands.
+    fn propagate_list(&mut self, cmds: &[Vec<Bytes>], reply: &Reply, in_exec: bool) {
+        let wrap = cmds.len() > 1 && !in_exec && !self.rest.repl.is_replica();
+        if wrap {
+            self.rest.repl.propagate(&[b"MULTI"]);
+        }
+        for v in cmds {
+            let name = cmd::lookup(&v[0]).map_or("", |s| s.name);
+            self.view().propagate_write(name, v, reply);
+        }
+        if wrap {
+            self.rest.repl.propagate(&[b"EXEC"]);
+        }
+    }
+
     /// Serves clients blocked on keys that got data, in the order they blocked, while the key
     /// holds what they wait for. A served BLMOVE may in turn make its destination ready.
     fn serve_ready_keys(&mut self) {
         while let Some(key) = self.rest.blocking.pop_ready() {
             loop {
                 let now_ms = self.rest.clock.unix_ms();
-                let waiter = match self.db.get(&key, now_ms) {
-                    Some(e) => self.rest.blocking.first_waiter(&key, &e.value),
-                    None => None,
-                };
+                let value = self.db.get(&key, now_ms).map(|e| &e.value);
+                let waiter = self.rest.blocking.first_waiter(&key, value);
                 let Some(id) = waiter else { break };
                 let Some(req) = self.rest.blocking.unblock(id) else {
                     break;
@@ -687,18 +711,32 @@ impl Node {
                         client: &mut c,
                         now_ms,
                     };
-                    cmd::blocking::serve(&mut ctx, &key, &req.op)
+                    cmd::blocking::serve(&mut ctx, &key, &req.keys, &req.op)
                 };
+                self.db.settle();
                 let reply = match result {
                     Ok(r) => {
-                        let name = cmd::lookup(&argv[0]).map_or("", |s| s.name);
-                        self.view().propagate_write(name, &argv, &r);
+                        self.propagate_list(&argv, &r, false);
                         if let cmd::blocking::Op::Move { dst, .. } = &req.op {
                             self.rest.blocking.signal(dst);
                         }
                         r
                     }
-                    Err(e) => e.to_reply(),
+                    Err(e) => {
+                        // The blocked client's error (XREADGROUP's NOGROUP / UNBLOCKED) counts
+                        // in errorstats, as Redis's.
+                        let r = e.to_reply();
+                        self.count_error(&r);
+                        if let cmd::blocking::Op::XRead { group, .. } = &req.op {
+                            let name = if group.is_some() {
+                                "xreadgroup"
+                            } else {
+                                "xread"
+                            };
+                            self.rest.stats.commands.entry(name).or_default().1 += 1;
+                        }
+                        r
+                    }
                 };
                 for (k, old) in watched {
                     let new = self.db.peek(&k);

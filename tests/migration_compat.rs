@@ -158,10 +158,15 @@ const SCRIPT: &[(&str, &[&str])] = &[
     ("B", &["#slots"]),
     // Slot 3300 moves while a client is blocked on it (the reply is read at the end).
     ("A", &["#block", "BLPOP", "{b}list", "0"]),
+    (
+        "A",
+        &["#block", "XREAD", "BLOCK", "0", "STREAMS", "{b}stream", "$"],
+    ),
     ("B", &["CLUSTER", "SETSLOT", "3300", "IMPORTING", "IDA"]),
     ("A", &["CLUSTER", "SETSLOT", "3300", "MIGRATING", "IDB"]),
     ("B", &["CLUSTER", "SETSLOT", "3300", "NODE", "IDB"]),
     ("A", &["CLUSTER", "SETSLOT", "3300", "NODE", "IDB"]),
+    ("A", &["#unblock"]),
     ("A", &["#unblock"]),
 ];
 
@@ -176,7 +181,8 @@ fn run_script(side: &Side) -> Vec<String> {
         RawConn::connect(side.ports[0]),
         RawConn::connect(side.ports[1]),
     ];
-    let mut blocked: Option<RawConn> = None;
+    // Blocked clients, answered in the order they blocked.
+    let mut blocked: Vec<RawConn> = Vec::new();
     let names = [("IDA", &side.ids[0]), ("IDB", &side.ids[1])];
     let normalize = |text: &str| -> String {
         let mut t = text.to_string();
@@ -228,11 +234,12 @@ fn run_script(side: &Side) -> Vec<String> {
                 c.send(&common::resp_command(&args[1..]));
                 // Let the command reach the server and block before the slot moves.
                 std::thread::sleep(Duration::from_millis(200));
-                blocked = Some(c);
+                blocked.push(c);
                 "(blocked)".into()
             }
             "#unblock" => {
-                let c = blocked.as_mut().expect("a blocked client");
+                assert!(!blocked.is_empty(), "a blocked client");
+                let mut c = blocked.remove(0);
                 String::from_utf8_lossy(&c.read_reply().1).into_owned()
             }
             _ => {

@@ -147,6 +147,7 @@ fn put_value(c: &mut redis::Connection, key: &str, v: &Value) {
                 cmd.arg(score_text(s)).arg(&m[..]);
             }
         }
+        Value::Stream(_) => panic!("no stream samples here: tests/streams_compat.rs has them"),
     }
     let _: redis::Value = cmd.query(c).unwrap_or_else(|e| panic!("store {key}: {e}"));
 }
@@ -234,6 +235,7 @@ fn read_command_for(v: &Value) -> &'static str {
         Value::Hash(_) => "hgetall",
         Value::Set(_) => "smembers",
         Value::ZSet(_) => "zrange",
+        Value::Stream(_) => "xrange",
     }
 }
 

@@ -119,14 +119,36 @@ pub enum Op {
     },
     /// BZPOPMIN / BZPOPMAX.
     ZPop { max: bool },
+    /// XREAD / XREADGROUP: for each key (in `BlockedReq::keys` order) the ID entries must be
+    /// greater than (ignored for a group, which reads past its last-delivered ID).
+    XRead {
+        ids: Vec<crate::db::stream::StreamId>,
+        count: usize,
+        group: Option<XReadGroup>,
+    },
+}
+
+/// The group part of a blocked XREADGROUP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XReadGroup {
+    pub group: Bytes,
+    pub consumer: Bytes,
+    pub noack: bool,
 }
 
 impl Op {
-    /// Whether a value of this type can serve the operation.
-    fn wants(&self, v: &Value) -> bool {
+    /// Whether the value now at `key` (one of `keys`) serves the operation.
+    fn wants(&self, keys: &[Bytes], key: &[u8], v: Option<&Value>) -> bool {
         match self {
-            Op::Pop { .. } | Op::Move { .. } => matches!(v, Value::List(_)),
-            Op::ZPop { .. } => matches!(v, Value::ZSet(_)),
+            Op::Pop { .. } | Op::Move { .. } => matches!(v, Some(Value::List(_))),
+            Op::ZPop { .. } => matches!(v, Some(Value::ZSet(_))),
+            Op::XRead { ids, group, .. } => {
+                let Some(at) = keys.iter().position(|k| k == key) else {
+                    return false;
+                };
+                let id = ids.get(at).copied().unwrap_or_default();
+                super::streams::ready_for(v, id, group.as_ref())
+            }
         }
     }
 
@@ -212,6 +234,16 @@ impl Blocking {
         }
     }
 
+    /// Every key with waiters is ready (FLUSHALL / FLUSHDB: blocked XREADGROUP clients are
+    /// then released with an error, as Redis's scanDatabaseForDeletedStreams), in key order.
+    pub fn signal_all(&mut self) {
+        let mut keys: Vec<Bytes> = self.by_key.keys().cloned().collect();
+        keys.sort();
+        for k in keys {
+            self.signal(&k);
+        }
+    }
+
     pub fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
@@ -220,13 +252,14 @@ impl Blocking {
         self.ready.pop_front()
     }
 
-    /// The first client blocked on `key` whose operation a value like `v` serves.
-    pub fn first_waiter(&self, key: &[u8], v: &Value) -> Option<u64> {
-        self.by_key
-            .get(key)?
-            .iter()
-            .copied()
-            .find(|id| self.by_client.get(id).is_some_and(|r| r.op.wants(v)))
+    /// The first client blocked on `key` whose operation the value now there (None: the key
+    /// is gone) serves.
+    pub fn first_waiter(&self, key: &[u8], v: Option<&Value>) -> Option<u64> {
+        self.by_key.get(key)?.iter().copied().find(|id| {
+            self.by_client
+                .get(id)
+                .is_some_and(|r| r.op.wants(&r.keys, key, v))
+        })
     }
 }
 
@@ -256,8 +289,23 @@ pub fn parse_timeout(arg: &[u8], now_mono_ms: u64) -> Result<u64, CmdError> {
 }
 
 /// Runs the non-blocking form of `op` on `key` (known to hold a value `op` wants) for the
-/// client in `ctx`. Returns the blocking command's reply and the command to replicate.
-pub fn serve(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<Bytes>) {
+/// client in `ctx`. Returns the blocking command's reply and the commands to replicate.
+pub fn serve(
+    ctx: &mut Ctx<'_>,
+    key: &Bytes,
+    keys: &[Bytes],
+    op: &Op,
+) -> (CmdResult, Vec<Vec<Bytes>>) {
+    if let Op::XRead { ids, count, group } = op {
+        let at = keys.iter().position(|k| k == key).unwrap_or(0);
+        let id = ids.get(at).copied().unwrap_or_default();
+        return super::streams::serve_blocked(ctx, key, id, *count, group.as_ref());
+    }
+    let (r, argv) = serve_list_zset(ctx, key, op);
+    (r, vec![argv])
+}
+
+fn serve_list_zset(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<Bytes>) {
     let run = |ctx: &mut Ctx<'_>, argv: &[Bytes]| -> CmdResult {
         match super::lookup(&argv[0]) {
             Some(spec) => (spec.handler)(ctx, argv),
@@ -299,6 +347,7 @@ pub fn serve(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<Bytes>)
             });
             (r, argv)
         }
+        Op::XRead { .. } => (Err(CmdError::other("ERR internal: not a pop")), Vec::new()),
     }
 }
 
@@ -310,10 +359,10 @@ fn generic(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: Op) -> CmdResu
         let Some(entry) = ctx.db.get(key, ctx.now_ms) else {
             continue;
         };
-        if !op.wants(&entry.value) {
+        if !op.wants(keys, key, Some(&entry.value)) {
             return Err(CmdError::WrongType);
         }
-        let (reply, rewrite) = serve(ctx, key, &op);
+        let (reply, rewrite) = serve_list_zset(ctx, key, &op);
         if reply.is_ok() {
             ctx.client.rewrite = Some(rewrite);
         }

@@ -410,7 +410,7 @@ fn getkeys(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let Some(spec) = lookup(&args[0]) else {
         return Err(CmdError::other("ERR Invalid command specified"));
     };
-    if spec.keys.first <= 0 {
+    if spec.keys.first <= 0 && spec.flags & super::flags::MOVABLE_KEYS == 0 {
         return Err(CmdError::other("ERR The command has no key arguments"));
     }
     if !spec.arity_ok(args.len()) {

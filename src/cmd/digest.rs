@@ -91,6 +91,7 @@ fn feed_value(h: &mut Sha1, value: &Value) {
             h.update(&(set.len() as u64).to_be_bytes());
             h.update(&acc);
         }
+        Value::Stream(s) => feed_stream(h, s),
         Value::ZSet(z) => {
             // Score order is part of the value and deterministic.
             h.update(&(z.len() as u64).to_be_bytes());
@@ -98,6 +99,41 @@ fn feed_value(h: &mut Sha1, value: &Value) {
                 feed_field(h, m);
                 h.update(&score.to_bits().to_be_bytes());
             }
+        }
+    }
+}
+
+/// A stream: its entries in ID order, its IDs and counters, and its groups (names sorted)
+/// with their PELs and consumers. Delivery and seen times are left out: they are wall-clock
+/// values a replica may set differently for a read it did not serve.
+fn feed_stream(h: &mut Sha1, s: &crate::db::stream::Stream) {
+    use crate::db::stream::StreamId;
+    h.update(&s.len().to_be_bytes());
+    for it in s.range(StreamId::MIN, StreamId::MAX, 0, false) {
+        feed_field(h, &it.id.encode());
+        h.update(&(it.pairs.len() as u64).to_be_bytes());
+        for p in &it.pairs {
+            feed_field(h, p);
+        }
+    }
+    for id in [s.last_id, s.first_id, s.max_deleted_id] {
+        feed_field(h, &id.encode());
+    }
+    h.update(&s.entries_added.to_be_bytes());
+    h.update(&(s.groups.len() as u64).to_be_bytes());
+    for (name, g) in &s.groups {
+        feed_field(h, name);
+        feed_field(h, &g.last_id.encode());
+        h.update(&g.entries_read.to_be_bytes());
+        h.update(&(g.pel.len() as u64).to_be_bytes());
+        for (id, n) in &g.pel {
+            feed_field(h, &id.encode());
+            feed_field(h, &n.consumer);
+            h.update(&n.delivery_count.to_be_bytes());
+        }
+        h.update(&(g.consumers.len() as u64).to_be_bytes());
+        for c in g.consumers.keys() {
+            feed_field(h, c);
         }
     }
 }

@@ -143,7 +143,7 @@ fn info_clients(ctx: &Ctx<'_>) -> String {
     field(&mut s, "maxclients", node.config.maxclients);
     field(&mut s, "client_recent_max_input_buffer", 0);
     field(&mut s, "client_recent_max_output_buffer", 0);
-    field(&mut s, "blocked_clients", 0);
+    field(&mut s, "blocked_clients", node.blocking.len());
     field(&mut s, "tracking_clients", 0);
     field(&mut s, "clients_in_timeout_table", 0);
     s

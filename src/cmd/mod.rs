@@ -26,6 +26,7 @@ pub mod pubsub;
 pub mod replication;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod subcmd;
 pub mod tx;
@@ -195,6 +196,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(pubsub::COMMANDS.iter())
         .chain(blocking::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
+        .chain(streams::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.
@@ -237,6 +239,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         "migrate" => migrate::key_positions(argv),
         "georadius" => geo::radius_key_positions(argv, 6),
         "georadiusbymember" => geo::radius_key_positions(argv, 5),
+        "xread" | "xreadgroup" => streams::read_key_positions(argv),
         _ => spec.keys.key_indexes(argv.len()).collect(),
     }
 }

@@ -164,6 +164,7 @@ pub fn encoding_name(v: &Value) -> &'static str {
             }
         }
         Value::List(_) => "quicklist",
+        Value::Stream(_) => "stream",
         Value::Hash(h) => {
             if h.len() <= HASH_LISTPACK_ENTRIES
                 && h.iter()

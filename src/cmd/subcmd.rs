@@ -75,6 +75,8 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "pubsub" => super::pubsub::SUBCOMMANDS,
         "object" => super::object::OBJECT_SUBCOMMANDS,
         "memory" => super::object::MEMORY_SUBCOMMANDS,
+        "xgroup" => super::streams::XGROUP_SUBCOMMANDS,
+        "xinfo" => super::streams::XINFO_SUBCOMMANDS,
         _ => &[],
     }
 }

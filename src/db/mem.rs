@@ -102,6 +102,7 @@ pub fn value_bytes(v: &Value) -> usize {
             };
             alloc_bytes(std::mem::size_of_val(&**z)) + z.len() * per + z.payload_bytes()
         }
+        Value::Stream(s) => alloc_bytes(std::mem::size_of_val(&**s)) + s.mem_bytes(),
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod format;
 pub mod mem;
+pub mod stream;
 pub mod value;
 
 pub use access::Access;

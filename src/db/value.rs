@@ -69,6 +69,7 @@ pub enum Value {
     Hash(Box<HashMapValue>),
     Set(Box<SetValue>),
     ZSet(Box<ZSet>),
+    Stream(Box<super::stream::Stream>),
 }
 
 impl Value {
@@ -80,6 +81,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 

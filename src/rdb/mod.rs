@@ -22,6 +22,7 @@ mod crc64;
 pub mod lzf;
 pub mod object;
 pub mod snapshot;
+pub mod stream;
 pub mod sync;
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,7 @@ pub fn value_to_object(v: &Value) -> Object {
         Value::Hash(h) => Object::Hash(h.iter().map(|(f, v)| (f.clone(), v.clone())).collect()),
         Value::Set(s) => Object::Set(s.iter().cloned().collect()),
         Value::ZSet(z) => Object::ZSet(z.iter().map(|(m, s)| (m.clone(), s)).collect()),
+        Value::Stream(s) => Object::Stream(s.clone()),
     }
 }
 
@@ -114,6 +116,7 @@ pub fn object_to_value(o: Object) -> Result<Value, RdbError> {
             }
             Value::ZSet(Box::new(z))
         }
+        Object::Stream(s) => Value::Stream(s),
     })
 }
 
@@ -126,6 +129,7 @@ pub fn value_rdb_type(v: &Value) -> u8 {
         Value::Hash(_) => types::HASH,
         Value::Set(_) => types::SET,
         Value::ZSet(_) => types::ZSET_2,
+        Value::Stream(_) => types::STREAM_LISTPACKS_2,
     }
 }
 
@@ -144,6 +148,7 @@ pub fn write_value_body(out: &mut Vec<u8>, v: &Value, compress: bool) {
         Value::ZSet(z) => {
             object::write_zset_body(out, z.len(), z.iter().map(|(m, s)| (&m[..], s)), compress)
         }
+        Value::Stream(s) => stream::write_stream_body(out, s, compress),
     }
 }
 
@@ -204,4 +209,10 @@ pub fn restore_object(payload: &[u8]) -> Result<Object, RdbError> {
 /// not decode (Redis: `Bad data format`).
 pub fn restore_value(payload: &[u8]) -> Result<Value, RdbError> {
     object_to_value(restore_object(payload)?)
+}
+
+/// A listpack of `items` (for tests of code outside the codec that sizes listpacks).
+#[cfg(test)]
+pub(crate) fn containers_listpack<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+    containers::listpack(items)
 }

@@ -85,6 +85,8 @@ pub enum Object {
     Set(Vec<Bytes>),
     /// Member/score pairs.
     ZSet(Vec<(Bytes, f64)>),
+    /// A stream (kept in its own layout: nodes, groups, PELs).
+    Stream(Box<crate::db::stream::Stream>),
 }
 
 impl Object {
@@ -96,6 +98,7 @@ impl Object {
             Object::Hash(_) => types::HASH,
             Object::Set(_) => types::SET,
             Object::ZSet(_) => types::ZSET_2,
+            Object::Stream(_) => types::STREAM_LISTPACKS_2,
         }
     }
 
@@ -114,6 +117,7 @@ impl Object {
             Object::ZSet(m) => {
                 write_zset_body(out, m.len(), m.iter().map(|(b, s)| (&b[..], *s)), compress)
             }
+            Object::Stream(s) => super::stream::write_stream_body(out, s, compress),
         }
     }
 }
@@ -337,9 +341,13 @@ pub(crate) fn read_object(r: &mut Reader<'_>, t: u8) -> Result<Object, RdbError>
             }
             Object::List(v)
         }
-        MODULE | MODULE_2 | STREAM_LISTPACKS | STREAM_LISTPACKS_2 | STREAM_LISTPACKS_3 => {
-            return Err(RdbError::UnsupportedType(t))
+        STREAM_LISTPACKS | STREAM_LISTPACKS_2 => {
+            return Ok(Object::Stream(Box::new(super::stream::read_stream_body(
+                r,
+                t == STREAM_LISTPACKS_2,
+            )?)))
         }
+        MODULE | MODULE_2 | STREAM_LISTPACKS_3 => return Err(RdbError::UnsupportedType(t)),
         _ => return Err(RdbError::UnknownType(t)),
     };
     validate(&obj)?;
@@ -358,7 +366,7 @@ fn validate(obj: &Object) -> Result<(), RdbError> {
         Ok(())
     }
     match obj {
-        Object::Str(_) => Ok(()),
+        Object::Str(_) | Object::Stream(_) => Ok(()),
         Object::List(v) if v.is_empty() => Err(RdbError::EmptyKey),
         Object::List(_) => Ok(()),
         Object::Set(v) if v.is_empty() => Err(RdbError::EmptyKey),
