@@ -519,8 +519,14 @@ impl Node {
         let rewrite = client.rewrite.take();
         if reply.is_error() {
             self.count_error(&reply);
-        } else if spec.is_write() && !matches!(reply, Reply::NoReply) {
+        } else if (spec.is_write() || rewrite.as_ref().is_some_and(|v| !v.is_empty()))
+            && !matches!(reply, Reply::NoReply)
+        {
+            // A read command that changed something replicates through `rewrite` (PFCOUNT
+            // storing its cached cardinality, as Redis's MAY_REPLICATE commands do).
             match &rewrite {
+                // The command changed nothing (Redis's server.dirty did not move).
+                Some(v) if v.is_empty() => {}
                 Some(v) => {
                     let name = cmd::lookup(&v[0]).map_or("", |s| s.name);
                     self.view().propagate_write(name, v, &reply);

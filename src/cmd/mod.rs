@@ -5,6 +5,8 @@
 //! gets the node state and the client through [`Ctx`] and the whole argv (name included, as in
 //! Redis), already checked against the arity; it returns a reply or a [`CmdError`].
 
+pub mod bitfield;
+pub mod bits;
 pub mod blocking;
 pub mod client;
 pub mod cluster;
@@ -193,6 +195,8 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(pubsub::COMMANDS.iter())
         .chain(blocking::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
+        .chain(bits::COMMANDS.iter())
+        .chain(bitfield::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.
