@@ -298,3 +298,102 @@ BITFIELD h INCRBY u8 0 0
     );
     run("bits_bitfield", &script);
 }
+
+#[test]
+fn hyperloglog_commands_match_redis() {
+    // A corrupted sparse HLL (no opcodes), a wrong-length dense one, an unknown encoding, a
+    // sparse one whose opcodes cover too few registers, and one whose opcodes run past the end.
+    let hdr = "HYLL\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}";
+    let script = format!(
+        "{WRONGTYPE_SETUP}
+PFADD h a b c d e f g
+PFADD h a b
+PFADD h
+PFADD new
+PFADD new
+GET new
+PFCOUNT new
+GET new
+PFCOUNT h
+GET h
+PFCOUNT h
+GET h
+PFADD h h1 h2 h3
+GET h
+PFCOUNT h nokey
+PFCOUNT nokey
+PFCOUNT nokey nokey2
+PFCOUNT h list
+PFCOUNT list
+PFCOUNT str
+PFCOUNT h str
+PFADD list a
+PFADD str a
+PFMERGE m h
+GET m
+PFCOUNT m
+PFMERGE m2
+GET m2
+PFMERGE m3 nokey
+GET m3
+PFMERGE m h str
+PFMERGE str h
+PFMERGE list h
+PFMERGE h list
+PFDEBUG ENCODING h
+PFDEBUG DECODE h
+PFDEBUG GETREG nokey
+PFDEBUG ENCODING str
+PFDEBUG ENCODING list
+PFDEBUG FOO h
+PFDEBUG FOO nokey
+PFDEBUG TODENSE h
+PFDEBUG TODENSE h
+GET h
+PFDEBUG ENCODING h
+PFDEBUG DECODE h
+PFADD h z1 z2
+PFCOUNT h
+GET h
+PFADD s2 x y
+PFDEBUG GETREG s2
+PFDEBUG ENCODING s2
+PFMERGE s3 s2 h
+PFDEBUG ENCODING s3
+PFMERGE s4 s2 new
+PFDEBUG ENCODING s4
+GET s4
+SET bad1 '{hdr}'
+PFADD bad1 a
+PFCOUNT bad1
+PFCOUNT bad1 h
+PFMERGE x bad1
+PFDEBUG TODENSE bad1
+PFDEBUG GETREG bad1
+PFDEBUG DECODE bad1
+SET bad2 'HYLL\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}'
+PFADD bad2 a
+PFCOUNT bad2
+SET bad3 'HYLL\u{2}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}xx'
+PFADD bad3 a
+SET bad4 HYL
+PFCOUNT bad4
+SET bad5 '{hdr}\u{7f}\u{ff}'
+PFCOUNT bad5
+PFADD bad5 a b c
+PFDEBUG DECODE bad5
+SET bad6 '{hdr}\u{40}\u{0}\u{3f}'
+PFCOUNT bad6
+PFDEBUG DECODE bad6
+PFADD bad6 a
+GET bad6
+PFADD c foo
+SETRANGE c 4 '\u{0}'
+PFCOUNT c
+SET e ''
+PFADD e a
+PFSELFTEST
+"
+    );
+    run("bits_hll", &script);
+}

@@ -17,6 +17,7 @@ pub mod digest;
 pub mod dump;
 pub mod error;
 pub mod hashes;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod lists;
@@ -197,6 +198,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(object::COMMANDS.iter())
         .chain(bits::COMMANDS.iter())
         .chain(bitfield::COMMANDS.iter())
+        .chain(hll::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.
