@@ -393,6 +393,10 @@ PFCOUNT c
 SET e ''
 PFADD e a
 PFSELFTEST
+COMMAND GETKEYS PFCOUNT a b c
+COMMAND GETKEYS PFMERGE a b c
+COMMAND GETKEYS BITOP AND a b c
+COMMAND GETKEYS PFDEBUG GETREG a
 "
     );
     run("bits_hll", &script);
@@ -490,7 +494,7 @@ fn hll_bytes_and_dumps_match_redis_at_scale() {
                 x ^= x >> 7;
                 x ^= x << 17;
                 // Mostly repetitive, with some noise, so both literals and references occur.
-                if x % 5 == 0 {
+                if x.is_multiple_of(5) {
                     (b'a' + (x % 26) as u8) as char
                 } else {
                     (b'a' + (i % 7) as u8) as char

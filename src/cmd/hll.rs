@@ -270,3 +270,93 @@ fn pfselftest(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         Err(msg) => Err(CmdError::other(format!("ERR {msg}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::node::testing::TestNode;
+
+    /// Runs a command; true if it fed the replication stream.
+    fn propagated(t: &mut TestNode, words: &[&str]) -> bool {
+        let before = t.node.rest.repl.offset;
+        t.run(words);
+        t.node.rest.repl.offset != before
+    }
+
+    #[test]
+    fn propagates_only_what_changed_the_data() {
+        let mut t = TestNode::new();
+        let cases: &[(&[&str], bool)] = &[
+            // Bitmaps: SETBIT that changes nothing, BITFIELD reads and failed writes, BITOP
+            // with an empty result on a missing key are not replicated.
+            (&["SETBIT", "b", "7", "1"], true),
+            (&["SETBIT", "b", "7", "1"], false),
+            (&["SETBIT", "b", "7", "0"], true),
+            (&["SETBIT", "b", "20", "0"], true),
+            (&["BITFIELD", "b", "GET", "u8", "0"], false),
+            (&["BITFIELD", "b", "SET", "u8", "0", "0"], false),
+            (&["BITFIELD", "b", "SET", "u8", "0", "1"], true),
+            (
+                &[
+                    "BITFIELD", "b", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9",
+                ],
+                false,
+            ),
+            (&["BITFIELD", "b", "SET", "u8", "100", "0"], true),
+            (&["BITFIELD_RO", "b", "GET", "u8", "0"], false),
+            (&["BITOP", "AND", "d", "nokey"], false),
+            (&["BITOP", "AND", "d", "b"], true),
+            (&["BITOP", "AND", "d", "nokey"], true),
+            // HyperLogLog.
+            (&["PFADD", "h", "a"], true),
+            (&["PFADD", "h", "a"], false),
+            (&["PFCOUNT", "h"], true),
+            (&["PFCOUNT", "h"], false),
+            (&["PFCOUNT", "h", "h2"], false),
+            (&["PFDEBUG", "ENCODING", "h"], false),
+            (&["PFDEBUG", "DECODE", "h"], false),
+            (&["PFDEBUG", "TODENSE", "h"], true),
+            (&["PFDEBUG", "TODENSE", "h"], false),
+            (&["PFDEBUG", "GETREG", "h"], false),
+            (&["PFMERGE", "h"], true),
+            (&["PFADD", "l2", "x"], true),
+            (&["PFADD", "x", "x"], true),
+            (&["PFADD", "x", "y"], true),
+        ];
+        for (words, want) in cases {
+            assert_eq!(propagated(&mut t, words), *want, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn multi_key_commands_need_one_slot_in_cluster_mode() {
+        let mut c = crate::config::Config::default();
+        c.set_startup("cluster-enabled", &["yes".into()]).unwrap();
+        c.set_startup("port", &["7000".into()]).unwrap();
+        let mut t = TestNode::with_config(c);
+        assert_eq!(
+            t.run_text(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]),
+            "+OK\r\n"
+        );
+        // Skip the writable delay a fresh master waits before its state turns ok.
+        if let Some(cl) = t.node.rest.cluster.as_mut() {
+            cl.state_ok = true;
+        }
+        let cross = "-CROSSSLOT Keys in request don't hash to the same slot\r\n";
+        for cmd in [
+            &["PFCOUNT", "a", "b"][..],
+            &["PFMERGE", "a", "b"],
+            &["BITOP", "AND", "a", "b"],
+            &["BITOP", "AND", "{a}x", "{a}y", "b"],
+        ] {
+            assert_eq!(t.run_text(cmd), cross, "{cmd:?}");
+        }
+        assert_eq!(t.run_text(&["PFADD", "{a}1", "x"]), ":1\r\n");
+        assert_eq!(t.run_text(&["PFADD", "{a}2", "y"]), ":1\r\n");
+        assert_eq!(t.run_text(&["PFCOUNT", "{a}1", "{a}2"]), ":2\r\n");
+        assert_eq!(t.run_text(&["PFMERGE", "{a}3", "{a}1", "{a}2"]), "+OK\r\n");
+        assert_eq!(
+            t.run_text(&["BITOP", "OR", "{a}4", "{a}1", "{a}2"]),
+            ":21\r\n"
+        );
+    }
+}
