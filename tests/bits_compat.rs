@@ -506,3 +506,90 @@ fn hll_bytes_and_dumps_match_redis_at_scale() {
         both(k, r, &["DUMP".into(), key]);
     }
 }
+
+/// A field of `INFO replication`.
+fn repl_field(port: u16, field: &str) -> String {
+    let text = common::cli(port, &["INFO", "replication"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Runs the bitmap / HLL command sequence on a master whose replica is of the other kind; returns
+/// the number of replication stream bytes the sequence produced.
+fn replicate_sequence(master: &common::Server, replica: &common::Server) -> u64 {
+    let up = || repl_field(replica.port, "master_link_status") == "up";
+    common::cli(
+        replica.port,
+        &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
+    );
+    assert!(common::wait_until(std::time::Duration::from_secs(20), up));
+    let offset = || -> u64 { repl_field(master.port, "master_repl_offset").parse().unwrap_or(0) };
+    let caught_up = || {
+        let m = repl_field(master.port, "master_repl_offset");
+        repl_field(replica.port, "master_repl_offset") == m
+    };
+    assert!(common::wait_until(std::time::Duration::from_secs(10), caught_up));
+    let before = offset();
+    let mut c = common::RawConn::connect(master.port);
+    let mut lines: Vec<String> = "SETBIT b 7 1
+SETBIT b 7 1
+SETBIT b 100 1
+BITFIELD b GET u8 0
+BITFIELD_RO b GET u8 0
+BITFIELD b SET u8 0 1 INCRBY i5 100 3
+BITFIELD b OVERFLOW FAIL INCRBY u2 0 9
+BITOP NOT nb b
+BITOP AND empty nokey
+PFADD s a b c
+PFCOUNT s
+PFCOUNT s
+PFCOUNT s nokey
+PFADD s2 x
+PFDEBUG TODENSE s2
+PFDEBUG TODENSE s2
+PFDEBUG GETREG s2
+PFDEBUG ENCODING s"
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for i in 0..8 {
+        let elems: Vec<String> = (0..500).map(|j| format!("e{}", i * 500 + j)).collect();
+        lines.push(format!("PFADD h {}", elems.join(" ")));
+    }
+    lines.push("PFCOUNT h".into());
+    lines.push("PFMERGE m h s".into());
+    lines.push("PFCOUNT m".into());
+    for l in &lines {
+        c.call(&words(l));
+    }
+    assert!(common::wait_until(std::time::Duration::from_secs(10), caught_up));
+    for key in ["b", "nb", "s", "s2", "h", "m", "empty"] {
+        let (_, m) = common::RawConn::connect(master.port).call(&["GET", key]);
+        let (_, r) = common::RawConn::connect(replica.port).call(&["GET", key]);
+        assert_eq!(m, r, "{key} differs between master and replica");
+    }
+    offset() - before
+}
+
+#[test]
+fn bitmaps_and_hlls_replicate_both_ways_as_redis_propagates_them() {
+    if !common::require_tools("bits_repl", &["redis-server"]) {
+        return;
+    }
+    let dir = common::TempDir::new("bits_repl");
+    // No pings in the stream while the sequence runs, so the offsets count only commands.
+    let quiet = ["--repl-ping-replica-period", "3600"];
+    let ks_master = common::Server::keyslot(&dir, &quiet);
+    let redis_replica = common::Server::redis(&dir, &[]);
+    let redis_master = common::Server::redis(&dir, &quiet);
+    let ks_replica = common::Server::keyslot(&dir, &[]);
+    let from_keyslot = replicate_sequence(&ks_master, &redis_replica);
+    let from_redis = replicate_sequence(&redis_master, &ks_replica);
+    assert_eq!(
+        from_keyslot, from_redis,
+        "keyslot and redis-server propagate different streams for the same commands"
+    );
+}
