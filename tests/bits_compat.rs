@@ -526,12 +526,19 @@ fn replicate_sequence(master: &common::Server, replica: &common::Server) -> u64 
         &["REPLICAOF", "127.0.0.1", &master.port.to_string()],
     );
     assert!(common::wait_until(std::time::Duration::from_secs(20), up));
-    let offset = || -> u64 { repl_field(master.port, "master_repl_offset").parse().unwrap_or(0) };
+    let offset = || -> u64 {
+        repl_field(master.port, "master_repl_offset")
+            .parse()
+            .unwrap_or(0)
+    };
     let caught_up = || {
         let m = repl_field(master.port, "master_repl_offset");
         repl_field(replica.port, "master_repl_offset") == m
     };
-    assert!(common::wait_until(std::time::Duration::from_secs(10), caught_up));
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(10),
+        caught_up
+    ));
     let before = offset();
     let mut c = common::RawConn::connect(master.port);
     let mut lines: Vec<String> = "SETBIT b 7 1
@@ -565,7 +572,10 @@ PFDEBUG ENCODING s"
     for l in &lines {
         c.call(&words(l));
     }
-    assert!(common::wait_until(std::time::Duration::from_secs(10), caught_up));
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(10),
+        caught_up
+    ));
     for key in ["b", "nb", "s", "s2", "h", "m", "empty"] {
         let (_, m) = common::RawConn::connect(master.port).call(&["GET", key]);
         let (_, r) = common::RawConn::connect(replica.port).call(&["GET", key]);

@@ -59,8 +59,8 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
 /// log2 of the hash table size liblzf is built with in Redis (HLOG).
 const HLOG: u32 = 16;
 
-/// The hash of three bytes, as liblzf's VERY_FAST variant computes its table index; `h`
-/// carries the bytes seen so far (only its low 24 bits matter to the index's sign).
+/// The table index of liblzf's VERY_FAST variant; `h` is its running value, the last four
+/// bytes read with the newest lowest.
 fn slot(h: u32) -> usize {
     ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
 }
@@ -79,8 +79,63 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     if n == 0 || max_out == 0 {
         return None;
     }
+    HASH_TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let table = &mut *t;
+        table.begin();
+        compress_with(input, max_out, table)
+    })
+}
+
+/// liblzf's hash table (the last position seen for each 3-byte hash), kept per thread: a
+/// fresh 2^16-entry table for every string would cost more than compressing a short one. An
+/// entry counts only if it carries the current call's stamp, so starting a call is O(1).
+struct HashTable {
+    /// `stamp << 32 | position`; 0 is never a current stamp.
+    slots: Vec<u64>,
+    stamp: u64,
+}
+
+impl HashTable {
+    fn begin(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; 1 << HLOG];
+        }
+        self.stamp += 1;
+        if self.stamp > u32::MAX as u64 {
+            self.slots.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    fn get(&self, h: usize) -> Option<usize> {
+        let e = self.slots[h];
+        (e >> 32 == self.stamp).then_some((e & 0xffff_ffff) as usize)
+    }
+
+    fn set(&mut self, h: usize, pos: usize) {
+        self.slots[h] = self.stamp << 32 | pos as u64;
+    }
+}
+
+thread_local! {
+    static HASH_TABLE: std::cell::RefCell<HashTable> = const {
+        std::cell::RefCell::new(HashTable {
+            slots: Vec::new(),
+            stamp: 0,
+        })
+    };
+}
+
+/// [`compress`] with a table already begun.
+fn compress_with(input: &[u8], max_out: usize, table: &mut HashTable) -> Option<Vec<u8>> {
+    let n = input.len();
+    // Positions are stored in 32 bits (RDB strings are at most 512 MB by default); longer
+    // inputs are stored uncompressed.
+    if n > u32::MAX as usize {
+        return None;
+    }
     let at = |i: usize| input.get(i).copied().unwrap_or(0) as u32;
-    let mut table: Vec<Option<u32>> = vec![None; 1 << HLOG];
     // Room past max_out: the bound checks below stop before writing more than a few bytes
     // beyond it, as liblzf's do.
     let out_end = max_out;
@@ -92,9 +147,9 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     while ip + 2 < n {
         hval = (hval << 8) | at(ip + 2);
         let h = slot(hval);
-        let cand = table[h];
-        table[h] = Some(ip as u32);
-        let found = cand.map(|c| c as usize).filter(|&r| {
+        let cand = table.get(h);
+        table.set(h, ip);
+        let found = cand.filter(|&r| {
             r > 0
                 && r < ip
                 && ip - r - 1 < MAX_OFF
@@ -170,10 +225,10 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
         ip -= 2;
         hval = (at(ip) << 8) | at(ip + 1);
         hval = (hval << 8) | at(ip + 2);
-        table[slot(hval)] = Some(ip as u32);
+        table.set(slot(hval), ip);
         ip += 1;
         hval = (hval << 8) | at(ip + 2);
-        table[slot(hval)] = Some(ip as u32);
+        table.set(slot(hval), ip);
         ip += 1;
     }
     if op + 3 > out_end {
