@@ -603,3 +603,34 @@ fn bitmaps_and_hlls_replicate_both_ways_as_redis_propagates_them() {
         "keyslot and redis-server propagate different streams for the same commands"
     );
 }
+
+#[test]
+fn bitmaps_and_hlls_survive_an_aof_restart() {
+    let dir = common::TempDir::new("bits_aof");
+    let mut ks = common::Server::keyslot(&dir, &["--appendonly", "yes", "--save", ""]);
+    let mut c = common::RawConn::connect(ks.port);
+    for line in [
+        "SETBIT b 7 1",
+        "SETBIT b 7 1",
+        "BITFIELD b SET i8 8 -3 INCRBY u4 20 7",
+        "BITOP NOT nb b",
+        "PFADD s a b c",
+        "PFCOUNT s",
+        "PFADD s2 x",
+        "PFDEBUG TODENSE s2",
+    ] {
+        c.call(&words(line));
+    }
+    let mut args = vec!["PFADD".to_string(), "h".to_string()];
+    args.extend((0..3000).map(|i| format!("e{i}")));
+    c.call(&args);
+    c.call(&words("PFMERGE m h s"));
+    c.call(&words("PFCOUNT m"));
+    let keys = ["b", "nb", "s", "s2", "h", "m"];
+    let before: Vec<Vec<u8>> = keys.iter().map(|k| c.call(&["GET", k]).1).collect();
+    drop(c);
+    ks.restart();
+    let mut c = common::RawConn::connect(ks.port);
+    let after: Vec<Vec<u8>> = keys.iter().map(|k| c.call(&["GET", k]).1).collect();
+    assert_eq!(before, after);
+}
