@@ -168,6 +168,7 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("proto-max-bulk-len", Kind::Memory, "536870912"),
     opt("stream-node-max-bytes", Kind::Memory, "4096"),
     opt("stream-node-max-entries", INT, "100"),
+    opt("hll-sparse-max-bytes", Kind::Memory, "3000"),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
     // Accepted and shown (CONFIG GET maxmemory* answers what Redis 7.0 does); client memory is
@@ -369,6 +370,8 @@ pub struct Config {
     pub cluster_enabled: bool,
     pub cluster_node_timeout_ms: u64,
     pub proto_max_bulk_len: u64,
+    /// A sparse HyperLogLog that would grow past this many bytes turns dense.
+    pub hll_sparse_max_bytes: usize,
     pub client_query_buffer_limit: u64,
     pub requirepass: Option<String>,
     pub maxclients: u64,
@@ -395,6 +398,7 @@ impl Default for Config {
             cluster_enabled: false,
             cluster_node_timeout_ms: 15000,
             proto_max_bulk_len: 512 << 20,
+            hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
             maxclients: 10000,
@@ -645,6 +649,7 @@ impl Config {
         self.cluster_enabled = self.bool("cluster-enabled");
         self.cluster_node_timeout_ms = self.int("cluster-node-timeout").max(1) as u64;
         self.proto_max_bulk_len = self.int("proto-max-bulk-len").max(1) as u64;
+        self.hll_sparse_max_bytes = self.int("hll-sparse-max-bytes").max(0) as usize;
         self.client_query_buffer_limit = self.int("client-query-buffer-limit").max(1) as u64;
         self.requirepass = self
             .get("requirepass")

@@ -524,9 +524,15 @@ impl Node {
         let listed = client.propagate.take();
         if reply.is_error() {
             self.count_error(&reply);
-        } else if spec.is_write() && !matches!(reply, Reply::NoReply) {
+        } else if (spec.is_write() || rewrite.as_ref().is_some_and(|v| !v.is_empty()))
+            && !matches!(reply, Reply::NoReply)
+        {
+            // A read command that changed something replicates through `rewrite` (PFCOUNT
+            // storing its cached cardinality, as Redis's MAY_REPLICATE commands do).
             match (&listed, &rewrite) {
                 (Some(cmds), _) => self.propagate_list(cmds, &reply, client.in_exec),
+                // The command changed nothing (Redis's server.dirty did not move).
+                (None, Some(v)) if v.is_empty() => {}
                 (None, Some(v)) => {
                     let name = cmd::lookup(&v[0]).map_or("", |s| s.name);
                     self.view().propagate_write(name, v, &reply);

@@ -5,6 +5,8 @@
 //! gets the node state and the client through [`Ctx`] and the whole argv (name included, as in
 //! Redis), already checked against the arity; it returns a reply or a [`CmdError`].
 
+pub mod bitfield;
+pub mod bits;
 pub mod blocking;
 pub mod client;
 pub mod cluster;
@@ -16,6 +18,7 @@ pub mod dump;
 pub mod error;
 pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod lists;
@@ -197,6 +200,9 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(blocking::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
         .chain(streams::COMMANDS.iter())
+        .chain(bits::COMMANDS.iter())
+        .chain(bitfield::COMMANDS.iter())
+        .chain(hll::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

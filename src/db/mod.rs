@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod format;
+pub mod hll;
 pub mod mem;
 pub mod stream;
 pub mod value;

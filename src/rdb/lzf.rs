@@ -4,9 +4,8 @@
 //! back-reference: length field `c >> 5` (7 means "add the next byte"), plus 2, bytes copied from
 //! `((c & 0x1f) << 8) + next byte + 1` bytes back in the output (the copy may overlap itself).
 //!
-//! [`decompress`] reads any valid stream. [`compress`] is an independent greedy implementation
-//! (hash of the next three bytes, one candidate per bucket): its output decodes with liblzf and
-//! with [`decompress`], but is not byte-identical to what liblzf would produce.
+//! [`decompress`] reads any valid stream. [`compress`] makes the same choices as liblzf as
+//! Redis builds it, so its output is byte-identical to redis-server's (see its doc).
 
 /// The most output one input byte can yield: a 3-byte long back-reference copies 264 bytes.
 pub const MAX_EXPANSION: usize = 88;
@@ -57,72 +56,202 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
-/// Compresses `input`; None if the result would be longer than `max_out` bytes (the caller then
-/// stores the string raw).
+/// log2 of the hash table size liblzf is built with in Redis (HLOG).
+const HLOG: u32 = 16;
+
+/// The table index of liblzf's VERY_FAST variant; `h` is its running value, the last four
+/// bytes read with the newest lowest.
+fn slot(h: u32) -> usize {
+    ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize
+}
+
+/// Compresses `input` into at most `max_out` bytes, or None when liblzf would give up (the
+/// caller then stores the string raw).
+///
+/// The output is byte-identical to liblzf 3.6 as Redis builds it (HLOG 16, VERY_FAST, no
+/// table initialisation, so an empty table is assumed): the same hash, the same candidate
+/// rules (one per bucket, within 8 KiB, never position 0), the same greedy match extension
+/// up to 264 bytes, the same re-hashing of the last two positions of a match, and the same
+/// conservative room checks that decide when to give up. Equal bytes matter because DUMP,
+/// RDB files and full syncs of long strings must equal redis-server's.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     let n = input.len();
-    if n == 0 {
+    if n == 0 || max_out == 0 {
         return None;
     }
-    // A table sized to the input keeps small strings cheap.
-    let hlog = (usize::BITS - n.leading_zeros()).clamp(8, 14);
-    let mask = (1usize << hlog) - 1;
-    let mut table = vec![u32::MAX; 1 << hlog];
-    let hash = |i: usize| -> usize {
-        let v = (input[i] as u32) << 16 | (input[i + 1] as u32) << 8 | input[i + 2] as u32;
-        (v.wrapping_mul(0x9e37_79b1) >> (32 - hlog)) as usize & mask
-    };
-    let mut out = Vec::with_capacity(max_out.min(n + n / 32 + 1));
-    let mut lit_start = 0;
-    let mut i = 0;
-    let flush = |out: &mut Vec<u8>, lits: &[u8]| {
-        for chunk in lits.chunks(MAX_LIT) {
-            out.push((chunk.len() - 1) as u8);
-            out.extend_from_slice(chunk);
+    HASH_TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let table = &mut *t;
+        table.begin();
+        compress_with(input, max_out, table)
+    })
+}
+
+/// liblzf's hash table (the last position seen for each 3-byte hash), kept per thread: a
+/// fresh 2^16-entry table for every string would cost more than compressing a short one. An
+/// entry counts only if it carries the current call's stamp, so starting a call is O(1).
+struct HashTable {
+    /// `stamp << 32 | position`; 0 is never a current stamp.
+    slots: Vec<u64>,
+    stamp: u64,
+}
+
+impl HashTable {
+    fn begin(&mut self) {
+        if self.slots.is_empty() {
+            self.slots = vec![0; 1 << HLOG];
         }
+        self.stamp += 1;
+        if self.stamp > u32::MAX as u64 {
+            self.slots.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    fn get(&self, h: usize) -> Option<usize> {
+        let e = self.slots[h];
+        (e >> 32 == self.stamp).then_some((e & 0xffff_ffff) as usize)
+    }
+
+    fn set(&mut self, h: usize, pos: usize) {
+        self.slots[h] = self.stamp << 32 | pos as u64;
+    }
+}
+
+thread_local! {
+    static HASH_TABLE: std::cell::RefCell<HashTable> = const {
+        std::cell::RefCell::new(HashTable {
+            slots: Vec::new(),
+            stamp: 0,
+        })
     };
-    while i + 2 < n {
-        let h = hash(i);
-        let cand = table[h];
-        table[h] = i as u32;
-        if cand != u32::MAX {
-            let cand = cand as usize;
-            let off = i - cand - 1;
-            if off < MAX_OFF && input[cand..cand + 3] == input[i..i + 3] {
-                let max_len = MAX_REF.min(n - i);
-                let mut len = 3;
-                while len < max_len && input[cand + len] == input[i + len] {
-                    len += 1;
+}
+
+/// [`compress`] with a table already begun.
+fn compress_with(input: &[u8], max_out: usize, table: &mut HashTable) -> Option<Vec<u8>> {
+    let n = input.len();
+    // Positions are stored in 32 bits (RDB strings are at most 512 MB by default); longer
+    // inputs are stored uncompressed.
+    if n > u32::MAX as usize {
+        return None;
+    }
+    let at = |i: usize| input.get(i).copied().unwrap_or(0) as u32;
+    // Room past max_out: the bound checks below stop before writing more than a few bytes
+    // beyond it, as liblzf's do.
+    let out_end = max_out;
+    let mut out = vec![0u8; max_out + 8];
+    let mut ip = 0usize;
+    let mut op = 1usize; // out[op - lit - 1] is the open literal run's control byte
+    let mut lit = 0usize;
+    let mut hval = (at(0) << 8) | at(1);
+    while ip + 2 < n {
+        hval = (hval << 8) | at(ip + 2);
+        let h = slot(hval);
+        let cand = table.get(h);
+        table.set(h, ip);
+        let found = cand.filter(|&r| {
+            r > 0
+                && r < ip
+                && ip - r - 1 < MAX_OFF
+                && input[r + 2] == input[ip + 2]
+                && input[r] == input[ip]
+                && input[r + 1] == input[ip + 1]
+        });
+        let Some(r) = found else {
+            // One more literal byte.
+            if op >= out_end {
+                return None;
+            }
+            lit += 1;
+            out[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                out[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+            continue;
+        };
+        let off = ip - r - 1;
+        let maxlen = (n - ip - 2).min(MAX_REF);
+        let no_lit = (lit == 0) as usize;
+        if op + 4 >= out_end && op - no_lit + 4 >= out_end {
+            return None;
+        }
+        // Close the literal run (or take back its unused control byte).
+        out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= no_lit;
+        // Extend the match: liblzf first compares 16 bytes unchecked when more than 16 may
+        // follow, then one at a time up to maxlen; both stop at the first difference.
+        let mut len = 2usize;
+        let mut unrolled_mismatch = false;
+        if maxlen > 16 {
+            for _ in 0..16 {
+                len += 1;
+                if input[r + len] != input[ip + len] {
+                    unrolled_mismatch = true;
+                    break;
                 }
-                flush(&mut out, &input[lit_start..i]);
-                let field = len - 2;
-                if field < 7 {
-                    out.push(((field << 5) | (off >> 8)) as u8);
-                } else {
-                    out.push(((7 << 5) | (off >> 8)) as u8);
-                    out.push((field - 7) as u8);
-                }
-                out.push((off & 0xff) as u8);
-                // Index a couple of positions inside the match so runs chain well.
-                let end = i + len;
-                let mut j = i + 1;
-                while j < end && j + 2 < n && j < i + 3 {
-                    let h = hash(j);
-                    table[h] = j as u32;
-                    j += 1;
-                }
-                i = end;
-                lit_start = i;
-                if out.len() > max_out {
-                    return None;
-                }
-                continue;
             }
         }
-        i += 1;
+        if !unrolled_mismatch {
+            loop {
+                len += 1;
+                if !(len < maxlen && input[r + len] == input[ip + len]) {
+                    break;
+                }
+            }
+        }
+        let len = len - 2;
+        ip += 1;
+        if len < 7 {
+            out[op] = ((off >> 8) + (len << 5)) as u8;
+            op += 1;
+        } else {
+            out[op] = ((off >> 8) + (7 << 5)) as u8;
+            out[op + 1] = (len - 7) as u8;
+            op += 2;
+        }
+        out[op] = off as u8;
+        op += 1;
+        lit = 0;
+        op += 1;
+        ip += len + 1;
+        if ip + 2 >= n {
+            break;
+        }
+        // Hash the last two positions of the match.
+        ip -= 2;
+        hval = (at(ip) << 8) | at(ip + 1);
+        hval = (hval << 8) | at(ip + 2);
+        table.set(slot(hval), ip);
+        ip += 1;
+        hval = (hval << 8) | at(ip + 2);
+        table.set(slot(hval), ip);
+        ip += 1;
     }
-    flush(&mut out, &input[lit_start..]);
-    (out.len() <= max_out).then_some(out)
+    if op + 3 > out_end {
+        return None;
+    }
+    while ip < n {
+        lit += 1;
+        out[op] = input[ip];
+        op += 1;
+        ip += 1;
+        if lit == MAX_LIT {
+            out[op - lit - 1] = (lit - 1) as u8;
+            lit = 0;
+            op += 1;
+        }
+    }
+    out[op - lit - 1] = (lit as u8).wrapping_sub(1);
+    op -= (lit == 0) as usize;
+    if op > out_end {
+        return None;
+    }
+    out.truncate(op);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -136,6 +265,12 @@ mod tests {
         assert_eq!(decompress(&packed, 100), Some(vec![b'a'; 100]));
         assert_eq!(decompress(&packed, 99), None);
         assert_eq!(decompress(&packed, 101), None);
+    }
+
+    #[test]
+    fn compresses_as_liblzf_does() {
+        let packed = [0x01, 0x61, 0x61, 0xe0, 0x57, 0x00, 0x01, 0x61, 0x61];
+        assert_eq!(compress(&[b'a'; 100], 96).as_deref(), Some(&packed[..]));
     }
 
     #[test]
