@@ -1,6 +1,7 @@
 //! Interop: replication between keyslot-server and redis-server 7.0, both ways. A replica of
-//! the other kind syncs fully (RDB 10 with every value type both support, in small and large
-//! encodings, with expiry times), follows the live command stream (MULTI/EXEC, commands Redis
+//! the other kind syncs fully (RDB 10 with every value type: strings, lists, hashes, sets and
+//! sorted sets in small and large encodings, streams with consumer groups, HyperLogLogs, geo
+//! sets and bitmaps, with expiry times), follows the live command stream (MULTI/EXEC, commands Redis
 //! rewrites before propagating such as EXPIRE -> PEXPIREAT, SPOP -> SREM, INCRBYFLOAT -> SET
 //! KEEPTTL, GETEX -> PEXPIREAT/PERSIST, lazy expiry -> DEL), resyncs *partially* after its link
 //! is killed (counted by the master's `sync_partial_ok` and logged by the replica), and ends
@@ -92,6 +93,162 @@ fn populate(port: u16, p: &str) {
     for i in 0..500 {
         run(&mut c, &["SET", &format!("{p}:k:{i}"), &format!("v{i}")]);
     }
+    populate_newer_types(&mut c, p);
+}
+
+/// Streams (several listpack nodes, consumer groups with pending entries, deleted entries),
+/// HyperLogLogs (sparse and dense), a geo set and bitmaps: the RDB payloads these travel in
+/// (stream listpacks and groups, HLL and bitmap strings, the geo zset) must load on the other
+/// kind of server.
+fn populate_newer_types(c: &mut redis::Connection, p: &str) {
+    let k = |s: &str| format!("{p}:{s}");
+    for i in 1..=250 {
+        let id = format!("{i}-1");
+        run(
+            c,
+            &["XADD", &k("stream"), &id, "n", &i.to_string(), "pad", "xyz"],
+        );
+    }
+    run(c, &["XDEL", &k("stream"), "7-1", "120-1"]);
+    run(c, &["XGROUP", "CREATE", &k("stream"), "g1", "0"]);
+    run(
+        c,
+        &[
+            "XGROUP",
+            "CREATE",
+            &k("stream"),
+            "g2",
+            "100-1",
+            "ENTRIESREAD",
+            "99",
+        ],
+    );
+    run(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "10",
+            "STREAMS",
+            &k("stream"),
+            ">",
+        ],
+    );
+    run(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "3",
+            "STREAMS",
+            &k("stream"),
+            ">",
+        ],
+    );
+    run(c, &["XACK", &k("stream"), "g1", "1-1", "2-1"]);
+    run(
+        c,
+        &["XGROUP", "CREATECONSUMER", &k("stream"), "g2", "carol"],
+    );
+    run(c, &["XADD", &k("stream:small"), "1-1", "a", "1"]);
+    run(c, &["PFADD", &k("hll"), "a", "b", "c"]);
+    let many: Vec<String> = (0..3000).map(|i| format!("e{i}")).collect();
+    let mut args = vec!["PFADD".to_string(), k("hll:dense")];
+    args.extend(many);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(c, &args);
+    run(c, &["PFCOUNT", &k("hll:dense")]);
+    run(
+        c,
+        &[
+            "GEOADD",
+            &k("geo"),
+            "13.361389",
+            "38.115556",
+            "Palermo",
+            "15.087269",
+            "37.502669",
+            "Catania",
+        ],
+    );
+    run(c, &["SETBIT", &k("bits"), "1000", "1"]);
+    run(
+        c,
+        &[
+            "BITFIELD",
+            &k("bitfield"),
+            "SET",
+            "u8",
+            "0",
+            "200",
+            "SET",
+            "i16",
+            "8",
+            "-5",
+        ],
+    );
+}
+
+/// Commands of the newer types whose effects Redis propagates in another form: XADD with an
+/// auto ID (the ID goes out), group reads and claims (XCLAIM ... / XGROUP SETID), approximate
+/// trims (exact ones go out), PFCOUNT storing its cache, GEOSEARCHSTORE, BITOP.
+fn mutate_newer_types(c: &mut redis::Connection, p: &str) {
+    let k = |s: &str| format!("{p}:{s}");
+    run(c, &["XADD", &k("m:s"), "*", "f", "v"]);
+    run(
+        c,
+        &["XADD", &k("m:s"), "MAXLEN", "~", "1000", "*", "f", "w"],
+    );
+    run(c, &["XGROUP", "CREATE", &k("m:s"), "g", "0"]);
+    run(
+        c,
+        &["XREADGROUP", "GROUP", "g", "c1", "STREAMS", &k("m:s"), ">"],
+    );
+    run(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c2",
+            "NOACK",
+            "STREAMS",
+            &k("m:s"),
+            "0",
+        ],
+    );
+    run(c, &["XAUTOCLAIM", &k("m:s"), "g", "c3", "0", "0"]);
+    run(c, &["XTRIM", &k("stream"), "MAXLEN", "~", "200"]);
+    run(c, &["XGROUP", "SETID", &k("stream"), "g2", "150-1"]);
+    run(c, &["XGROUP", "DELCONSUMER", &k("stream"), "g1", "bob"]);
+    run(c, &["PFADD", &k("m:hll"), "x", "y"]);
+    run(c, &["PFMERGE", &k("m:hll:merged"), &k("m:hll"), &k("hll")]);
+    run(c, &["PFCOUNT", &k("m:hll:merged")]);
+    run(c, &["GEOADD", &k("geo"), "2.35", "48.85", "Paris"]);
+    run(
+        c,
+        &[
+            "GEOSEARCHSTORE",
+            &k("m:geo:near"),
+            &k("geo"),
+            "FROMMEMBER",
+            "Palermo",
+            "BYRADIUS",
+            "300",
+            "km",
+            "ASC",
+        ],
+    );
+    run(c, &["SETBIT", &k("m:b1"), "3", "1"]);
+    run(c, &["SETBIT", &k("m:b2"), "5", "1"]);
+    run(c, &["BITOP", "OR", &k("m:bor"), &k("m:b1"), &k("m:b2")]);
+    run(c, &["BITFIELD", &k("bitfield"), "INCRBY", "u8", "0", "100"]);
 }
 
 /// Commands whose effects Redis propagates in another form, in a transaction and outside one.
@@ -131,6 +288,7 @@ fn mutate(port: u16, p: &str) {
     run(&mut c, &["SET", &k("m:short"), "v", "PX", "50"]);
     std::thread::sleep(Duration::from_millis(120));
     run(&mut c, &["GET", &k("m:short")]);
+    mutate_newer_types(&mut c, p);
     // A big batch so the backlog carries real data across a link break.
     for i in 0..500 {
         run(&mut c, &["SET", &k(&format!("live:{i}")), &format!("{i}")]);

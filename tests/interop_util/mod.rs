@@ -524,6 +524,7 @@ pub fn snapshot(port: u16) -> BTreeMap<String, String> {
                     .expect("ZRANGE");
                 format!("{v:?}")
             }
+            "stream" => stream_value(&mut c, &k),
             "none" => continue, // expired between KEYS and TYPE
             other => format!("unsupported type {other}"),
         };
@@ -557,6 +558,81 @@ pub fn snapshot_diff(
     }
     diff.truncate(limit);
     diff
+}
+
+/// A stream as both kinds must agree on: its entries, its XINFO STREAM counters, and per group
+/// the XINFO GROUPS line and every pending entry (id, consumer, deliveries). Times (delivery,
+/// seen) are left out: a replica stamps them when it applies the stream. `entries-read` of a
+/// group is left out too: Redis does not propagate it with XCLAIM ... LASTID, so a redis-server
+/// replica differs from its redis-server master there as well.
+fn stream_value(c: &mut redis::Connection, k: &[u8]) -> String {
+    use redis::Value;
+    fn text(v: &Value) -> String {
+        match v {
+            Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+            Value::Int(i) => i.to_string(),
+            Value::Nil => "nil".into(),
+            Value::SimpleString(s) => s.clone(),
+            Value::Array(items) => {
+                format!("[{}]", items.iter().map(text).collect::<Vec<_>>().join(" "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+    /// The fields of a flat name/value reply, without the ones named in `skip`.
+    fn fields(v: &Value, skip: &[&str]) -> Vec<(String, String)> {
+        let Value::Array(items) = v else {
+            return vec![("?".into(), text(v))];
+        };
+        items
+            .chunks(2)
+            .filter_map(|p| {
+                let name = text(&p[0]);
+                (!skip.contains(&name.as_str()))
+                    .then(|| (name, p.get(1).map(text).unwrap_or_default()))
+            })
+            .collect()
+    }
+    let q = |c: &mut redis::Connection, args: &[&[u8]]| -> Value {
+        let mut cmd = redis::cmd(std::str::from_utf8(args[0]).unwrap_or("PING"));
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        cmd.query(c)
+            .unwrap_or_else(|e| Value::SimpleString(format!("error {e}")))
+    };
+    let entries = q(c, &[b"XRANGE", k, b"-", b"+"]);
+    let info = fields(
+        &q(c, &[b"XINFO", b"STREAM", k]),
+        &["first-entry", "last-entry"],
+    );
+    let mut out = format!("entries {} info {:?}", text(&entries), info);
+    if let Value::Array(groups) = q(c, &[b"XINFO", b"GROUPS", k]) {
+        for g in &groups {
+            let g = fields(g, &["entries-read", "lag"]);
+            let name = g
+                .iter()
+                .find(|(n, _)| n == "name")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let pending = q(c, &[b"XPENDING", k, name.as_bytes(), b"-", b"+", b"1000"]);
+            let pending: Vec<String> = match pending {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|e| match e {
+                        // [id, consumer, idle ms, deliveries]: the idle time is left out.
+                        Value::Array(f) if f.len() == 4 => {
+                            format!("{} {} {}", text(&f[0]), text(&f[1]), text(&f[3]))
+                        }
+                        other => text(other),
+                    })
+                    .collect(),
+                other => vec![text(&other)],
+            };
+            out.push_str(&format!(" group {g:?} pending {pending:?}"));
+        }
+    }
+    out
 }
 
 /// Every line of CLUSTER NODES as node `port` sees it.
