@@ -23,6 +23,7 @@ pub mod object;
 pub mod persist;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -193,6 +194,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(pubsub::COMMANDS.iter())
         .chain(blocking::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
+        .chain(scripting::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

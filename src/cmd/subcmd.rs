@@ -75,6 +75,7 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "pubsub" => super::pubsub::SUBCOMMANDS,
         "object" => super::object::OBJECT_SUBCOMMANDS,
         "memory" => super::object::MEMORY_SUBCOMMANDS,
+        "script" => super::scripting::SUBCOMMANDS,
         _ => &[],
     }
 }

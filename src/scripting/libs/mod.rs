@@ -1,0 +1,12 @@
+//! The C libraries Redis loads into its Lua, written in Rust: `bit` (LuaBitOp). cjson, struct
+//! and cmsgpack are not there yet.
+
+pub mod bit;
+
+use mlua::{Lua, Table};
+
+/// Adds the libraries to the globals table `g`.
+pub fn register(lua: &Lua, g: &Table) -> mlua::Result<()> {
+    g.raw_set("bit", bit::library(lua)?)?;
+    Ok(())
+}
