@@ -121,8 +121,15 @@ const HELP: &[&str] = &[
     "    Load a script into the scripts cache without executing it.",
 ];
 
+/// SCRIPT HELP ends with "Prints this help." (Redis's eval.c words it so, unlike the others).
 fn script_help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
-    Ok(subcmd::help_reply("script", HELP))
+    let mut reply = subcmd::help_reply("script", HELP);
+    if let Reply::Array(lines) = &mut reply {
+        if let Some(last) = lines.last_mut() {
+            *last = Reply::simple("    Prints this help.");
+        }
+    }
+    Ok(reply)
 }
 
 fn script_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {

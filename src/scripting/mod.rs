@@ -318,7 +318,7 @@ pub fn unraise(mut v: Value) -> Value {
 }
 
 /// `short_src:line: ` of the function that called the running C function (luaL_where(L, 1)).
-fn caller_position(lua: &Lua) -> String {
+pub fn caller_position(lua: &Lua) -> String {
     let Some(frame) = lua.inspect_stack(1) else {
         return String::new();
     };
@@ -327,6 +327,16 @@ fn caller_position(lua: &Lua) -> String {
     match (src.short_src.as_deref(), line > 0) {
         (Some(short), true) => format!("{short}:{line}: "),
         _ => String::new(),
+    }
+}
+
+/// A Lua error `msg` raised the way luaL_error raises it from a C function: a string
+/// prefixed with the caller's position.
+pub fn raise(lua: &Lua, msg: &str) -> mlua::Error {
+    let text = format!("{}{msg}", caller_position(lua));
+    match lua.create_string(&text) {
+        Ok(s) => mlua::Error::external(Raised(Value::String(s))),
+        Err(e) => e,
     }
 }
 
