@@ -265,6 +265,18 @@ EVAL 'return cjson.decode("1 2")' 0
 EVAL 'return cjson.decode("nul")' 0
 EVAL 'return cjson.decode("null") == cjson.null' 0
 EVAL 'return cjson.encode(cjson.decode("{\"a\":[1,2.5,null,true]}"))' 0
+EVAL 'return cmsgpack.pack(1, -1, 200, -200, 70000, -70000, 5000000000, -5000000000, 0.5, 0.1, "x", true, false, nil)' 0
+EVAL 'return cmsgpack.pack({1, 2, 3}, {a=1}, {[1]=1, [3]=3})' 0
+EVAL 'return cmsgpack.pack(string.rep("x", 40), string.rep("y", 300))' 0
+EVAL 'return {cmsgpack.unpack(cmsgpack.pack(1, "a", {1, 2}))}' 0
+EVAL 'return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 0)}' 0
+EVAL 'return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2, 0)}' 0
+EVAL 'return cmsgpack.unpack("\\217")' 0
+EVAL 'return cmsgpack.pack()' 0
+EVAL 'return struct.pack(">I2", 258)' 0
+EVAL 'return {struct.unpack("<i4 b", struct.pack("<i4 b", -5, 3))}' 0
+EVAL 'return struct.size(">i4h")' 0
+EVAL 'return struct.pack("s", "ab")' 0
 "#,
     );
 }
@@ -295,7 +307,14 @@ fn rate_limiter_matches_redis() {
     let body = "local cap = tonumber(ARGV[1]) local rate = tonumber(ARGV[2]) local now = tonumber(ARGV[3]) local want = tonumber(ARGV[4]) local b = redis.call(\"hmget\", KEYS[1], \"tokens\", \"ts\") local tokens = tonumber(b[1]) or cap local ts = tonumber(b[2]) or now tokens = math.min(cap, tokens + (now - ts) * rate) local ok = 0 if tokens >= want then tokens = tokens - want ok = 1 end redis.call(\"hset\", KEYS[1], \"tokens\", tokens, \"ts\", now) redis.call(\"pexpire\", KEYS[1], 60000) return {ok, tostring(tokens)}";
     let sha = sha1_hex(body.as_bytes());
     let mut script = format!("SCRIPT LOAD '{body}'\n");
-    for (now, want) in [(1000, 1), (1000, 3), (1000, 2), (1001, 2), (1500, 1), (5000, 10)] {
+    for (now, want) in [
+        (1000, 1),
+        (1000, 3),
+        (1000, 2),
+        (1001, 2),
+        (1500, 1),
+        (5000, 10),
+    ] {
         script.push_str(&format!("EVALSHA {sha} 1 bucket 5 2 {now} {want}\n"));
     }
     script.push_str("HGETALL bucket\nEVALSHA_RO ");

@@ -76,6 +76,7 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "object" => super::object::OBJECT_SUBCOMMANDS,
         "memory" => super::object::MEMORY_SUBCOMMANDS,
         "script" => super::scripting::SUBCOMMANDS,
+        "function" => super::scripting::FUNCTION_SUBCOMMANDS,
         _ => &[],
     }
 }

@@ -7,6 +7,7 @@
 //! per-run hook (see [`run`]), so the commands a script runs take the node's normal path.
 
 pub mod convert;
+pub mod functions;
 pub mod libs;
 pub mod numfmt;
 pub mod rand48;
@@ -51,6 +52,8 @@ pub struct Scripting {
     pub scripts: BTreeMap<String, Script>,
     /// The scripts' math.random generator.
     pub rand: Arc<Mutex<rand48::Rand48>>,
+    /// FUNCTION libraries, their functions, and the environment they run in.
+    pub functions: functions::Functions,
 }
 
 /// What `redis.log` writes through: the node's logger and clock.
@@ -75,6 +78,7 @@ impl Scripting {
             LuaOptions::default(),
         )?;
         let g = lua.globals();
+        let rawpcall: Function = g.raw_get("pcall")?;
         for name in [
             "dofile", "loadfile", "print", "module", "require", "package",
         ] {
@@ -108,7 +112,7 @@ impl Scripting {
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
             .set_name(INTERNAL)
-            .call((g.clone(), hooks.clone(), rust))?;
+            .call((g.clone(), hooks.clone(), rust.clone()))?;
         // Move every global into the hidden table and lock the now empty globals.
         let hidden = lua.create_table()?;
         let mut names = Vec::new();
@@ -123,7 +127,14 @@ impl Scripting {
         lua.load(include_str!("protect.lua"))
             .set_name(INTERNAL)
             .call::<()>((g, hidden.clone()))?;
+        let cwrap: Function = rust.raw_get("cwrap")?;
+        let (env, state): (Table, Table) = lua
+            .load(include_str!("functions.lua"))
+            .set_name(INTERNAL)
+            .call((hidden.clone(), cwrap))?;
+        let functions = functions::Functions::new(env, state, rawpcall);
         Ok(Scripting {
+            functions,
             lua,
             hidden,
             hooks,

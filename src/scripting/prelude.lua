@@ -147,4 +147,7 @@ H.pcall = function(...) return pcall_result(rawpcall(...)) end
 
 -- The runner: every script runs under xpcall with the handler that records where it failed.
 local xpcall, handler = H.xpcall, rust.handler
-return function(f) return xpcall(f, handler) end
+return function(f, keys, args)
+  if keys == nil then return xpcall(f, handler) end
+  return xpcall(function() return f(keys, args) end, handler)
+end

@@ -107,7 +107,10 @@ fn denied(spec: &CommandSpec, argv: &[Bytes]) -> bool {
 
 /// Whether a command is one of the script runners (the node runs them, not a handler).
 pub fn is_script_command(name: &str) -> bool {
-    matches!(name, "eval" | "evalsha" | "eval_ro" | "evalsha_ro")
+    matches!(
+        name,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    )
 }
 
 /// One script run's state, shared by its hooks.
@@ -284,6 +287,9 @@ pub fn eval(
     spec: &CommandSpec,
     argv: &[Bytes],
 ) -> Result<Reply, CmdError> {
+    if spec.name.starts_with("fcall") {
+        return fcall(node, caller, spec, argv);
+    }
     let evalsha = spec.name.starts_with("evalsha");
     let ro = spec.name.ends_with("_ro");
     if evalsha && argv[1].len() != 40 {
@@ -328,6 +334,38 @@ pub fn eval(
         eval_mode: true,
     };
     let n = numkeys as usize;
+    run_script(node, caller, target, &argv[3..3 + n], &argv[3 + n..], ro)
+}
+
+/// FCALL, FCALL_RO.
+fn fcall(
+    node: &mut Node,
+    caller: &mut Client,
+    spec: &CommandSpec,
+    argv: &[Bytes],
+) -> Result<Reply, CmdError> {
+    let name = String::from_utf8_lossy(&argv[1]).into_owned();
+    let Some(def) = node.rest.scripting.functions.find(&name) else {
+        return Err(CmdError::other("ERR Function not found"));
+    };
+    let target = Target {
+        func: def.func.clone(),
+        flags: def.flags,
+        name,
+        eval_mode: false,
+    };
+    let numkeys = cmd::parse_i64(&argv[2])
+        .ok_or_else(|| CmdError::other("ERR Bad number of keys provided"))?;
+    if numkeys > argv.len() as i64 - 3 {
+        return Err(CmdError::other(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(CmdError::other("ERR Number of keys can't be negative"));
+    }
+    let n = numkeys as usize;
+    let ro = spec.name == "fcall_ro";
     run_script(node, caller, target, &argv[3..3 + n], &argv[3 + n..], ro)
 }
 
@@ -433,15 +471,13 @@ pub fn run_script(
                 run.borrow_mut().acl_check(lua, args)
             })?,
         )?;
-        let func = if target.eval_mode {
+        let (ok, v): (bool, Value) = if target.eval_mode {
             hidden.raw_set("KEYS", keys_t)?;
             hidden.raw_set("ARGV", args_t)?;
-            target.func.clone()
+            runner.call(target.func.clone())?
         } else {
-            let f = target.func.clone();
-            scope.create_function(move |_, ()| f.call::<Value>((keys_t.clone(), args_t.clone())))?
+            runner.call((target.func.clone(), keys_t, args_t))?
         };
-        let (ok, v): (bool, Value) = runner.call(func)?;
         let resp3 = run.borrow().resp3;
         Ok(if ok {
             convert::lua_to_reply(&v, resp3)

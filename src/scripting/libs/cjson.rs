@@ -78,7 +78,10 @@ fn encode_string(s: &[u8], out: &mut Vec<u8>) {
 
 fn encode_number(lua: &Lua, n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
     if !n.is_finite() {
-        return Err(raise(lua, "Cannot serialise number: must not be NaN or Inf"));
+        return Err(raise(
+            lua,
+            "Cannot serialise number: must not be NaN or Inf",
+        ));
     }
     out.extend_from_slice(fmt_g(n, 14).as_bytes());
     Ok(())
@@ -101,7 +104,10 @@ fn array_length(lua: &Lua, t: &Table) -> mlua::Result<Option<usize>> {
         items += 1;
     }
     if max > 10 && max > items * 2 {
-        return Err(raise(lua, "Cannot serialise table: excessively sparse array"));
+        return Err(raise(
+            lua,
+            "Cannot serialise table: excessively sparse array",
+        ));
     }
     Ok(Some(max))
 }

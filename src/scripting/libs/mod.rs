@@ -1,8 +1,10 @@
-//! The C libraries Redis loads into its Lua, written in Rust: `bit` (LuaBitOp) and `cjson`;
-//! struct and cmsgpack are not there yet.
+//! The C libraries Redis loads into its Lua, written in Rust: `bit` (LuaBitOp), `cjson`,
+//! `cmsgpack` and `struct`.
 
 pub mod bit;
 pub mod cjson;
+pub mod cmsgpack;
+pub mod structlib;
 
 use mlua::{Lua, Table};
 
@@ -10,5 +12,7 @@ use mlua::{Lua, Table};
 pub fn register(lua: &Lua, g: &Table) -> mlua::Result<()> {
     g.raw_set("bit", bit::library(lua)?)?;
     g.raw_set("cjson", cjson::library(lua)?)?;
+    g.raw_set("cmsgpack", cmsgpack::library(lua)?)?;
+    g.raw_set("struct", structlib::library(lua)?)?;
     Ok(())
 }
