@@ -482,8 +482,8 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
         let _ = lib;
     }
-    for (fname, lib) in &new_index {
-        if let Some(owner) = sc.functions.index.get(fname) {
+    for (fname, (lib, _)) in &new_index {
+        if let Some((owner, _)) = sc.functions.index.get(fname) {
             if owner != lib && !(policy == Policy::Replace && new_libs.contains_key(owner)) {
                 return Err(CmdError::other(format!(
                     "ERR Function {fname} already exists"
@@ -494,7 +494,9 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     for (name, lib) in new_libs {
         sc.functions.delete(&name);
         for fname in lib.functions.keys() {
-            sc.functions.index.insert(fname.clone(), name.clone());
+            sc.functions
+                .index
+                .insert(fname.to_lowercase(), (name.clone(), fname.clone()));
         }
         sc.functions.libraries.insert(name, lib);
     }

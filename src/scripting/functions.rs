@@ -26,8 +26,9 @@ pub struct Library {
 pub struct Functions {
     /// Libraries by name.
     pub libraries: BTreeMap<String, Library>,
-    /// Function name -> its library.
-    pub index: BTreeMap<String, String>,
+    /// Lowercased function name -> (its library, its name as registered): FCALL finds
+    /// functions case-insensitively, as Redis's function dictionary does.
+    pub index: BTreeMap<String, (String, String)>,
     env: Table,
     state: Table,
     rawpcall: Function,
@@ -96,15 +97,15 @@ impl Functions {
             return false;
         };
         for f in lib.functions.keys() {
-            self.index.remove(f);
+            self.index.remove(&f.to_lowercase());
         }
         true
     }
 
     /// The function called `name` and its library's name.
     pub fn find(&self, name: &str) -> Option<&FunctionDef> {
-        let lib = self.index.get(name)?;
-        self.libraries.get(lib)?.functions.get(name)
+        let (lib, original) = self.index.get(&name.to_lowercase())?;
+        self.libraries.get(lib)?.functions.get(original)
     }
 }
 
@@ -181,7 +182,7 @@ impl Scripting {
         }
         let fx = &mut self.functions;
         for fname in functions.keys() {
-            if let Some(owner) = fx.index.get(fname) {
+            if let Some((owner, _)) = fx.index.get(&fname.to_lowercase()) {
                 if *owner != name {
                     return Err(format!("Function {fname} already exists"));
                 }
@@ -189,7 +190,8 @@ impl Scripting {
         }
         fx.delete(&name);
         for fname in functions.keys() {
-            fx.index.insert(fname.clone(), name.clone());
+            fx.index
+                .insert(fname.to_lowercase(), (name.clone(), fname.clone()));
         }
         fx.libraries.insert(
             name.clone(),

@@ -6,29 +6,61 @@
 use crate::scripting::numfmt::fmt_g;
 use crate::scripting::raise;
 use mlua::{LightUserData, Lua, Table, Value};
+use std::sync::{Arc, Mutex};
 
-const MAX_DEPTH: usize = 1000;
+/// The settings scripts may change (cjson.encode_max_depth(n) ...); they last for the node's
+/// life, as in Redis, whose cjson keeps them in the module.
+#[derive(Debug, Clone, Copy)]
+struct Config {
+    encode_max_depth: usize,
+    decode_max_depth: usize,
+    encode_invalid_numbers: bool,
+    encode_keep_buffer: bool,
+    precision: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            encode_max_depth: 1000,
+            decode_max_depth: 1000,
+            encode_invalid_numbers: false,
+            encode_keep_buffer: true,
+            precision: 14,
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Config>>;
+
+fn cfg(c: &Shared) -> Config {
+    *c.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// The `cjson` table.
 pub fn library(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    let shared: Shared = Arc::new(Mutex::new(Config::default()));
+    let c = shared.clone();
     t.raw_set(
         "encode",
-        lua.create_function(|lua, v: Value| {
+        lua.create_function(move |lua, v: Value| {
             let mut out = Vec::new();
-            encode(lua, &v, 0, &mut out)?;
+            encode(lua, &cfg(&c), &v, 0, &mut out)?;
             lua.create_string(&out)
         })?,
     )?;
+    let c = shared.clone();
     t.raw_set(
         "decode",
-        lua.create_function(|lua, s: mlua::String| {
+        lua.create_function(move |lua, s: mlua::String| {
             let bytes = s.as_bytes().to_vec();
             let mut p = Parser {
                 lua,
                 s: &bytes,
                 pos: 0,
                 depth: 0,
+                max_depth: cfg(&c).decode_max_depth,
             };
             let v = p.value()?;
             p.skip_ws();
@@ -39,6 +71,63 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
             Ok(v)
         })?,
     )?;
+    type Setter = fn(&mut Config, Option<f64>) -> Value;
+    let setters: [(&str, Setter); 5] = [
+        ("encode_max_depth", |c, v| {
+            if let Some(v) = v {
+                c.encode_max_depth = v.max(1.0) as usize;
+            }
+            Value::Number(c.encode_max_depth as f64)
+        }),
+        ("decode_max_depth", |c, v| {
+            if let Some(v) = v {
+                c.decode_max_depth = v.max(1.0) as usize;
+            }
+            Value::Number(c.decode_max_depth as f64)
+        }),
+        ("encode_number_precision", |c, v| {
+            if let Some(v) = v {
+                c.precision = v.clamp(1.0, 14.0) as usize;
+            }
+            Value::Number(c.precision as f64)
+        }),
+        ("encode_invalid_numbers", |c, v| {
+            if let Some(v) = v {
+                c.encode_invalid_numbers = v != 0.0;
+            }
+            Value::Boolean(c.encode_invalid_numbers)
+        }),
+        ("encode_keep_buffer", |c, v| {
+            if let Some(v) = v {
+                c.encode_keep_buffer = v != 0.0;
+            }
+            Value::Boolean(c.encode_keep_buffer)
+        }),
+    ];
+    for (name, set) in setters {
+        let c = shared.clone();
+        t.raw_set(
+            name,
+            lua.create_function(move |_, v: Option<Value>| {
+                let arg = match v {
+                    Some(Value::Boolean(b)) => Some(b as i64 as f64),
+                    Some(Value::Number(n)) => Some(n),
+                    Some(Value::Integer(n)) => Some(n as f64),
+                    Some(Value::String(s)) => Some(match &*s.as_bytes() {
+                        b"on" | b"true" => 1.0,
+                        b"off" | b"false" => 0.0,
+                        other => std::str::from_utf8(other)
+                            .ok()
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(0.0),
+                    }),
+                    _ => None,
+                };
+                let mut g = c.lock().unwrap_or_else(|p| p.into_inner());
+                Ok(set(&mut g, arg))
+            })?,
+        )?;
+    }
     t.raw_set("null", null())?;
     t.raw_set("_NAME", "cjson")?;
     t.raw_set("_VERSION", "2.1.0")?;
@@ -76,14 +165,14 @@ fn encode_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-fn encode_number(lua: &Lua, n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
-    if !n.is_finite() {
+fn encode_number(lua: &Lua, c: &Config, n: f64, out: &mut Vec<u8>) -> mlua::Result<()> {
+    if !n.is_finite() && !c.encode_invalid_numbers {
         return Err(raise(
             lua,
             "Cannot serialise number: must not be NaN or Inf",
         ));
     }
-    out.extend_from_slice(fmt_g(n, 14).as_bytes());
+    out.extend_from_slice(fmt_g(n, c.precision).as_bytes());
     Ok(())
 }
 
@@ -112,17 +201,17 @@ fn array_length(lua: &Lua, t: &Table) -> mlua::Result<Option<usize>> {
     Ok(Some(max))
 }
 
-fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
+fn encode(lua: &Lua, c: &Config, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => encode_number(lua, *n, out)?,
-        Value::Integer(n) => encode_number(lua, *n as f64, out)?,
+        Value::Number(n) => encode_number(lua, c, *n, out)?,
+        Value::Integer(n) => encode_number(lua, c, *n as f64, out)?,
         Value::String(s) => encode_string(&s.as_bytes(), out),
         Value::Table(t) => {
             let depth = depth + 1;
-            if depth > MAX_DEPTH {
+            if depth > c.encode_max_depth {
                 return Err(raise(
                     lua,
                     &format!("Cannot serialise, excessive nesting ({depth})"),
@@ -136,7 +225,7 @@ fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result
                             out.push(b',');
                         }
                         let item: Value = t.raw_get(i)?;
-                        encode(lua, &item, depth, out)?;
+                        encode(lua, c, &item, depth, out)?;
                     }
                     out.push(b']');
                 }
@@ -153,7 +242,7 @@ fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result
                             Value::String(s) => encode_string(&s.as_bytes(), out),
                             Value::Number(n) => {
                                 out.push(b'"');
-                                encode_number(lua, *n, out)?;
+                                encode_number(lua, c, *n, out)?;
                                 out.push(b'"');
                             }
                             Value::Integer(n) => {
@@ -170,7 +259,7 @@ fn encode(lua: &Lua, v: &Value, depth: usize, out: &mut Vec<u8>) -> mlua::Result
                             }
                         }
                         out.push(b':');
-                        encode(lua, &item, depth, out)?;
+                        encode(lua, c, &item, depth, out)?;
                     }
                     out.push(b'}');
                 }
@@ -191,6 +280,7 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     depth: usize,
+    max_depth: usize,
 }
 
 impl Parser<'_> {
@@ -231,7 +321,7 @@ impl Parser<'_> {
 
     fn descend(&mut self) -> mlua::Result<()> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > self.max_depth {
             return Err(raise(
                 self.lua,
                 &format!(
