@@ -104,7 +104,9 @@ fn list(lua: &Lua, items: &[Reply], resp3: bool) -> mlua::Result<Value> {
 /// C's `(long long)` of a Lua number: truncation, and the x86 "integer indefinite" value for
 /// what does not fit (NaN, infinities, out of range), which is what redis-server answers.
 pub fn number_to_i64(n: f64) -> i64 {
-    if n.is_nan() || n >= 9.223_372_036_854_775_807e18 || n < -9.223_372_036_854_775_808e18 {
+    // 2^63: the first double past i64::MAX; -2^63 is i64::MIN itself.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if n.is_nan() || !(-LIMIT..LIMIT).contains(&n) {
         i64::MIN
     } else {
         n as i64
@@ -130,7 +132,7 @@ fn to_reply(v: &Value, script_resp3: bool, depth: usize) -> Reply {
         Value::Boolean(b) if script_resp3 => Reply::Boolean(*b),
         Value::Boolean(true) => Reply::Integer(1),
         Value::Boolean(false) => Reply::Null,
-        Value::Integer(n) => Reply::Integer(*n as i64),
+        Value::Integer(n) => Reply::Integer(*n),
         Value::Number(n) => Reply::Integer(number_to_i64(*n)),
         Value::Table(t) => table_to_reply(t, script_resp3, depth),
         _ => Reply::Null,

@@ -183,7 +183,7 @@ impl Scripting {
             lua.create_function(move |_, ()| {
                 let mut g = r.lock().unwrap_or_else(|p| p.into_inner());
                 let max = rand48::LRAND48_MAX;
-                Ok((g.next() % max) as f64 / max as f64)
+                Ok((g.draw() % max) as f64 / max as f64)
             })?,
         )?;
         t.raw_set(

@@ -10,7 +10,7 @@ const A: u64 = 0x5_DEEC_E66D;
 const C: u64 = 0xB;
 const MASK: u64 = (1 << 48) - 1;
 
-/// The largest value [`Rand48::next`] returns plus one (Redis's REDIS_LRAND48_MAX, INT32_MAX).
+/// The largest value [`Rand48::draw`] returns plus one (Redis's REDIS_LRAND48_MAX, INT32_MAX).
 pub const LRAND48_MAX: i64 = i32::MAX as i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +33,7 @@ impl Rand48 {
     }
 
     /// redisLrand48: the next 31-bit value.
-    pub fn next(&mut self) -> i64 {
+    pub fn draw(&mut self) -> i64 {
         self.x = (A.wrapping_mul(self.x).wrapping_add(C)) & MASK;
         (self.x >> 17) as i64
     }
@@ -48,12 +48,12 @@ mod tests {
         // One LCG step from seed 0: ((0x330E * A + C) mod 2^48) >> 17.
         let mut r = Rand48::default();
         r.seed(0);
-        assert_eq!(r.next(), 366850414);
+        assert_eq!(r.draw(), 366850414);
         // Same seed, same sequence.
         let mut a = Rand48::default();
         let mut b = Rand48::default();
         a.seed(42);
         b.seed(42);
-        assert_eq!(a.next(), b.next());
+        assert_eq!(a.draw(), b.draw());
     }
 }

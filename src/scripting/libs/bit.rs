@@ -11,7 +11,7 @@ pub fn tobit(x: f64) -> i32 {
 /// bit.tohex(x [, n]): n hex digits (default 8, negative for upper case).
 pub fn tohex(x: f64, n: Option<f64>) -> String {
     let b = tobit(x) as u32;
-    let mut n = n.map_or(8, |n| tobit(n));
+    let mut n = n.map_or(8, tobit);
     let upper = n < 0;
     if upper {
         n = n.wrapping_neg();

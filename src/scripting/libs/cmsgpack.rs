@@ -146,7 +146,7 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
         }
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
         Value::Number(n) => encode_number(*n, out),
-        Value::Integer(n) => encode_int(*n as i64, out),
+        Value::Integer(n) => encode_int(*n, out),
         Value::Table(t) if level < MAX_NESTING => {
             if is_array(t)? {
                 let len = t.raw_len();
@@ -156,12 +156,14 @@ fn encode(v: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
                     encode(&item, level + 1, out)?;
                 }
             } else {
-                let pairs: Vec<(Value, Value)> =
-                    t.pairs::<Value, Value>().collect::<mlua::Result<_>>()?;
-                encode_len(pairs.len(), 0x80, 15, 0xde, 0xdf, out);
-                for (k, item) in &pairs {
-                    encode(k, level + 1, out)?;
-                    encode(item, level + 1, out)?;
+                // Two passes rather than collecting: every Lua value held from Rust takes a
+                // slot of mlua's reference stack, which a big table would overflow.
+                let len = t.pairs::<Value, Value>().count();
+                encode_len(len, 0x80, 15, 0xde, 0xdf, out);
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, item) = pair?;
+                    encode(&k, level + 1, out)?;
+                    encode(&item, level + 1, out)?;
                 }
             }
         }
