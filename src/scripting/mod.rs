@@ -52,9 +52,15 @@ pub struct Scripting {
     pub scripts: BTreeMap<String, Script>,
     /// The scripts' math.random generator.
     pub rand: Arc<Mutex<rand48::Rand48>>,
+    /// The argv redis.call hands to the running script's command hook (passed aside so a call
+    /// with thousands of arguments never goes back through the Lua stack).
+    pub mailbox: Mailbox,
     /// FUNCTION libraries, their functions, and the environment they run in.
     pub functions: functions::Functions,
 }
+
+/// See [`Scripting::mailbox`].
+pub type Mailbox = Arc<Mutex<Option<Vec<Bytes>>>>;
 
 /// What `redis.log` writes through: the node's logger and clock.
 pub struct LogSink {
@@ -108,7 +114,8 @@ impl Scripting {
         g.raw_set("redis", redis)?;
         let hooks = lua.create_table()?;
         let rand = Arc::new(Mutex::new(rand48::Rand48::default()));
-        let rust = Self::rust_helpers(&lua, sink, rand.clone())?;
+        let mailbox: Mailbox = Arc::new(Mutex::new(None));
+        let rust = Self::rust_helpers(&lua, sink, rand.clone(), &hooks, &mailbox)?;
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
             .set_name(INTERNAL)
@@ -141,6 +148,7 @@ impl Scripting {
             runner,
             scripts: BTreeMap::new(),
             rand,
+            mailbox,
         })
     }
 
@@ -149,8 +157,58 @@ impl Scripting {
         lua: &Lua,
         sink: LogSink,
         rand: Arc<Mutex<rand48::Rand48>>,
+        hooks: &Table,
+        mailbox: &Mailbox,
     ) -> mlua::Result<Table> {
         let t = lua.create_table()?;
+        for (name, raise_errors) in [("call", true), ("pcall", false)] {
+            let (hooks, mailbox) = (hooks.clone(), mailbox.clone());
+            t.raw_set(
+                name,
+                lua.create_function(move |lua, args: MultiValue| {
+                    let fail = |text: &str| -> mlua::Result<Value> {
+                        let v = convert::error_table(lua, text.as_bytes())?;
+                        if raise_errors {
+                            Err(mlua::Error::external(Raised(v)))
+                        } else {
+                            Ok(v)
+                        }
+                    };
+                    let Some(cmd) = hooks.raw_get::<Option<Function>>("cmd")? else {
+                        let v = convert::error_table(
+                            lua,
+                            b"ERR redis.call/pcall can only be called inside a script invocation",
+                        )?;
+                        return Err(mlua::Error::external(Raised(v)));
+                    };
+                    if args.is_empty() {
+                        return fail(
+                            "ERR Please specify at least one argument for this redis lib call",
+                        );
+                    }
+                    let mut argv = Vec::with_capacity(args.len());
+                    for a in args.iter() {
+                        match a {
+                            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                            Value::Number(n) => argv.push(Bytes::from(numfmt::fmt_g(*n, 17))),
+                            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+                            _ => {
+                                return fail(
+                                    "ERR Lua redis lib command arguments must be strings or integers",
+                                )
+                            }
+                        }
+                    }
+                    drop(args);
+                    *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(argv);
+                    let (ok, v): (bool, Value) = cmd.call(())?;
+                    if !ok && raise_errors {
+                        return Err(mlua::Error::external(Raised(v)));
+                    }
+                    Ok(v)
+                })?,
+            )?;
+        }
         t.raw_set(
             "sha1hex",
             lua.create_function(|lua, v: Value| {

@@ -25,17 +25,9 @@ local function error_table(s)
   return {err = code .. ' ' .. msg}
 end
 
-local function command(raise, ...)
-  local f = hooks.cmd
-  if f == nil then
-    error({err = 'ERR redis.call/pcall can only be called inside a script invocation'})
-  end
-  local ok, v = f(...)
-  if raise and not ok then error(v) end
-  return v
-end
-redis.call = wrap(function(...) return command(true, ...) end)
-redis.pcall = wrap(function(...) return command(false, ...) end)
+-- redis.call / redis.pcall are Rust functions (see mod.rs): they take any number of arguments.
+redis.call = rust.call
+redis.pcall = rust.pcall
 
 redis.error_reply = function(...)
   local s = ...

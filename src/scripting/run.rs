@@ -133,28 +133,24 @@ struct Run<'a> {
     resp3: bool,
     /// redis.set_repl flags: bit 0 AOF, bit 1 replicas.
     repl: u8,
+    /// Where redis.call leaves the command's argv.
+    mailbox: super::Mailbox,
 }
 
 impl Run<'_> {
     /// redis.call / redis.pcall: (true, reply) or (false, error table).
-    fn command(&mut self, lua: &Lua, args: Variadic<Value>) -> mlua::Result<(bool, Value)> {
+    fn command(&mut self, lua: &Lua) -> mlua::Result<(bool, Value)> {
         let fail = |text: &str| -> mlua::Result<(bool, Value)> {
             Ok((false, convert::error_table(lua, text.as_bytes())?))
         };
-        if args.is_empty() {
+        let taken = self
+            .mailbox
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let Some(argv) = taken else {
             return fail("ERR Please specify at least one argument for this redis lib call");
-        }
-        let mut argv = Vec::with_capacity(args.len());
-        for a in args.iter() {
-            match a {
-                Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                Value::Number(n) => argv.push(Bytes::from(fmt_g(*n, 17))),
-                Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
-                _ => {
-                    return fail("ERR Lua redis lib command arguments must be strings or integers")
-                }
-            }
-        }
+        };
         let spec = match self.check(&argv) {
             Ok(spec) => spec,
             Err(text) => return fail(&text),
@@ -428,6 +424,7 @@ pub fn run_script(
     let mut client = Client::new(u64::MAX, String::new(), String::new(), 0, true);
     client.in_exec = true;
     client.last_cmd = "eval";
+    let mailbox = node.rest.scripting.mailbox.clone();
     let held = node.rest.repl.hold();
     let flags = target.flags;
     let run = RefCell::new(Run {
@@ -443,13 +440,12 @@ pub fn run_script(
         slot,
         resp3: false,
         repl: 3,
+        mailbox,
     });
     let outcome = lua.scope(|scope| {
         hooks.raw_set(
             "cmd",
-            scope.create_function(|lua, args: Variadic<Value>| {
-                run.borrow_mut().command(lua, args)
-            })?,
+            scope.create_function(|lua, ()| run.borrow_mut().command(lua))?,
         )?;
         hooks.raw_set(
             "setresp",
