@@ -281,6 +281,61 @@ EVAL 'return struct.pack("s", "ab")' 0
     );
 }
 
+#[test]
+fn functions_match_redis() {
+    compare_lines(
+        "lua_functions",
+        r#"
+FUNCTION FLUSH
+FUNCTION LOAD '#!lua name=mylib\nredis.register_function("f1", function(keys, args) return redis.call("set", keys[1], args[1]) end)'
+FUNCTION LOAD '#!lua name=lib2\nredis.register_function{function_name="f2", callback=function(keys, args) return {keys[1], args[1]} end, flags={"no-writes"}, description="desc"}'
+FCALL f1 1 k v
+FCALL F1 1 k v2
+GET k
+FCALL f2 1 k v
+FCALL_RO f2 1 k v
+FCALL_RO f1 1 k v
+FCALL nosuch 0
+FCALL f1 x
+FCALL f1 5 a
+FCALL f1 -1
+FUNCTION LIST LIBRARYNAME lib2
+FUNCTION LIST WITHCODE LIBRARYNAME my*
+FUNCTION LIST LIBRARYNAME
+FUNCTION LIST bad
+FUNCTION STATS
+FUNCTION LOAD '#!lua name=mylib\nredis.register_function("f9", function() return 1 end)'
+FUNCTION LOAD REPLACE '#!lua name=mylib\nredis.register_function("f2", function() return 1 end)'
+FUNCTION LOAD 'return 1'
+FUNCTION LOAD '#!lua'
+FUNCTION LOAD '#!lua name=x foo=bar\nreturn 1'
+FUNCTION LOAD '#!lua name=bad-name\nreturn'
+FUNCTION LOAD '#!js name=x\nreturn'
+FUNCTION LOAD '#!lua name=x\nreturn 1'
+FUNCTION LOAD '#!lua name=x\nredis.call("ping")'
+FUNCTION LOAD '#!lua name=x\nredis.register_function()'
+FUNCTION LOAD '#!lua name=x\nredis.register_function("a-b", function() end)'
+FUNCTION LOAD '#!lua name=x\nredis.register_function{function_name="a", callback=function() end, flags={"bad"}}'
+FUNCTION LOAD '#!lua name=x\nerror("boom")'
+FUNCTION LOAD '#!lua name=x\nreturn "a'
+FUNCTION LOAD bad '#!lua name=x\nreturn'
+FUNCTION LOAD '#!lua name=x\nredis.register_function("g", function() return x end)'
+FCALL g 0
+FUNCTION LOAD '#!lua name=y\nredis.register_function("h", function() error("bad") end)'
+FCALL h 0
+FUNCTION DELETE x
+FUNCTION DELETE nosuch
+FUNCTION FLUSH bad
+FUNCTION FLUSH ASYNC
+FUNCTION KILL
+FUNCTION RESTORE bad
+FUNCTION RESTORE bad FLUSH x
+FUNCTION HELP
+FUNCTION LIST
+"#,
+    );
+}
+
 /// A compare-and-delete lock: SET NX PX to take it, a script to release it only by its owner.
 #[test]
 fn lock_script_matches_redis() {
@@ -326,4 +381,62 @@ fn rate_limiter_matches_redis() {
 /// SHA-1 for the test's script name (the servers compute theirs; both must agree).
 fn sha1_hex(data: &[u8]) -> String {
     keyslot::scripting::sha1::sha1_hex(data)
+}
+
+/// A script's effects reach the AOF (the replication stream) as the write commands it ran,
+/// inside MULTI / EXEC when there are several, and a replica of a keyslot master (a real
+/// redis-server) ends with the same data.
+#[test]
+fn scripts_replicate_as_effects() {
+    if !common::require_tools("lua_effects", &["redis-server"]) {
+        return;
+    }
+    let dir = common::TempDir::new("lua_effects");
+    let master = common::Server::keyslot(&dir, &["--save", "", "--appendonly", "yes"]);
+    let replica = common::Server::redis(&dir, &[]);
+    replica.cli(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    let mut c = RawConn::connect(master.port);
+    c.call(&[
+        "EVAL",
+        "redis.call('set', KEYS[1], '1') redis.call('incr', KEYS[1]) redis.call('get', KEYS[1]) return 1",
+        "1",
+        "k",
+    ]);
+    c.call(&["EVAL", "redis.call('set', 'single', 'v') return 1", "0"]);
+    c.call(&[
+        "EVAL",
+        "redis.set_repl(redis.REPL_NONE) redis.call('set', 'local', 'v') return 1",
+        "0",
+    ]);
+    c.call(&["EVAL", "return redis.call('get', 'k')", "0"]);
+    let aof_dir = master.dir.join("appendonlydir");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&aof_dir).expect("aof dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".incr.aof") {
+            let bytes = std::fs::read(entry.path()).expect("aof");
+            text = String::from_utf8_lossy(&bytes).replace("\r\n", " ");
+        }
+    }
+    assert!(
+        text.contains("MULTI *3 $3 SET $1 k $1 1 *2 $4 incr $1 k *1 $4 EXEC"),
+        "effects of the first script, wrapped: {text}"
+    );
+    assert!(
+        text.contains("*3 $3 SET $6 single $1 v") && !text.contains("single $1 v *1 $4 EXEC"),
+        "one effect, not wrapped: {text}"
+    );
+    assert!(!text.contains("local"), "REPL_NONE kept it out: {text}");
+    assert!(
+        !text.contains("EVAL"),
+        "scripts are not replicated verbatim: {text}"
+    );
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || {
+            replica.cli(&["GET", "k"]).trim() == "2"
+                && replica.cli(&["GET", "single"]).trim() == "v"
+        }),
+        "the replica applied the effects"
+    );
+    assert_eq!(replica.cli(&["EXISTS", "local"]).trim(), "0");
 }

@@ -440,6 +440,12 @@ fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Append,
         Replace,
     }
+    if argv.len() > 4 {
+        return Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&argv[1])
+        )));
+    }
     let policy =
         match argv.get(3) {
             None => Policy::Append,

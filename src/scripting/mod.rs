@@ -192,11 +192,9 @@ impl Scripting {
                             Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
                             Value::Number(n) => argv.push(Bytes::from(numfmt::fmt_g(*n, 17))),
                             Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
-                            _ => {
-                                return fail(
-                                    "ERR Lua redis lib command arguments must be strings or integers",
-                                )
-                            }
+                            _ => return fail(
+                                "ERR Lua redis lib command arguments must be strings or integers",
+                            ),
                         }
                     }
                     drop(args);
