@@ -23,6 +23,7 @@ pub mod pubsub;
 pub mod rdb;
 pub mod replication;
 pub mod resp;
+pub mod scripting;
 pub mod server;
 pub mod slot;
 pub mod storage;

@@ -198,6 +198,8 @@ pub struct NodeRest {
     pub evictor: crate::evict::Evictor,
     /// MIGRATE: cached target connections and the keys in flight.
     pub migrate: crate::migrate::MigrateState,
+    /// The Lua engine and the script cache (EVAL, SCRIPT).
+    pub scripting: crate::scripting::Scripting,
 }
 
 impl NodeRest {
@@ -255,6 +257,10 @@ impl Node {
         let started_unix_ms = clock.unix_ms();
         let port = config.port;
         let persist = crate::persist::Persist::new(started_unix_ms, logger.clone(), clock.clone());
+        let scripting = crate::scripting::Scripting::new(crate::scripting::LogSink {
+            logger: logger.clone(),
+            clock: clock.clone(),
+        });
         Node {
             db,
             rest: NodeRest {
@@ -284,6 +290,7 @@ impl Node {
                 watches: Default::default(),
                 evictor: Default::default(),
                 migrate: Default::default(),
+                scripting,
                 persist,
             },
         }
@@ -478,7 +485,7 @@ impl Node {
 
     /// Redis's call(): runs the handler, counts it, replicates a write, notices changes to
     /// watched keys and keys blocked clients wait for.
-    fn call(
+    pub(crate) fn call(
         &mut self,
         client: &mut Client,
         spec: &'static cmd::CommandSpec,
@@ -492,7 +499,9 @@ impl Node {
         };
         let now_ms = self.rest.clock.unix_ms();
         self.db.set_now(now_ms);
-        let result = {
+        let result = if crate::scripting::run::is_script_command(spec.name) {
+            crate::scripting::run::eval(self, client, spec, argv)
+        } else {
             let mut ctx = Ctx {
                 db: &mut self.db,
                 node: &mut self.rest,
@@ -639,10 +648,18 @@ impl Node {
         if abort {
             return Reply::NullArray;
         }
-        let writes = queue
+        // A script counts twice: its effects are wrapped by this EXEC, never by itself.
+        let writes: usize = queue
             .iter()
-            .filter(|a| cmd::lookup(&a[0]).is_some_and(|s| s.is_write()))
-            .count();
+            .filter_map(|a| cmd::lookup(&a[0]))
+            .map(|s| {
+                if crate::scripting::run::is_script_command(s.name) {
+                    2
+                } else {
+                    s.is_write() as usize
+                }
+            })
+            .sum();
         let wrap = writes > 1 && !self.rest.repl.is_replica();
         if wrap {
             self.rest.repl.propagate(&[b"MULTI"]);
@@ -886,7 +903,12 @@ impl Node {
 
     /// Cluster routing (Redis's getNodeByQuery): None to run the command here, or the
     /// redirect / error to answer with. Commands without keys are never redirected.
-    fn route(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> Option<CmdError> {
+    pub(crate) fn route(
+        &self,
+        spec: &cmd::CommandSpec,
+        argv: &[Bytes],
+        client: &Client,
+    ) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         // Every key of the command (or of every queued command for EXEC), in order.
         let mut keys: Vec<&Bytes> = Vec::new();

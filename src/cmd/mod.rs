@@ -27,6 +27,7 @@ pub mod object;
 pub mod persist;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod streams;
@@ -203,6 +204,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(bits::COMMANDS.iter())
         .chain(bitfield::COMMANDS.iter())
         .chain(hll::COMMANDS.iter())
+        .chain(scripting::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

@@ -77,6 +77,8 @@ pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
         "memory" => super::object::MEMORY_SUBCOMMANDS,
         "xgroup" => super::streams::XGROUP_SUBCOMMANDS,
         "xinfo" => super::streams::XINFO_SUBCOMMANDS,
+        "script" => super::scripting::SUBCOMMANDS,
+        "function" => super::scripting::FUNCTION_SUBCOMMANDS,
         _ => &[],
     }
 }

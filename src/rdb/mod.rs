@@ -216,3 +216,35 @@ pub fn restore_value(payload: &[u8]) -> Result<Value, RdbError> {
 pub(crate) fn containers_listpack<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     containers::listpack(items)
 }
+
+/// RDB_OPCODE_FUNCTION2: a function library's code follows (RDB and FUNCTION DUMP).
+pub const OPCODE_FUNCTION2: u8 = 245;
+
+/// FUNCTION DUMP's payload: each library's code after the function opcode, then the footer.
+pub fn dump_functions(codes: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(OPCODE_FUNCTION2);
+        codec::write_string(&mut out, code, COMPRESS);
+    }
+    finish_payload(out)
+}
+
+/// The library codes of a FUNCTION DUMP payload. `Err(None)` is a bad footer, `Err(Some(..))`
+/// Redis's text for what is wrong inside.
+pub fn restore_functions(payload: &[u8]) -> Result<Vec<bytes::Bytes>, Option<&'static str>> {
+    let body = verify_payload(payload).map_err(|_| None)?;
+    let mut r = Reader::new(body);
+    let mut codes = Vec::new();
+    while r.remaining() > 0 {
+        let t = r.u8().map_err(|_| Some("can not read data type"))?;
+        if t != OPCODE_FUNCTION2 {
+            return Err(Some("given type is not a function"));
+        }
+        codes.push(
+            r.string()
+                .map_err(|_| Some("failed loading the given functions payload"))?,
+        );
+    }
+    Ok(codes)
+}

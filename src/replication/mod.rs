@@ -108,6 +108,8 @@ pub struct ReplState {
     /// Whether the stream has selected db 0 since the last full sync (Redis emits SELECT before
     /// the first command a replica sees).
     select_sent: bool,
+    /// Commands held back while a script runs (see [`ReplState::hold`]); None otherwise.
+    held: Option<Vec<Vec<u8>>>,
     /// Bumped whenever the role changes: a replica task of an older generation stops.
     pub generation: u64,
     /// A replica task of this generation must be started (done by whoever holds the node's Arc).
@@ -134,6 +136,7 @@ impl ReplState {
             replicas: BTreeMap::new(),
             pending_feeds: BTreeMap::new(),
             select_sent: false,
+            held: None,
             generation: 0,
             task_needed: None,
             ack_notify: Arc::new(Notify::new()),
@@ -190,11 +193,60 @@ impl ReplState {
     }
 
     pub fn propagate(&mut self, argv: &[&[u8]]) {
+        let encoded = encode_command(argv);
+        if let Some(held) = self.held.as_mut() {
+            held.push(encoded);
+            return;
+        }
+        self.feed_command(&encoded);
+    }
+
+    fn feed_command(&mut self, encoded: &[u8]) {
         if !self.select_sent {
             self.select_sent = true;
             self.feed(&encode_command(&[b"SELECT", b"0"]));
         }
-        self.feed(&encode_command(argv));
+        self.feed(encoded);
+    }
+
+    /// Starts holding propagated commands back (a script's effects go out together at its
+    /// end). False when something already holds them (a script inside a script cannot run).
+    pub fn hold(&mut self) -> bool {
+        if self.held.is_some() {
+            return false;
+        }
+        self.held = Some(Vec::new());
+        true
+    }
+
+    /// How many commands are held (0 when not holding).
+    pub fn held_len(&self) -> usize {
+        self.held.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Drops the commands held after the first `len` (redis.set_repl turned replication off).
+    pub fn held_truncate(&mut self, len: usize) {
+        if let Some(h) = self.held.as_mut() {
+            h.truncate(len);
+        }
+    }
+
+    /// Sends what was held: wrapped in MULTI / EXEC when there is more than one command and
+    /// `wrap` is set (Redis wraps a script's effects so replicas apply them atomically).
+    pub fn release(&mut self, wrap: bool) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let wrap = wrap && held.len() > 1;
+        if wrap {
+            self.feed_command(&encode_command(&[b"MULTI"]));
+        }
+        for c in &held {
+            self.feed_command(c);
+        }
+        if wrap {
+            self.feed_command(&encode_command(&[b"EXEC"]));
+        }
     }
 
     /// Starts a new history after a full sync or on promotion.

@@ -1,0 +1,205 @@
+//! FUNCTION libraries (Redis 7 functions): FUNCTION LOAD runs a library's body once, with
+//! `redis.register_function` as its API, and keeps the functions it registered; FCALL runs one
+//! of them with its keys and arguments (see `run::fcall`).
+
+use super::shebang::ScriptFlags;
+use super::{lua_bytes, lua_error_text, Scripting};
+use bytes::Bytes;
+use mlua::{Function, MultiValue, Table, Value};
+use std::collections::BTreeMap;
+
+/// One registered function.
+pub struct FunctionDef {
+    pub func: Function,
+    pub flags: ScriptFlags,
+    pub description: Option<Bytes>,
+}
+
+/// One loaded library.
+pub struct Library {
+    /// The code as loaded (shebang included): FUNCTION LIST WITHCODE, DUMP, replication.
+    pub code: Bytes,
+    pub functions: BTreeMap<String, FunctionDef>,
+}
+
+/// The libraries and the Lua side of loading them.
+pub struct Functions {
+    /// Libraries by name.
+    pub libraries: BTreeMap<String, Library>,
+    /// Lowercased function name -> (its library, its name as registered): FCALL finds
+    /// functions case-insensitively, as Redis's function dictionary does.
+    pub index: BTreeMap<String, (String, String)>,
+    env: Table,
+    state: Table,
+    rawpcall: Function,
+}
+
+/// `letters, digits, _`, at least one: the names Redis accepts for libraries and functions.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+const BAD_NAME: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+
+/// functionExtractLibMetaData: (engine, library name, offset of the body in the code).
+fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
+    if !code.starts_with(b"#!") {
+        return Err("Missing library metadata".into());
+    }
+    let Some(end) = code.iter().position(|&c| c == b'\n') else {
+        return Err("Invalid library metadata".into());
+    };
+    let line = String::from_utf8_lossy(&code[..end]).into_owned();
+    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
+    let Some(first) = parts.first() else {
+        return Err("Invalid library metadata".into());
+    };
+    let engine = first[2..].to_string();
+    let mut name = None;
+    for part in &parts[1..] {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+            if name.is_some() {
+                return Err(
+                    "Invalid metadata value, name argument was given multiple times".into(),
+                );
+            }
+            name = Some(part[5..].to_string());
+            continue;
+        }
+        return Err(format!("Invalid metadata value given: {part}"));
+    }
+    let Some(name) = name else {
+        return Err("Library name was not given".into());
+    };
+    Ok((engine, name, end))
+}
+
+impl Functions {
+    pub fn new(env: Table, state: Table, rawpcall: Function) -> Functions {
+        Functions {
+            libraries: BTreeMap::new(),
+            index: BTreeMap::new(),
+            env,
+            state,
+            rawpcall,
+        }
+    }
+
+    /// Forgets every library (FUNCTION FLUSH, FUNCTION RESTORE FLUSH).
+    pub fn flush(&mut self) {
+        self.libraries.clear();
+        self.index.clear();
+    }
+
+    /// Removes a library; false when there is none by that name.
+    pub fn delete(&mut self, name: &str) -> bool {
+        let Some(lib) = self.libraries.remove(name) else {
+            return false;
+        };
+        for f in lib.functions.keys() {
+            self.index.remove(&f.to_lowercase());
+        }
+        true
+    }
+
+    /// The function called `name` and its library's name.
+    pub fn find(&self, name: &str) -> Option<&FunctionDef> {
+        let (lib, original) = self.index.get(&name.to_lowercase())?;
+        self.libraries.get(lib)?.functions.get(original)
+    }
+}
+
+impl Scripting {
+    /// FUNCTION LOAD: compiles and runs the library, links its functions. The library name, or
+    /// the error text (after `ERR `).
+    pub fn load_library(&mut self, code: &Bytes, replace: bool) -> Result<String, String> {
+        let (engine, name, body_at) = metadata(code)?;
+        if !valid_name(name.as_bytes()) {
+            return Err(BAD_NAME.into());
+        }
+        if !engine.eq_ignore_ascii_case("lua") {
+            return Err(format!("Engine '{engine}' not found"));
+        }
+        let fx = &self.functions;
+        if fx.libraries.contains_key(&name) && !replace {
+            return Err(format!("Library '{name}' already exists"));
+        }
+        let chunk = self
+            .lua
+            .load(&code[body_at..])
+            .set_name(super::run::USER_FUNCTION)
+            .set_mode(mlua::ChunkMode::Text)
+            .set_environment(fx.env.clone())
+            .into_function()
+            .map_err(|e| format!("Error compiling function: {}", lua_error_text(&e)))?;
+        let registered = self.lua.create_table().map_err(|e| e.to_string())?;
+        let set = |k: &str, v: Value| fx.state.raw_set(k, v).map_err(|e| e.to_string());
+        set("registered", Value::Table(registered.clone()))?;
+        set("loading", Value::Boolean(true))?;
+        let outcome: mlua::Result<MultiValue> = fx.rawpcall.call(chunk);
+        set("loading", Value::Boolean(false))?;
+        set("registered", Value::Nil)?;
+        let mut outcome = outcome.map_err(|e| lua_error_text(&e))?;
+        if outcome.pop_front() != Some(Value::Boolean(true)) {
+            let err = super::unraise(outcome.pop_front().unwrap_or(Value::Nil));
+            let msg = match &err {
+                Value::Table(t) => lua_bytes(&t.raw_get::<Value>("err").unwrap_or(Value::Nil))
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default(),
+                other => format!(
+                    "ERR {}",
+                    String::from_utf8_lossy(&lua_bytes(other).unwrap_or_default())
+                ),
+            };
+            return Err(format!("Error registering functions: {msg}"));
+        }
+        let mut functions = BTreeMap::new();
+        for pair in registered.pairs::<String, Table>() {
+            let (fname, def) = pair.map_err(|e| e.to_string())?;
+            let mut flags = ScriptFlags::default();
+            if let Ok(list) = def.raw_get::<Table>("flags") {
+                for f in list.sequence_values::<String>().flatten() {
+                    flags.set(f.as_bytes());
+                }
+            }
+            let description = def
+                .raw_get::<Option<mlua::String>>("description")
+                .ok()
+                .flatten()
+                .map(|s| Bytes::copy_from_slice(&s.as_bytes()));
+            let func: Function = def.raw_get("callback").map_err(|e| e.to_string())?;
+            functions.insert(
+                fname,
+                FunctionDef {
+                    func,
+                    flags,
+                    description,
+                },
+            );
+        }
+        if functions.is_empty() {
+            return Err("No functions registered".into());
+        }
+        let fx = &mut self.functions;
+        for fname in functions.keys() {
+            if let Some((owner, _)) = fx.index.get(&fname.to_lowercase()) {
+                if *owner != name {
+                    return Err(format!("Function {fname} already exists"));
+                }
+            }
+        }
+        fx.delete(&name);
+        for fname in functions.keys() {
+            fx.index
+                .insert(fname.to_lowercase(), (name.clone(), fname.clone()));
+        }
+        fx.libraries.insert(
+            name.clone(),
+            Library {
+                code: code.clone(),
+                functions,
+            },
+        );
+        Ok(name)
+    }
+}
