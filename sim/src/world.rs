@@ -389,8 +389,10 @@ impl World {
 
     /// Collects events and runs the safety checks once.
     pub fn step(&mut self) {
-        self.collect_exits();
+        // Events first: a node that exited (a failed nodes.conf save) may have granted a vote
+        // or won an election since the last step, and its events die with it otherwise.
         self.collect_events();
+        self.collect_exits();
         let at = self.now_ms();
         let mut checker = std::mem::take(&mut self.checker);
         checker.check_safety(self, at);
@@ -495,7 +497,12 @@ impl World {
                 continue;
             };
             let base = origin.duration_since(self.t0).as_millis() as u64;
-            let Ok(mut g) = node.lock() else { continue };
+            // A node that exited panicked holding its lock (madsim's stand-in for exit(1));
+            // what it recorded before is still its history.
+            let mut g = match node.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
             let Some(events) = g.rest.cluster_events.as_mut() else {
                 continue;
             };
@@ -830,8 +837,14 @@ impl World {
         Ok(())
     }
 
-    /// Restarts every killed node, resumes every paused one, heals every link and every disk.
+    /// Restarts every killed node, resumes every paused one, heals every link and every disk,
+    /// and turns the fault points off (in running nodes and in the ones it restarts): the
+    /// liveness phase that follows judges convergence without new faults.
     pub fn recover(&mut self) {
+        self.fault_points_armed.store(false, Ordering::Relaxed);
+        for i in 0..self.nodes.len() {
+            self.with_node_mut(i, |n| n.rest.fault_points = FaultPoints::default());
+        }
         for i in 0..self.nodes.len() {
             if self.nodes[i].disk_fault.is_some() {
                 self.disk_fault(i, None);

@@ -290,3 +290,30 @@ fn the_liveness_core_leaves_a_minority_of_shards_out() {
     );
     assert!(r.promotions >= 1, "its replica took over:\n{end}");
 }
+
+/// Found by the 10,000-seed swarm run: an election that expired cleared its "request sent"
+/// flag, so a rank change re-opened it in a new epoch with the old epoch's two votes still
+/// counted, and one vote of the new epoch made a promotion ("replica-2 took over in epoch 21
+/// with 1 votes granted; a majority of its view is 3"). Redis keeps failover_auth_sent until
+/// the retry time starts a new election with the count reset; fixed in src/cluster/state.rs.
+#[test]
+fn an_expired_election_does_not_carry_its_votes_into_a_new_epoch() {
+    for (name, seed) in [
+        ("stale-packets-after-heal", 4302),
+        ("replica-migration", 7520),
+    ] {
+        swarm_seed_passes(name, seed);
+    }
+}
+
+/// Found by the same run over the fault-points file: a node that exited on a failed
+/// nodes.conf save lost the events it had recorded since the world's last step (a vote it
+/// granted, so invariant 10 counted one vote short), and fault points kept firing after the
+/// final `recover`, so nodes kept exiting in the liveness phase. The world now collects a
+/// node's events before its exit, and `recover` turns the fault points off.
+#[test]
+fn fault_points_stop_at_recover_and_an_exiting_node_keeps_its_history() {
+    for seed in [7994, 9009] {
+        swarm_seed_passes("fault-points", seed);
+    }
+}

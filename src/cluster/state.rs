@@ -262,6 +262,12 @@ struct Election {
     voters: BTreeSet<NodeId>,
     /// Whether the request was sent.
     auth_sent: bool,
+    /// The request went unanswered past the auth timeout. Redis keeps `failover_auth_sent`
+    /// set until the retry time schedules a new election (with the count reset); clearing it
+    /// here instead let a rank change re-open the old election in a new epoch with the old
+    /// epoch's votes still counted (swarm seed 4302 over stale-packets-after-heal: a promotion
+    /// with one vote of the new epoch).
+    expired: bool,
     /// Rank when scheduled.
     rank: u32,
     /// Epoch of the request.
@@ -2061,11 +2067,11 @@ impl ClusterState {
             return;
         }
         if now_ms - self.election.auth_time_ms > auth_timeout {
-            if self.election.auth_sent {
+            if self.election.auth_sent && !self.election.expired {
                 crate::mark!("election expired without a majority");
                 let epoch = self.election.auth_epoch;
                 self.event(ClusterEvent::ElectionExpired { epoch });
-                self.election.auth_sent = false;
+                self.election.expired = true;
             }
             return;
         }
@@ -2107,7 +2113,10 @@ impl ClusterState {
         if !v.is_master() || v.numslots() == 0 || self.is_master() {
             return;
         }
-        if voter_epoch < self.election.auth_epoch || !self.election.auth_sent {
+        if voter_epoch < self.election.auth_epoch
+            || !self.election.auth_sent
+            || self.election.expired
+        {
             crate::mark!("vote ignored: older than our election");
             return;
         }
