@@ -464,6 +464,7 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
                 &format!("Configured to replicate {} at {}:{}", master, ip, port),
             );
             node.view().become_replica_of(&ip, port);
+            crate::atomic::import::on_demoted(&mut node.rest);
         }
         Output::StopReplication => node.view().become_master(),
         Output::Event(e) => {

@@ -120,6 +120,8 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// Persistence's view of the stream: the dirty counter and the AOF (see `crate::persist`).
     pub tap: crate::persist::Tap,
+    /// The write streams of slots being exported atomically (see `crate::atomic`).
+    pub capture: crate::atomic::capture::Captures,
 }
 
 impl ReplState {
@@ -141,6 +143,7 @@ impl ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             tap: Default::default(),
+            capture: Default::default(),
         }
     }
 
@@ -177,6 +180,9 @@ impl ReplState {
             self.feed(&encode_command(&[b"SELECT", b"0"]));
         }
         self.feed(&encode_command(argv));
+        if !self.capture.is_empty() {
+            self.capture.on_command(argv);
+        }
     }
 
     /// Starts a new history after a full sync or on promotion.
