@@ -163,7 +163,12 @@ fn abandon(rest: &mut NodeRest, name: &str, state: JobState, message: &str) {
         }
         j.paused_since_ms = 0;
     }
-    let msg = format!("Slot migration {} ended: {} {}", name, state.name(), message);
+    let msg = format!(
+        "Slot migration {} ended: {} {}",
+        name,
+        state.name(),
+        message
+    );
     rest.logger
         .log(crate::log::Level::Notice, rest.clock.unix_ms(), &msg);
 }
@@ -191,8 +196,7 @@ fn complete(db: &mut Db, rest: &mut NodeRest, name: &str) {
             }
         }
     }
-    rest.atomic
-        .set_state(name, JobState::Success, "", unix);
+    rest.atomic.set_state(name, JobState::Success, "", unix);
     if let Some(j) = rest.atomic.job_mut(name) {
         j.paused_since_ms = 0;
     }
@@ -228,7 +232,11 @@ fn check(rest: &NodeRest, name: &str) -> Result<(), Stop> {
     }
     match c.nodes.get(&job.target) {
         Some(t) if t.is_master() && !t.is_failed() => {}
-        _ => return Err(Stop::Failed("the target is no longer a healthy primary".into())),
+        _ => {
+            return Err(Stop::Failed(
+                "the target is no longer a healthy primary".into(),
+            ))
+        }
     }
     if let Some(reason) = rest.repl.capture.get(name).and_then(|c| c.broken) {
         return Err(Stop::Failed(reason.into()));
@@ -237,7 +245,10 @@ fn check(rest: &NodeRest, name: &str) -> Result<(), Stop> {
 }
 
 async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
-    let lock = || node.lock().map_err(|_| Stop::Failed("node lock poisoned".into()));
+    let lock = || {
+        node.lock()
+            .map_err(|_| Stop::Failed("node lock poisoned".into()))
+    };
     let (addr, auth, timeout, start_cmd) = {
         let g = lock()?;
         check(&g.rest, name)?;
@@ -258,19 +269,14 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             format!("{}:{}", t.ip, t.port)
         };
         let cfg = &g.rest.config;
-        let auth = cfg
-            .get("masterauth")
-            .filter(|s| !s.is_empty())
-            .map(|p| {
-                match cfg.get("masteruser").filter(|s| !s.is_empty()) {
-                    Some(u) => crate::replication::encode_command(&[
-                        b"AUTH",
-                        u.as_bytes(),
-                        p.as_bytes(),
-                    ]),
-                    None => crate::replication::encode_command(&[b"AUTH", p.as_bytes()]),
+        let auth = cfg.get("masterauth").filter(|s| !s.is_empty()).map(|p| {
+            match cfg.get("masteruser").filter(|s| !s.is_empty()) {
+                Some(u) => {
+                    crate::replication::encode_command(&[b"AUTH", u.as_bytes(), p.as_bytes()])
                 }
-            });
+                None => crate::replication::encode_command(&[b"AUTH", p.as_bytes()]),
+            }
+        });
         let timeout = Duration::from_millis(super::import::link_timeout_ms(&g.rest));
         let mut argv: Vec<Vec<u8>> = vec![
             b"CLUSTER".to_vec(),
@@ -284,7 +290,12 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             argv.push(e.to_string().into_bytes());
         }
         let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        (addr, auth, timeout, crate::replication::encode_command(&refs))
+        (
+            addr,
+            auth,
+            timeout,
+            crate::replication::encode_command(&refs),
+        )
     };
     let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
@@ -324,7 +335,11 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             {
                 return Err(Stop::Failed("the write pause timed out".into()));
             }
-            let paused = g.rest.atomic.job(name).is_some_and(|j| j.paused_since_ms != 0);
+            let paused = g
+                .rest
+                .atomic
+                .job(name)
+                .is_some_and(|j| j.paused_since_ms != 0);
             let (bytes, _) = g.rest.repl.capture.take(name, CHUNK_BYTES);
             if paused && bytes.is_empty() {
                 Step::Finish
@@ -363,12 +378,8 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             .atomic
             .set_state(name, JobState::Handover, "waiting for the target", unix);
     }
-    let finish = crate::replication::encode_command(&[
-        b"CLUSTER",
-        b"SYNCSLOTS",
-        b"FINISH",
-        name.as_bytes(),
-    ]);
+    let finish =
+        crate::replication::encode_command(&[b"CLUSTER", b"SYNCSLOTS", b"FINISH", name.as_bytes()]);
     let answered = match send(&mut stream, &finish, timeout).await {
         Ok(()) => reader.line(&mut stream, timeout).await,
         Err(_) => Err(Stop::Failed("write to the target failed".into())),
@@ -427,10 +438,14 @@ async fn await_outcome(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> 
             }
             if !all_mine || !c.is_master() {
                 // Somebody else settled it (a failover, an UPDATE): nothing of ours to hand over.
-                return Err(Stop::Failed("the slots changed owner during the handover".into()));
+                return Err(Stop::Failed(
+                    "the slots changed owner during the handover".into(),
+                ));
             }
             if n.rest.clock.mono_ms() >= deadline {
-                return Err(Stop::Failed("no answer from the target to the handover".into()));
+                return Err(Stop::Failed(
+                    "no answer from the target to the handover".into(),
+                ));
             }
         }
         tokio::time::sleep(Duration::from_millis(HEARTBEAT_MS)).await;
@@ -451,7 +466,11 @@ async fn send(stream: &mut TcpStream, bytes: &[u8], timeout: Duration) -> Result
     }
 }
 
-async fn expect_ok(reader: &mut Lines, stream: &mut TcpStream, timeout: Duration) -> Result<(), Stop> {
+async fn expect_ok(
+    reader: &mut Lines,
+    stream: &mut TcpStream,
+    timeout: Duration,
+) -> Result<(), Stop> {
     let line = reader.line(stream, timeout).await?;
     if line.starts_with(b"-") {
         return Err(Stop::Failed(

@@ -238,7 +238,13 @@ pub fn cancel_all(db: &mut Db, rest: &mut NodeRest) -> usize {
         } else {
             JobState::Cancelled
         };
-        end(db, rest, name, end_state, "cancelled by CLUSTER CANCELSLOTMIGRATIONS");
+        end(
+            db,
+            rest,
+            name,
+            end_state,
+            "cancelled by CLUSTER CANCELSLOTMIGRATIONS",
+        );
         if let Some(id) = link {
             rest.killed_clients.insert(*id);
         }
@@ -293,7 +299,13 @@ pub fn cron(db: &mut Db, rest: &mut NodeRest) {
         .map(|j| (j.name.clone(), j.link_client))
         .collect();
     for (name, link) in silent {
-        end(db, rest, &name, JobState::Failed, "timed out waiting for the source");
+        end(
+            db,
+            rest,
+            &name,
+            JobState::Failed,
+            "timed out waiting for the source",
+        );
         if let Some(id) = link {
             rest.killed_clients.insert(id);
         }

@@ -272,10 +272,7 @@ pub fn parse_ranges(args: &[bytes::Bytes]) -> Result<Ranges, String> {
                 s, e
             ));
         }
-        if out
-            .iter()
-            .any(|&(a, b): &(u16, u16)| !(e < a || b < s))
-        {
+        if out.iter().any(|&(a, b): &(u16, u16)| !(e < a || b < s)) {
             return Err("ERR Slot ranges overlap".into());
         }
         out.push((s, e));
@@ -289,7 +286,9 @@ mod tests {
     use bytes::Bytes;
 
     fn b(v: &[&str]) -> Vec<Bytes> {
-        v.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        v.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]

@@ -25,7 +25,10 @@ fn parse_blocks(args: &[Bytes]) -> Result<Vec<(Ranges, NodeId)>, CmdError> {
         let ranges = parse_ranges(&args[i + 1..node_at]).map_err(CmdError::other)?;
         let id_arg = args.get(node_at + 1).ok_or_else(syntax)?;
         let id = NodeId::parse(id_arg).ok_or_else(|| {
-            CmdError::other(format!("ERR Unknown node {}", String::from_utf8_lossy(id_arg)))
+            CmdError::other(format!(
+                "ERR Unknown node {}",
+                String::from_utf8_lossy(id_arg)
+            ))
         })?;
         blocks.push((ranges, id));
         i = node_at + 2;
@@ -94,7 +97,13 @@ pub fn syncslots(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         b"done" => {
             let name = text(3)?;
             if ctx.node.atomic.job(&name).is_some() {
-                import::end(ctx.db, ctx.node, &name, crate::atomic::JobState::Success, "");
+                import::end(
+                    ctx.db,
+                    ctx.node,
+                    &name,
+                    crate::atomic::JobState::Success,
+                    "",
+                );
             }
             Ok(Reply::ok())
         }
