@@ -226,6 +226,10 @@ fn check(rest: &NodeRest, name: &str) -> Result<(), Stop> {
     if !c.is_master() || rest.repl.is_replica() {
         return Err(Stop::Failed("this node is no longer a primary".into()));
     }
+    if c.manual_failover_running() || rest.write_pause_until_ms > rest.clock.mono_ms() {
+        // A failover of this shard is under way: the slots stay with the shard.
+        return Err(Stop::Failed("a manual failover of this shard is running".into()));
+    }
     let me = c.me().id;
     if slots_of(&job.ranges).any(|s| c.slot_owner_id(s) != Some(me)) {
         return Err(Stop::Failed("this node no longer owns the slots".into()));
