@@ -443,6 +443,12 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
             }
         }
         Output::DropSlotKeys { slots } => {
+            let slots = if node.rest.atomic.jobs.is_empty() {
+                slots
+            } else {
+                let n = &mut *node;
+                crate::atomic::export::complete_by_gossip(&mut n.db, &mut n.rest, slots)
+            };
             let mut dropped = 0;
             for s in slots {
                 dropped += node.db.clear_slot(s);

@@ -1080,13 +1080,18 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
     }
     if let Some(m) = &st.migrate_slots_atomic {
         let f = m.get_ref();
-        let ranges = parse_ranges(&f.slots).filter(|r| !r.is_empty()).ok_or_else(|| {
-            ctx.err(
-                m.span(),
-                "migrate_slots_atomic.slots",
-                format!("{:?} is not a list of slot ranges such as \"100-200,300\"", f.slots),
-            )
-        })?;
+        let ranges = parse_ranges(&f.slots)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| {
+                ctx.err(
+                    m.span(),
+                    "migrate_slots_atomic.slots",
+                    format!(
+                        "{:?} is not a list of slot ranges such as \"100-200,300\"",
+                        f.slots
+                    ),
+                )
+            })?;
         let from = ctx.target(&f.from, m.span(), "migrate_slots_atomic.from", false)?;
         let to = ctx.target(&f.to, m.span(), "migrate_slots_atomic.to", false)?;
         actions.push((

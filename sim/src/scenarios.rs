@@ -278,7 +278,9 @@ impl Run {
             self.world.nodes[d].name.clone(),
         );
         if !wait {
-            return Ok(format!("migrate slots {text} {sname} -> {dname} atomically: started"));
+            return Ok(format!(
+                "migrate slots {text} {sname} -> {dname} atomically: started"
+            ));
         }
         for _ in 0..600 {
             let f = self
@@ -286,8 +288,12 @@ impl Run {
                 .call(s, vec![b"CLUSTER".to_vec(), b"GETSLOTMIGRATIONS".to_vec()])
                 .await?;
             let state = last_job_state(&f);
-            if let Some(st) = state.filter(|st| ["success", "failed", "cancelled"].contains(&st.as_str())) {
-                return Ok(format!("migrate slots {text} {sname} -> {dname} atomically: {st}"));
+            if let Some(st) =
+                state.filter(|st| ["success", "failed", "cancelled"].contains(&st.as_str()))
+            {
+                return Ok(format!(
+                    "migrate slots {text} {sname} -> {dname} atomically: {st}"
+                ));
             }
             self.world.run_for(Duration::from_millis(50)).await;
         }

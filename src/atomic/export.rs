@@ -180,6 +180,9 @@ fn complete(db: &mut Db, rest: &mut NodeRest, name: &str) {
     let Some(job) = rest.atomic.job(name).cloned() else {
         return;
     };
+    if job.state == JobState::Success {
+        return;
+    }
     let (now, unix) = (rest.clock.mono_ms(), rest.clock.unix_ms());
     if let Some(c) = rest.cluster.as_mut() {
         c.give_slots_atomically(now, unix, &job.ranges, job.target);
@@ -212,6 +215,28 @@ fn complete(db: &mut Db, rest: &mut NodeRest, name: &str) {
     rest.cluster_wakeup.notify_one();
 }
 
+/// The cluster bus learnt that the target took slots of an export in its handover (its
+/// gossip can arrive before the answer to FINISH) and is about to drop their keys: complete
+/// those exports first, so the deletions reach the replicas and the AOF as DELs (a bare drop
+/// would leave the replicas with the keys). Returns the slots left for the plain drop.
+pub fn complete_by_gossip(db: &mut Db, rest: &mut NodeRest, slots: Vec<u16>) -> Vec<u16> {
+    let names: Vec<String> = rest
+        .atomic
+        .jobs
+        .iter()
+        .filter(|j| {
+            j.op == Operation::Export
+                && j.state == JobState::Handover
+                && slots.iter().any(|&s| super::ranges_contain(&j.ranges, s))
+        })
+        .map(|j| j.name.clone())
+        .collect();
+    for name in names {
+        complete(db, rest, &name);
+    }
+    slots
+}
+
 /// Whether the job may go on: not cancelled, still a master owning every slot, capture whole.
 fn check(rest: &NodeRest, name: &str) -> Result<(), Stop> {
     let Some(job) = rest.atomic.job(name) else {
@@ -228,7 +253,9 @@ fn check(rest: &NodeRest, name: &str) -> Result<(), Stop> {
     }
     if c.manual_failover_running() || rest.write_pause_until_ms > rest.clock.mono_ms() {
         // A failover of this shard is under way: the slots stay with the shard.
-        return Err(Stop::Failed("a manual failover of this shard is running".into()));
+        return Err(Stop::Failed(
+            "a manual failover of this shard is running".into(),
+        ));
     }
     let me = c.me().id;
     if slots_of(&job.ranges).any(|s| c.slot_owner_id(s) != Some(me)) {
