@@ -435,6 +435,70 @@ fn cancelled_migration_rolls_back() {
     let start = first_slot(&c, 0);
     let (s, e) = (start.to_string(), (start + 2000).to_string());
     let dst_id = node_id(dst);
+    // Refusals: nothing starts.
+    let err = |args: &[&str]| -> String {
+        match cluster_util::query_str(src, args) {
+            Ok(v) => panic!("{args:?} answered {v}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let src_id = node_id(src);
+    let other = c.owner_in_view(0, 16383).expect("owner of 16383");
+    assert!(err(&[
+        "CLUSTER",
+        "MIGRATESLOTS",
+        "SLOTSRANGE",
+        "1",
+        "NODE",
+        &dst_id
+    ])
+    .contains("syntax error"));
+    assert!(err(&["CLUSTER", "MIGRATESLOTS", "NODE", &dst_id]).contains("syntax error"));
+    assert!(err(&[
+        "CLUSTER",
+        "MIGRATESLOTS",
+        "SLOTSRANGE",
+        &s,
+        &e,
+        "NODE",
+        &src_id
+    ])
+    .contains("can not be this node"));
+    assert!(
+        err(&[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            "16383",
+            "16383",
+            "NODE",
+            &dst_id
+        ])
+        .contains("not the owner of hash slot 16383"),
+        "{}",
+        other.port
+    );
+    assert!(err(&[
+        "CLUSTER",
+        "MIGRATESLOTS",
+        "SLOTSRANGE",
+        &e,
+        &s,
+        "NODE",
+        &dst_id
+    ])
+    .contains("greater than end slot"));
+    assert!(err(&[
+        "CLUSTER",
+        "MIGRATESLOTS",
+        "SLOTSRANGE",
+        &s,
+        &e,
+        "NODE",
+        "ffffffffffffffffffffffffffffffffffffffff"
+    ])
+    .contains("Unknown node"));
+    assert!(migrations(src).is_empty());
     // MIGRATESLOTS and CANCELSLOTMIGRATIONS in one pipeline: the cancel lands before the
     // export task's first step.
     let mut conn = TcpStream::connect(("127.0.0.1", src)).expect("connect");
