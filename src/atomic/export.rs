@@ -2,6 +2,7 @@
 //! and the task that streams the slots to the target and hands them over (without it).
 
 use super::{slots_of, Job, JobState, Operation, Ranges};
+use crate::cluster::event::ClusterEvent;
 use crate::cluster::{NodeId, SlotBitmap};
 use crate::db::Db;
 use crate::node::{Node, NodeRest};
@@ -101,6 +102,18 @@ pub fn start(db: &Db, rest: &mut NodeRest, blocks: Vec<(Ranges, NodeId)>) -> Res
             last_io_ms: now,
             paused_since_ms: 0,
         });
+        let detail = rest
+            .atomic
+            .job(&name)
+            .map(|j| {
+                format!(
+                    "export of {} to {} started",
+                    super::ranges_text(&j.ranges),
+                    short(&target)
+                )
+            })
+            .unwrap_or_default();
+        rest.record_cluster_event(ClusterEvent::SlotMigration { detail });
         rest.atomic.spawn.push(name);
     }
     Ok(())
@@ -163,14 +176,14 @@ fn abandon(rest: &mut NodeRest, name: &str, state: JobState, message: &str) {
         }
         j.paused_since_ms = 0;
     }
-    let msg = format!(
-        "Slot migration {} ended: {} {}",
-        name,
-        state.name(),
-        message
-    );
-    rest.logger
-        .log(crate::log::Level::Notice, rest.clock.unix_ms(), &msg);
+    let ranges = rest
+        .atomic
+        .job(name)
+        .map(|j| super::ranges_text(&j.ranges))
+        .unwrap_or_default();
+    rest.record_cluster_event(ClusterEvent::SlotMigration {
+        detail: format!("export of {} {}: {}", ranges, state.name(), message),
+    });
 }
 
 /// The handover is known to have happened: bind the slots to the target, delete their keys
@@ -203,15 +216,13 @@ fn complete(db: &mut Db, rest: &mut NodeRest, name: &str) {
     if let Some(j) = rest.atomic.job_mut(name) {
         j.paused_since_ms = 0;
     }
-    let msg = format!(
-        "Slot migration {} to {} done: {} slots, {} keys handed over",
-        name,
-        job.target,
-        slots_of(&job.ranges).count(),
-        deleted
-    );
-    rest.logger
-        .log(crate::log::Level::Notice, rest.clock.unix_ms(), &msg);
+    rest.record_cluster_event(ClusterEvent::SlotMigration {
+        detail: format!(
+            "export of {} handed over, {} keys deleted here",
+            super::ranges_text(&job.ranges),
+            deleted
+        ),
+    });
     rest.cluster_wakeup.notify_one();
 }
 
@@ -539,4 +550,9 @@ impl Lines {
             }
         }
     }
+}
+
+/// The first 8 characters of a node id, as the cluster's events print them.
+pub fn short(id: &NodeId) -> String {
+    id.to_string().chars().take(8).collect()
 }

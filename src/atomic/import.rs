@@ -8,6 +8,7 @@
 //! commands are answered, and an error on a data command ends the job and closes the link.
 
 use super::{slots_of, Job, JobState, Operation, Ranges};
+use crate::cluster::event::ClusterEvent;
 use crate::cluster::NodeId;
 use crate::db::Db;
 use crate::node::NodeRest;
@@ -66,6 +67,13 @@ pub fn start(
         paused_since_ms: 0,
     });
     mark(rest, name, &ranges);
+    rest.record_cluster_event(ClusterEvent::SlotMigration {
+        detail: format!(
+            "import of {} from {} started",
+            super::ranges_text(&ranges),
+            super::export::short(&source)
+        ),
+    });
     Ok(())
 }
 
@@ -184,14 +192,19 @@ fn drop_partial_keys(db: &mut Db, rest: &mut NodeRest, name: &str) {
             }
         }
     }
-    if dropped > 0 {
-        let msg = format!(
-            "Slot migration {}: deleted {} keys of slots not imported",
-            name, dropped
-        );
-        rest.logger
-            .log(crate::log::Level::Notice, rest.clock.unix_ms(), &msg);
-    }
+    let outcome = rest
+        .atomic
+        .job(name)
+        .map(|j| format!("{} {}", j.state.name(), j.message))
+        .unwrap_or_else(|| "unfinished (this node restarted or was promoted)".into());
+    rest.record_cluster_event(ClusterEvent::SlotMigration {
+        detail: format!(
+            "import of {} ended: {}; {} partial keys deleted",
+            super::ranges_text(&ranges),
+            outcome.trim_end(),
+            dropped
+        ),
+    });
     unmark(rest, name);
 }
 
