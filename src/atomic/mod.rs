@@ -252,7 +252,7 @@ impl AtomicState {
 
 /// Parses `start end [start end ...]` (slot numbers); `Err` names the bad argument.
 pub fn parse_ranges(args: &[bytes::Bytes]) -> Result<Ranges, String> {
-    if args.is_empty() || args.len() % 2 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(2) {
         return Err("ERR syntax error".into());
     }
     let mut out = Vec::new();
