@@ -443,6 +443,12 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
             }
         }
         Output::DropSlotKeys { slots } => {
+            let slots = if node.rest.atomic.jobs.is_empty() {
+                slots
+            } else {
+                let n = &mut *node;
+                crate::atomic::export::complete_by_gossip(&mut n.db, &mut n.rest, slots)
+            };
             let mut dropped = 0;
             for s in slots {
                 dropped += node.db.clear_slot(s);
@@ -464,6 +470,7 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
                 &format!("Configured to replicate {} at {}:{}", master, ip, port),
             );
             node.view().become_replica_of(&ip, port);
+            crate::atomic::import::on_demoted(&mut node.rest);
         }
         Output::StopReplication => node.view().become_master(),
         Output::Event(e) => {

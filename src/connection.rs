@@ -267,6 +267,9 @@ where
                 if let Some(generation) = g.rest.repl.task_needed.take() {
                     tokio::spawn(crate::replication::replica::run(node.clone(), generation));
                 }
+                for name in std::mem::take(&mut g.rest.atomic.spawn) {
+                    tokio::spawn(crate::atomic::export::run(node.clone(), name));
+                }
                 g.rest.stats.total_net_output_bytes += output.len() as u64;
                 if let Some(entry) = g.rest.clients.get_mut(&client.id) {
                     entry.clone_from(client);

@@ -71,6 +71,9 @@ pub struct Client {
     /// Commands to replicate instead of the command just run, when it is not one command
     /// (XREADGROUP -> one XCLAIM per entry); an empty list replicates nothing.
     pub propagate: Option<Vec<Vec<Bytes>>>,
+    /// This connection is a source's atomic slot migration link (`CLUSTER SYNCSLOTS START`):
+    /// its data commands are not answered (see `crate::atomic::import`).
+    pub slot_link: bool,
 }
 
 /// A client blocked in WAIT.
@@ -113,6 +116,7 @@ impl Client {
             blocked: false,
             rewrite: None,
             propagate: None,
+            slot_link: false,
         }
     }
 }
@@ -200,6 +204,8 @@ pub struct NodeRest {
     pub migrate: crate::migrate::MigrateState,
     /// The Lua engine and the script cache (EVAL, SCRIPT).
     pub scripting: crate::scripting::Scripting,
+    /// Atomic slot migrations (CLUSTER MIGRATESLOTS), both sides.
+    pub atomic: crate::atomic::AtomicState,
 }
 
 impl NodeRest {
@@ -291,6 +297,7 @@ impl Node {
                 evictor: Default::default(),
                 migrate: Default::default(),
                 scripting,
+                atomic: Default::default(),
                 persist,
             },
         }
@@ -317,6 +324,9 @@ impl Node {
 
     /// Forgets a closed connection.
     pub fn disconnect_client(&mut self, id: u64) {
+        if !self.rest.atomic.jobs.is_empty() {
+            crate::atomic::import::link_closed(&mut self.db, &mut self.rest, id);
+        }
         self.rest.clients.remove(&id);
         self.rest.hub.remove_client(id);
         self.rest.blocking.unblock(id);
@@ -330,7 +340,41 @@ impl Node {
         if self.rest.blocking.has_ready() {
             self.serve_ready_keys();
         }
+        if client.slot_link {
+            return self.slot_link_reply(client, argv, reply);
+        }
         reply
+    }
+
+    /// On a source's slot migration link only SYNCSLOTS is answered; a data command that
+    /// failed (or arrives after the import ended) ends the import and the link.
+    fn slot_link_reply(&mut self, client: &mut Client, argv: &[Bytes], reply: Reply) -> Reply {
+        let is_syncslots = argv.len() >= 2
+            && argv[0].eq_ignore_ascii_case(b"cluster")
+            && argv[1].eq_ignore_ascii_case(b"syncslots");
+        if is_syncslots {
+            crate::atomic::import::touch(&mut self.rest, client.id);
+            return reply;
+        }
+        let job = crate::atomic::import::job_of_link(&self.rest, client.id);
+        match job {
+            Some(name) if reply.is_error() => {
+                crate::atomic::import::end(
+                    &mut self.db,
+                    &mut self.rest,
+                    &name,
+                    crate::atomic::JobState::Failed,
+                    "a command of the source failed here",
+                );
+                client.close_after_reply = true;
+                reply
+            }
+            Some(_) => Reply::NoReply,
+            None => {
+                client.close_after_reply = true;
+                Reply::error("ERR no slot migration in progress on this connection")
+            }
+        }
     }
 
     /// Redis's processCommand: lookup and the checks before running (each of which flags an
@@ -940,6 +984,10 @@ impl Node {
         }
         let first = *keys.first()?;
         let slot = crate::slot::key_slot(first);
+        if client.slot_link && self.rest.atomic.link_covers(client.id, slot) {
+            // A source's migration stream writes slots this node is importing.
+            return None;
+        }
         let mut multiple_keys = false;
         for k in &keys[1..] {
             if *k != first {
@@ -1001,6 +1049,9 @@ impl Node {
         if self.rest.migrate.has_in_flight() && self.touches_in_flight_key(client, argv) {
             return true;
         }
+        if self.rest.atomic.any_paused() && self.writes_paused_slot(client, argv) {
+            return true;
+        }
         if self.rest.write_pause_until_ms == 0 {
             return false;
         }
@@ -1020,6 +1071,28 @@ impl Node {
             return is_exec && client.multi.iter().flatten().any(|a| is_write(a));
         }
         is_write(argv)
+    }
+
+    /// Whether a write (or an EXEC with one) names a key of a slot whose atomic migration is
+    /// in its final write pause (reads go on until the handover).
+    fn writes_paused_slot(&self, client: &Client, argv: &[Bytes]) -> bool {
+        let paused = |a: &[Bytes]| -> bool {
+            let Some(spec) = a.first().and_then(|n| cmd::lookup(n)) else {
+                return false;
+            };
+            spec.is_write()
+                && cmd::key_positions(spec, a)
+                    .into_iter()
+                    .filter_map(|i| a.get(i))
+                    .any(|k| self.rest.atomic.write_paused(crate::slot::key_slot(k)))
+        };
+        if client.multi.is_some() {
+            let is_exec = argv
+                .first()
+                .is_some_and(|n| n.eq_ignore_ascii_case(b"exec"));
+            return is_exec && client.multi.iter().flatten().any(|a| paused(a));
+        }
+        paused(argv)
     }
 
     /// Whether a command (or, for EXEC, the queued transaction) names a key in flight.
@@ -1192,6 +1265,7 @@ impl Node {
         self.rest.stats.used_memory_peak = self.rest.stats.used_memory_peak.max(used);
         let now_ms = self.rest.clock.mono_ms();
         self.rest.migrate.close_idle(now_ms);
+        crate::atomic::import::cron(&mut self.db, &mut self.rest);
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
             let now = self.rest.clock.unix_ms();

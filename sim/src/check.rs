@@ -339,7 +339,16 @@ pub fn keys_in_one_place<'a>(
             .copied()
             .filter(|&i| {
                 world
-                    .with_node(i, |n| n.db.peek(key.as_bytes()).is_some())
+                    .with_node(i, |n| {
+                        // A target's copy of a slot it is importing atomically is in flight:
+                        // it becomes the one copy only when the target takes the slot (and
+                        // is deleted if it does not).
+                        let slot = keyslot::slot::key_slot(key.as_bytes());
+                        let in_flight = n.rest.atomic.marked(slot)
+                            && n.rest.cluster.as_ref().map(|c| c.slot_owner_id(slot))
+                                != n.rest.cluster.as_ref().map(|c| Some(c.me().id));
+                        !in_flight && n.db.peek(key.as_bytes()).is_some()
+                    })
                     .unwrap_or(false)
             })
             .collect();

@@ -72,6 +72,14 @@ pub enum Action {
         to: Target,
         pipeline: usize,
     },
+    /// Start an atomic slot migration: `CLUSTER MIGRATESLOTS SLOTSRANGE ... NODE to` on
+    /// `from`; with `wait`, poll `CLUSTER GETSLOTMIGRATIONS` on `from` until the job ends.
+    MigrateSlotsAtomic {
+        ranges: Vec<(u16, u16)>,
+        from: Target,
+        to: Target,
+        wait: bool,
+    },
     /// Keep a copy of a node's nodes.conf (to write it back later, stale).
     SaveNodesConf(Target),
     /// Write the saved copy back to the node's disk (a stale nodes.conf for its next start).
@@ -376,6 +384,7 @@ struct StepFile {
     recover: Option<bool>,
     command: Option<Spanned<CommandFile>>,
     migrate_slot: Option<Spanned<MigrateSlotFile>>,
+    migrate_slots_atomic: Option<Spanned<MigrateSlotsAtomicFile>>,
     save_nodes_conf: Option<Spanned<String>>,
     restore_nodes_conf: Option<Spanned<String>>,
     check: Option<Spanned<CheckFile>>,
@@ -452,6 +461,15 @@ struct MigrateSlotFile {
     from: String,
     to: String,
     pipeline: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MigrateSlotsAtomicFile {
+    slots: String,
+    from: String,
+    to: String,
+    wait: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1060,6 +1078,32 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             },
         ));
     }
+    if let Some(m) = &st.migrate_slots_atomic {
+        let f = m.get_ref();
+        let ranges = parse_ranges(&f.slots)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| {
+                ctx.err(
+                    m.span(),
+                    "migrate_slots_atomic.slots",
+                    format!(
+                        "{:?} is not a list of slot ranges such as \"100-200,300\"",
+                        f.slots
+                    ),
+                )
+            })?;
+        let from = ctx.target(&f.from, m.span(), "migrate_slots_atomic.from", false)?;
+        let to = ctx.target(&f.to, m.span(), "migrate_slots_atomic.to", false)?;
+        actions.push((
+            "migrate_slots_atomic",
+            Action::MigrateSlotsAtomic {
+                ranges,
+                from,
+                to,
+                wait: f.wait.unwrap_or(false),
+            },
+        ));
+    }
     if let Some(t) = one(&st.save_nodes_conf, "save_nodes_conf")? {
         actions.push(("save_nodes_conf", Action::SaveNodesConf(t)));
     }
@@ -1160,7 +1204,7 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
             span,
             "step",
             format!(
-                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, migrate_slot, save_nodes_conf, restore_nodes_conf, clock_jump, clock_drift, kill_cluster_link, drop_packets, slow_tick, check); this one has {}",
+                "a step does exactly one thing (kill, crash, disk_full, disk_error, restart, restart_wiped, pause, resume, isolate, clog, unclog, partition, cut, uncut, latency, heal, recover, command, migrate_slot, migrate_slots_atomic, save_nodes_conf, restore_nodes_conf, clock_jump, clock_drift, kill_cluster_link, drop_packets, slow_tick, check); this one has {}",
                 if names.is_empty() { "none".to_string() } else { names.join(", ") }
             ),
         ));
@@ -1384,6 +1428,18 @@ fn write_action(a: &Action) -> String {
             q_target(from),
             q_target(to),
             pipeline
+        ),
+        Action::MigrateSlotsAtomic {
+            ranges,
+            from,
+            to,
+            wait,
+        } => format!(
+            "migrate_slots_atomic = {{ slots = \"{}\", from = {}, to = {}, wait = {} }}",
+            format_ranges(ranges),
+            q_target(from),
+            q_target(to),
+            wait
         ),
         Action::SaveNodesConf(t) => format!("save_nodes_conf = {}", q_target(t)),
         Action::RestoreNodesConf(t) => format!("restore_nodes_conf = {}", q_target(t)),

@@ -221,6 +221,85 @@ impl Run {
         ))
     }
 
+    /// A `migrate_slots_atomic` step: MIGRATESLOTS on the source; with `wait`, polls
+    /// GETSLOTMIGRATIONS there (every 50 ms, at most 30 s) until the job ends. Returns the
+    /// story line.
+    async fn migrate_slots_atomic(
+        &mut self,
+        ranges: &[(u16, u16)],
+        from: &Target,
+        to: &Target,
+        wait: bool,
+    ) -> Result<String, String> {
+        if !wait {
+            // Started among faults (explore keeps these steps in its random timelines): a
+            // migration that cannot start is part of the story, not a failed run.
+            return match self.start_atomic(ranges, from, to, false).await {
+                Ok(line) => Ok(line),
+                Err(e) => Ok(format!("migrate slots atomically: not started ({e})")),
+            };
+        }
+        self.start_atomic(ranges, from, to, true).await
+    }
+
+    async fn start_atomic(
+        &mut self,
+        ranges: &[(u16, u16)],
+        from: &Target,
+        to: &Target,
+        wait: bool,
+    ) -> Result<String, String> {
+        let (s, d) = (self.resolve(from)?, self.resolve(to)?);
+        let did = self
+            .world
+            .id_of(d)
+            .map(|id| id.to_string())
+            .ok_or_else(|| format!("{} has no id yet", self.world.nodes[d].name))?;
+        let mut args: Vec<Vec<u8>> = vec![b"CLUSTER".to_vec(), b"MIGRATESLOTS".to_vec()];
+        args.push(b"SLOTSRANGE".to_vec());
+        for (a, b) in ranges {
+            args.push(a.to_string().into_bytes());
+            args.push(b.to_string().into_bytes());
+        }
+        args.push(b"NODE".to_vec());
+        args.push(did.into_bytes());
+        let text = ranges
+            .iter()
+            .map(|(a, b)| format!("{a}-{b}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let f = self.world.call(s, args).await?;
+        match &f {
+            Frame::Simple(b) if b.as_ref() == b"OK" => {}
+            other => return Err(format!("MIGRATESLOTS: {}", frame_text(other))),
+        }
+        let (sname, dname) = (
+            self.world.nodes[s].name.clone(),
+            self.world.nodes[d].name.clone(),
+        );
+        if !wait {
+            return Ok(format!(
+                "migrate slots {text} {sname} -> {dname} atomically: started"
+            ));
+        }
+        for _ in 0..600 {
+            let f = self
+                .world
+                .call(s, vec![b"CLUSTER".to_vec(), b"GETSLOTMIGRATIONS".to_vec()])
+                .await?;
+            let state = last_job_state(&f);
+            if let Some(st) =
+                state.filter(|st| ["success", "failed", "cancelled"].contains(&st.as_str()))
+            {
+                return Ok(format!(
+                    "migrate slots {text} {sname} -> {dname} atomically: {st}"
+                ));
+            }
+            self.world.run_for(Duration::from_millis(50)).await;
+        }
+        Err(format!("the migration of {text} did not end in 30 s"))
+    }
+
     /// `{id:master-0}`, `{ip:master-0}`, `{port:master-0}`, `{bus-port:master-0}`.
     fn substitute(&self, arg: &str) -> Result<String, String> {
         let mut out = String::new();
@@ -699,6 +778,24 @@ async fn execute_inner(
                     return Err(run.fail("command", format!("step {} (migrate_slot): {}", n + 1, e)))
                 }
             },
+            Action::MigrateSlotsAtomic {
+                ranges,
+                from,
+                to,
+                wait,
+            } => match run.migrate_slots_atomic(ranges, from, to, *wait).await {
+                Ok(summary) => {
+                    let at = run.world.now_ms();
+                    run.world.checker.protocol.commands_ran(at);
+                    run.world.note(summary)
+                }
+                Err(e) => {
+                    return Err(run.fail(
+                        "command",
+                        format!("step {} (migrate_slots_atomic): {}", n + 1, e),
+                    ))
+                }
+            },
             Action::SaveNodesConf(t) => match run.resolve(t) {
                 Ok(i) => run.world.stash_nodes_conf(i),
                 Err(e) => return Err(run.fail("expectation", format!("step {}: {}", n + 1, e))),
@@ -962,5 +1059,21 @@ async fn execute_inner(
         timeline,
         views: std::mem::take(&mut run.views),
         marks: keyslot::marks::hits(),
+    })
+}
+
+/// The `state` field of the last job in a GETSLOTMIGRATIONS reply.
+fn last_job_state(f: &Frame) -> Option<String> {
+    let Frame::Array(jobs) = f else {
+        return None;
+    };
+    let Some(Frame::Array(fields)) = jobs.last() else {
+        return None;
+    };
+    fields.chunks(2).find_map(|kv| match kv {
+        [Frame::Bulk(k), Frame::Bulk(v)] if k.as_ref() == b"state" => {
+            Some(String::from_utf8_lossy(v).into_owned())
+        }
+        _ => None,
     })
 }

@@ -160,6 +160,26 @@ pub fn to_scenario(base: &Scenario, seed: u64, faults: &[RandomFault]) -> Scenar
             failover_within_ms: None,
         });
     }
+    // The file's atomic slot migrations start at their times among the random faults (without
+    // waiting for the end), so explore tests their rollback against every kind of fault.
+    for st in &base.steps {
+        if let Action::MigrateSlotsAtomic {
+            ranges, from, to, ..
+        } = &st.action
+        {
+            steps.push(Step {
+                at_ms: st.at_ms,
+                action: Action::MigrateSlotsAtomic {
+                    ranges: ranges.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                    wait: false,
+                },
+                for_ms: None,
+                failover_within_ms: None,
+            });
+        }
+    }
     let _ = end_with_recover(&mut steps, end);
     Scenario {
         name: format!("{}-random-{}", base.name, seed),

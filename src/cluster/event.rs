@@ -139,6 +139,10 @@ pub enum ClusterEvent {
         point: &'static str,
         detail: String,
     },
+    /// An atomic slot migration (CLUSTER MIGRATESLOTS) started, handed over or rolled back.
+    SlotMigration {
+        detail: String,
+    },
 }
 
 impl fmt::Display for ClusterEvent {
@@ -209,6 +213,7 @@ impl fmt::Display for ClusterEvent {
             }
             MessageDropped { reason } => write!(f, "bus message dropped: {}", reason),
             FaultInjected { point, detail } => write!(f, "fault point {}: {}", point, detail),
+            SlotMigration { detail } => write!(f, "slot migration: {}", detail),
         }
     }
 }

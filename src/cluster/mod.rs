@@ -6,6 +6,7 @@
 
 pub mod bitmap;
 pub mod event;
+pub mod handover;
 pub mod migration;
 #[cfg(test)]
 mod migration_tests;

@@ -85,6 +85,18 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         bumpepoch
     ),
     sub!(
+        "cluster|cancelmigration",
+        3,
+        "Cancel every atomic slot migration (ALL)",
+        super::cluster_atomic::cancelmigration
+    ),
+    sub!(
+        "cluster|cancelslotmigrations",
+        2,
+        "Cancel every atomic slot migration",
+        super::cluster_atomic::cancelslotmigrations
+    ),
+    sub!(
         "cluster|count-failure-reports",
         3,
         "Return the number of failure reports active for a given node",
@@ -145,6 +157,12 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         keyslot
     ),
     sub!(
+        "cluster|getslotmigrations",
+        2,
+        "Get the atomic slot migrations of this node",
+        super::cluster_atomic::getslotmigrations
+    ),
+    sub!(
         "cluster|links",
         2,
         "Returns a list of all TCP links to and from peer nodes in cluster",
@@ -155,6 +173,12 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         -4,
         "Force a node cluster to handshake with another node",
         meet
+    ),
+    sub!(
+        "cluster|migrateslots",
+        -6,
+        "Migrate slot ranges to another primary atomically",
+        super::cluster_atomic::migrateslots
     ),
     sub!("cluster|myid", 2, "Return the node id", myid),
     sub!("cluster|nodes", 2, "Get Cluster config for the node", nodes),
@@ -194,6 +218,12 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         2,
         "Get array of cluster slots to node mappings",
         shards
+    ),
+    sub!(
+        "cluster|syncslots",
+        -3,
+        "Internal: the stream of an atomic slot migration",
+        super::cluster_atomic::syncslots
     ),
     sub!(
         "cluster|slaves",
@@ -446,7 +476,7 @@ fn setslot(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 /// Writes nodes.conf now, with fsync when `durable` (the bus driver's pending save is
 /// cleared: it would write the same contents).
-fn save_config_now(ctx: &mut Ctx<'_>, durable: bool) {
+pub(crate) fn save_config_now(ctx: &mut Ctx<'_>, durable: bool) {
     let Some(s) = ctx.node.cluster.as_ref() else {
         return;
     };

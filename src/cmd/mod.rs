@@ -10,6 +10,7 @@ pub mod bits;
 pub mod blocking;
 pub mod client;
 pub mod cluster;
+pub mod cluster_atomic;
 pub mod command;
 pub mod configcmd;
 pub mod debug_cluster;

@@ -122,6 +122,8 @@ pub struct ReplState {
     pub sync_partial_err: u64,
     /// Persistence's view of the stream: the dirty counter and the AOF (see `crate::persist`).
     pub tap: crate::persist::Tap,
+    /// The write streams of slots being exported atomically (see `crate::atomic`).
+    pub capture: crate::atomic::capture::Captures,
 }
 
 impl ReplState {
@@ -144,6 +146,7 @@ impl ReplState {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             tap: Default::default(),
+            capture: Default::default(),
         }
     }
 
@@ -194,6 +197,11 @@ impl ReplState {
 
     pub fn propagate(&mut self, argv: &[&[u8]]) {
         let encoded = encode_command(argv);
+        // An atomic slot migration streams the writes to its slots from here (a script's
+        // held effects included: they are applied whatever the replication stream does).
+        if !self.capture.is_empty() {
+            self.capture.on_command(argv);
+        }
         if let Some(held) = self.held.as_mut() {
             held.push(encoded);
             return;
