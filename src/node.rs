@@ -119,6 +119,10 @@ pub struct Stats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
+    /// Clients closed for their output buffer (INFO, as Redis 7.4 counts them).
+    pub client_output_buffer_limit_disconnections: u64,
+    /// Clients closed for their query buffer (INFO, as Redis 7.4 counts them).
+    pub client_query_buffer_limit_disconnections: u64,
     pub expired_keys: u64,
     /// Keys deleted by maxmemory eviction (INFO `evicted_keys`).
     pub evicted_keys: u64,
@@ -294,6 +298,28 @@ impl Node {
     }
 
     /// Registers a new connection and returns its client state.
+    /// Redis's admission control for a new connection from `addr`: the refusal to write
+    /// before closing it when `maxclients` is reached, or when protected mode is on, no
+    /// password is set and the peer is not the loopback. Refusals count in
+    /// `rejected_connections`.
+    pub fn admit(&mut self, addr: &str) -> Option<&'static str> {
+        let config = &self.rest.config;
+        let refusal = if self.rest.clients.len() as u64 >= config.maxclients {
+            Some(crate::limits::maxclients_error(config.cluster_enabled))
+        } else if config.protected_mode
+            && config.requirepass.is_none()
+            && !crate::limits::is_local_peer(addr)
+        {
+            Some(crate::limits::PROTECTED_MODE_DENIED)
+        } else {
+            None
+        };
+        if refusal.is_some() {
+            self.rest.stats.rejected_connections += 1;
+        }
+        refusal
+    }
+
     pub fn connect_client(&mut self, addr: String, laddr: String) -> Client {
         let id = self.rest.next_client_id;
         self.rest.next_client_id += 1;
@@ -301,6 +327,8 @@ impl Node {
         let auth = self.rest.config.requirepass.is_none();
         let client = Client::new(id, addr, laddr, self.rest.clock.mono_ms(), auth);
         self.rest.clients.insert(id, client.clone());
+        self.rest.hub.push_hard_limit =
+            self.rest.config.obuf.get(crate::limits::Class::Pubsub).hard;
         client
     }
 
@@ -1120,6 +1148,8 @@ impl Node {
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
     pub fn cron(&mut self) {
+        self.rest.hub.push_hard_limit =
+            self.rest.config.obuf.get(crate::limits::Class::Pubsub).hard;
         // Background saves and rewrites, save points, AOF fsync and retries.
         crate::persist::cron(self);
         let used = crate::evict::used_memory(&self.db);

@@ -459,6 +459,17 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
     ] {
         field(&mut s, name, 0);
     }
+    // Not in 7.0.15's INFO: Redis 7.4 added these two counters, and keyslot keeps them.
+    field(
+        &mut s,
+        "client_query_buffer_limit_disconnections",
+        st.client_query_buffer_limit_disconnections,
+    );
+    field(
+        &mut s,
+        "client_output_buffer_limit_disconnections",
+        st.client_output_buffer_limit_disconnections,
+    );
     s
 }
 
