@@ -488,7 +488,12 @@ impl Config {
     /// Builds a configuration from redis-server's command line: `[configfile] [--name value...]`.
     /// Returns the usage error text on failure.
     pub fn from_args(args: &[String]) -> Result<Config, String> {
-        let mut config = Config::default();
+        Config::from_args_over(Config::default(), args)
+    }
+
+    /// [`Config::from_args`] over other defaults (a container image's, see `main.rs`).
+    pub fn from_args_over(defaults: Config, args: &[String]) -> Result<Config, String> {
+        let mut config = defaults;
         let mut rest = args;
         if let Some(first) = rest.first() {
             if !first.starts_with("--") {

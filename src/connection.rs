@@ -182,9 +182,10 @@ impl OutputGuard {
             || (l.soft != 0 && pending >= l.soft)
     }
 
-    /// Whether a stalled write must wake up to re-check the soft limit.
-    fn watch_stalls(&self, pending: u64) -> bool {
-        self.limit.soft != 0 && pending >= self.limit.soft
+    /// Whether a stalled write must wake up to re-check the limits: the soft limit is reached,
+    /// or the node queues pushes for the client (they grow while the write stalls).
+    fn watch_stalls(&self, pending: u64, pushes: bool) -> bool {
+        (self.limit.soft != 0 && pending >= self.limit.soft) || (pushes && self.limit.hard != 0)
     }
 }
 
@@ -207,7 +208,7 @@ async fn flush_guarded<W: AsyncWrite + Unpin>(
     let mut pos = 0;
     while pos < output.len() {
         let pending = (output.len() - pos) as u64 + queued();
-        if !guard.watch_stalls(pending) {
+        if !guard.watch_stalls(pending, push_rx.is_some()) {
             let n = writer.write(&output[pos..]).await?;
             if n == 0 {
                 return Err(ConnectionEnd::Eof);
