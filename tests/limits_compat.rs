@@ -317,3 +317,37 @@ fn unauthenticated_output_is_capped() {
     assert!(!closed);
     assert_eq!(got, b"-NOAUTH Authentication required.\r\n".repeat(200));
 }
+
+/// A cluster bus frame whose declared length its type cannot have closes the link at once
+/// (before its body is buffered) and counts in INFO `cluster_bus_malformed_messages`.
+#[test]
+fn bus_frame_over_its_type_bound_closes_the_link() {
+    setup();
+    let dir = TempDir::new("limits-bus");
+    let k = Server::keyslot(
+        &dir,
+        &[
+            "--save",
+            "",
+            "--cluster-enabled",
+            "yes",
+            "--appendonly",
+            "no",
+        ],
+    );
+    let mut bus = connect(k.port + 10000);
+    // FAIL (type 3) declaring 200 MB.
+    let mut frame = b"RCmb".to_vec();
+    frame.extend_from_slice(&(200u32 << 20).to_be_bytes());
+    frame.extend_from_slice(&1u16.to_be_bytes());
+    frame.extend_from_slice(&7000u16.to_be_bytes());
+    frame.extend_from_slice(&3u16.to_be_bytes());
+    frame.extend_from_slice(&0u16.to_be_bytes());
+    bus.write_all(&frame).expect("write");
+    assert_eq!(drain(&mut bus, Duration::from_secs(3)), (Vec::new(), true));
+    let info = String::from_utf8_lossy(&call(k.port, &["INFO", "stats"])).to_string();
+    assert!(
+        info.contains("cluster_bus_malformed_messages:1\r\n"),
+        "{info}"
+    );
+}

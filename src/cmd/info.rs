@@ -470,6 +470,12 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
         "client_output_buffer_limit_disconnections",
         st.client_output_buffer_limit_disconnections,
     );
+    // keyslot's own: cluster bus messages dropped as malformed, each of which closed its link.
+    field(
+        &mut s,
+        "cluster_bus_malformed_messages",
+        ctx.node.cluster.as_ref().map_or(0, |c| c.stats.dropped),
+    );
     s
 }
 
