@@ -70,6 +70,15 @@ pub struct Client {
     pub rewrite: Option<Vec<Bytes>>,
 }
 
+/// A CLIENT PAUSE in force (until_ms 0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientPause {
+    /// Node monotonic ms when the pause ends.
+    pub until_ms: u64,
+    /// ALL (every command waits) rather than WRITE.
+    pub all: bool,
+}
+
 /// A client blocked in WAIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitRequest {
@@ -174,6 +183,8 @@ pub struct NodeRest {
     /// Monotonic ms until which write commands wait (CLUSTER FAILOVER pauses the master's
     /// writes until its replica caught up); 0 when not paused.
     pub write_pause_until_ms: u64,
+    /// CLIENT PAUSE: until when, and whether every command waits or only writes.
+    pub client_pause: ClientPause,
     /// Cluster events with their monotonic ms, kept only when a recorder asked for them (the
     /// simulator's story); None in the real node, which logs them instead.
     pub cluster_events: Option<Vec<(u64, crate::cluster::event::ClusterEvent)>>,
@@ -273,6 +284,7 @@ impl Node {
                 storage,
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
                 write_pause_until_ms: 0,
+                client_pause: ClientPause::default(),
                 cluster_events: None,
                 cluster_tick_every_ms: 0,
                 fault_points: Default::default(),
@@ -963,16 +975,23 @@ impl Node {
         if self.rest.migrate.has_in_flight() && self.touches_in_flight_key(client, argv) {
             return true;
         }
-        if self.rest.write_pause_until_ms == 0 {
+        let now = self.rest.clock.mono_ms();
+        let pause = self.rest.client_pause;
+        let client_paused = pause.until_ms > now && !client.replica_feed;
+        if client_paused && pause.all {
+            return true;
+        }
+        if !client_paused && now >= self.rest.write_pause_until_ms {
             return false;
         }
-        if self.rest.clock.mono_ms() >= self.rest.write_pause_until_ms {
-            return false;
-        }
+        // Redis pauses "may replicate" commands too: PUBLISH and scripts.
         let is_write = |a: &[Bytes]| {
-            a.first()
-                .and_then(|n| cmd::lookup(n))
-                .is_some_and(|s| s.is_write())
+            a.first().is_some_and(|n| {
+                cmd::lookup(n).is_some_and(|s| s.is_write())
+                    || [&b"publish"[..], b"spublish", b"eval", b"evalsha", b"fcall"]
+                        .iter()
+                        .any(|m| n.eq_ignore_ascii_case(m))
+            })
         };
         if client.multi.is_some() {
             // Queueing writes nothing; an EXEC with queued writes does.
@@ -1157,7 +1176,10 @@ impl Node {
         let now_ms = self.rest.clock.mono_ms();
         self.rest.migrate.close_idle(now_ms);
         // Only a master expires keys actively; a replica waits for its master's DELs.
-        if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
+        if self.rest.active_expire_enabled
+            && !self.rest.repl.is_replica()
+            && self.rest.client_pause.until_ms <= now_ms
+        {
             let now = self.rest.clock.unix_ms();
             // Watched keys active expiry may delete (a deletion touches their watchers).
             let expiring: Vec<Bytes> = if self.rest.watches.is_empty() {

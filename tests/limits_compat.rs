@@ -351,3 +351,55 @@ fn bus_frame_over_its_type_bound_closes_the_link() {
         "{info}"
     );
 }
+
+#[test]
+fn client_pause_write_and_all() {
+    let Some((_d, k, r)) = pair("limits-pause", &[]) else {
+        return;
+    };
+    let mut outcomes = Vec::new();
+    for s in [&k, &r] {
+        let mut admin = RawConn::connect(s.port);
+        let mut errors = Vec::new();
+        for args in [
+            &["CLIENT", "PAUSE", "abc"][..],
+            &["CLIENT", "PAUSE", "-1"],
+            &["CLIENT", "PAUSE", "100", "foo"],
+            &["CLIENT", "PAUSE", "100", "write", "x"],
+            &["CLIENT", "UNPAUSE", "x"],
+        ] {
+            errors.push(admin.call(args).1);
+        }
+        let mut other = RawConn::connect(s.port);
+        // WRITE: reads go on, writes (and PUBLISH) wait for the end.
+        admin.call(&["CLIENT", "PAUSE", "600", "WRITE"]);
+        let t = Instant::now();
+        let read = other.call(&["GET", "k"]).1;
+        let read_fast = t.elapsed() < Duration::from_millis(300);
+        let write = other.call(&["SET", "k", "v"]).1;
+        let write_waited = t.elapsed() >= Duration::from_millis(400);
+        // UNPAUSE ends it at once.
+        admin.call(&["CLIENT", "PAUSE", "5000", "WRITE"]);
+        admin.call(&["CLIENT", "UNPAUSE"]);
+        let t = Instant::now();
+        other.call(&["SET", "k", "w"]);
+        let unpaused = t.elapsed() < Duration::from_millis(300);
+        // ALL: reads wait too.
+        admin.call(&["CLIENT", "PAUSE", "500", "ALL"]);
+        let t = Instant::now();
+        let read2 = other.call(&["GET", "k"]).1;
+        let all_waited = t.elapsed() >= Duration::from_millis(300);
+        outcomes.push((
+            errors,
+            read,
+            read_fast,
+            write,
+            write_waited,
+            unpaused,
+            read2,
+            all_waited,
+        ));
+    }
+    assert!(outcomes[0].2 && outcomes[0].4 && outcomes[0].5 && outcomes[0].7);
+    assert_eq!(outcomes[0], outcomes[1]);
+}
