@@ -26,6 +26,8 @@ COPY --from=build /keyslot-server /usr/local/bin/keyslot-server
 COPY --from=build /keyslot-sim /usr/local/bin/keyslot-sim
 COPY scenarios /usr/local/share/keyslot/scenarios
 ENV KEYSLOT_SCENARIOS=/usr/local/share/keyslot/scenarios
+# Protected mode off by default, as in the official redis image (nodes talk across containers).
+ENV KEYSLOT_PROTECTED_MODE_DEFAULT=no
 WORKDIR /data
 VOLUME /data
 EXPOSE 6379 16379

@@ -36,6 +36,12 @@ enum BusInput {
     Connected { link: LinkId, stream: TcpStream },
     /// An outbound connect failed, or a link closed (EOF, error, malformed frame).
     Closed { link: LinkId },
+    /// A frame's prefix was invalid (signature, or a length its type cannot have): the link
+    /// closes and the message counts as dropped.
+    Malformed {
+        link: LinkId,
+        error: wire::WireError,
+    },
     /// A peer connected to our bus port.
     Accepted { stream: TcpStream, peer_ip: String },
 }
@@ -236,6 +242,17 @@ impl Driver {
                 });
                 self.perform(ops);
             }
+            BusInput::Malformed { link, error } => {
+                if let Some(h) = self.links.remove(&link) {
+                    h.stop();
+                }
+                let ops = self.with_state(|node, _, _| {
+                    if let Some(s) = node.rest.cluster.as_mut() {
+                        s.on_malformed(link, &error);
+                    }
+                });
+                self.perform(ops);
+            }
             BusInput::Accepted { stream, peer_ip } => {
                 let link = match self.node.lock() {
                     Ok(mut n) => match n.rest.cluster.as_mut() {
@@ -281,8 +298,8 @@ impl Driver {
                             }
                         }
                         Ok(_) => break,
-                        Err(_) => {
-                            let _ = tx.send(BusInput::Closed { link });
+                        Err(error) => {
+                            let _ = tx.send(BusInput::Malformed { link, error });
                             return;
                         }
                     }

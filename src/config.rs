@@ -338,6 +338,8 @@ pub enum ConfigError {
     Immutable,
     #[error("unbalanced quotes in configuration line")]
     UnbalancedQuotes,
+    #[error("{0}")]
+    Obuf(crate::limits::ObufError),
 }
 
 /// Where a config file error is, for the startup message.
@@ -376,6 +378,9 @@ pub struct Config {
     pub requirepass: Option<String>,
     pub maxclients: u64,
     pub timeout_s: u64,
+    pub protected_mode: bool,
+    /// `client-output-buffer-limit`, per client class.
+    pub obuf: crate::limits::ObufLimits,
     /// `maxmemory` in bytes, `u64::MAX` when 0 (no limit): the check before every command is
     /// one comparison.
     pub maxmemory_limit: u64,
@@ -403,6 +408,8 @@ impl Default for Config {
             requirepass: None,
             maxclients: 10000,
             timeout_s: 0,
+            protected_mode: true,
+            obuf: crate::limits::ObufLimits::default(),
             maxmemory_limit: u64::MAX,
             maxmemory_policy: crate::evict::Policy::NoEviction,
             maxmemory_samples: 5,
@@ -487,7 +494,12 @@ impl Config {
     /// Builds a configuration from redis-server's command line: `[configfile] [--name value...]`.
     /// Returns the usage error text on failure.
     pub fn from_args(args: &[String]) -> Result<Config, String> {
-        let mut config = Config::default();
+        Config::from_args_over(Config::default(), args)
+    }
+
+    /// [`Config::from_args`] over other defaults (a container image's, see `main.rs`).
+    pub fn from_args_over(defaults: Config, args: &[String]) -> Result<Config, String> {
+        let mut config = defaults;
         let mut rest = args;
         if let Some(first) = rest.first() {
             if !first.starts_with("--") {
@@ -587,10 +599,21 @@ impl Config {
         if values.is_empty() && !matches!(spec.kind, Kind::Str | Kind::Save) {
             return Err(ConfigError::UnknownOption(name.to_string()));
         }
-        let text = normalize(spec, values)?;
+        let text = self.merge(spec, normalize(spec, values)?)?;
         self.values.insert(spec.name, text);
         self.refresh();
         Ok(())
+    }
+
+    /// Options whose new value combines with the current one: `client-output-buffer-limit`
+    /// sets only the classes it names.
+    fn merge(&self, spec: &OptSpec, text: String) -> Result<String, ConfigError> {
+        if spec.name != "client-output-buffer-limit" {
+            return Ok(text);
+        }
+        let mut limits = self.obuf;
+        limits.apply(&text).map_err(ConfigError::Obuf)?;
+        Ok(limits.text())
     }
 
     /// CONFIG SET of one option.
@@ -604,7 +627,7 @@ impl Config {
         } else {
             vec![value.to_string()]
         };
-        let text = normalize(spec, &args)?;
+        let text = self.merge(spec, normalize(spec, &args)?)?;
         self.values.insert(spec.name, text);
         self.refresh();
         Ok(())
@@ -657,6 +680,12 @@ impl Config {
             .map(str::to_string);
         self.maxclients = self.int("maxclients").max(1) as u64;
         self.timeout_s = self.int("timeout").max(0) as u64;
+        self.protected_mode = self.bool("protected-mode");
+        if let Ok(obuf) =
+            crate::limits::ObufLimits::parse(self.get("client-output-buffer-limit").unwrap_or(""))
+        {
+            self.obuf = obuf;
+        }
         self.maxmemory_limit = match self.int("maxmemory").max(0) as u64 {
             0 => u64::MAX,
             n => n,

@@ -5,15 +5,15 @@
 //! Pipelined clients therefore cost one lock, one write and one flush per read, not per command.
 //! (Flushing matters beyond speed: madsim's simulated TCP only sends on flush.)
 
+use crate::limits::{Class, ObufLimit, SoftClock};
 use crate::log::Level;
 use crate::node::{Client, Node};
 use crate::persist::group_sync::GroupSync;
-use crate::pubsub::ClientMsg;
+use crate::pubsub::{ClientMsg, PushRx};
 use crate::resp::request::{Limits, ProtocolError, RequestParser};
 use bytes::{Bytes, BytesMut};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 /// Bytes asked of the socket per read.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -22,6 +22,8 @@ const WRITE_PAUSE_POLL_MS: u64 = 10;
 /// How often a blocked client checks its timeout, its slot and the cluster state (Redis's
 /// clientsCron visits each client about this often at hz 10).
 const BLOCKED_CHECK_MS: u64 = 100;
+/// How often a stalled write re-checks the output soft limit (Redis's clientsCron pace).
+const OBUF_CHECK_MS: u64 = 100;
 
 /// Why a connection ended.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,12 @@ pub enum ConnectionEnd {
     Protocol(ProtocolError),
     #[error("client query buffer over its limit ({0} bytes)")]
     QueryBufferLimit(usize),
+    #[error("client output buffer over its limit")]
+    OutputBufferLimit,
+    #[error("refused at accept (maxclients or protected mode)")]
+    Refused,
+    #[error("idle for longer than the timeout")]
+    Idle,
     #[error("killed by CLIENT KILL")]
     Killed,
     #[error("the connection served a replica until its link ended")]
@@ -52,6 +60,18 @@ pub async fn serve<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let mut stream = stream;
+    let refusal = match node.lock() {
+        Ok(mut n) => n.admit(&addr),
+        Err(_) => return ConnectionEnd::Killed,
+    };
+    if let Some(text) = refusal {
+        // Best effort, as Redis: the refusal is written once and the socket closed.
+        let _ = stream.write_all(text.as_bytes()).await;
+        let _ = stream.flush().await;
+        let _ = stream.shutdown().await;
+        return ConnectionEnd::Refused;
+    }
     let mut client = match node.lock() {
         Ok(mut n) => n.connect_client(addr, laddr),
         Err(_) => return ConnectionEnd::Killed,
@@ -75,6 +95,30 @@ where
                 )
             };
             n.log(level, &msg);
+        }
+        match &end {
+            ConnectionEnd::QueryBufferLimit(len) => {
+                n.rest.stats.client_query_buffer_limit_disconnections += 1;
+                n.log(
+                    Level::Warning,
+                    &format!(
+                        "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                        id, client.addr, len
+                    ),
+                );
+            }
+            ConnectionEnd::OutputBufferLimit => {
+                n.rest.stats.client_output_buffer_limit_disconnections += 1;
+                n.log(
+                    Level::Warning,
+                    &format!(
+                        "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        id, client.addr
+                    ),
+                );
+            }
+            ConnectionEnd::Idle => n.log(Level::Verbose, "Closing idle client"),
+            _ => {}
         }
         n.disconnect_client(id);
     }
@@ -101,6 +145,104 @@ async fn flush_output<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// What a connection checks its pending output against.
+struct OutputGuard {
+    limit: ObufLimit,
+    soft: SoftClock,
+}
+
+impl OutputGuard {
+    /// The limit of the client's class now (subscribers are `pubsub`, the rest `normal`;
+    /// replica feeds are served by `crate::replication::primary`).
+    fn refresh(&mut self, node: &Node, client: &Client) {
+        let class = if client.subs > 0 {
+            Class::Pubsub
+        } else {
+            Class::Normal
+        };
+        self.limit = node.rest.config.obuf.get(class);
+    }
+
+    /// Checks `pending` bytes at `now_ms`: true when the client must be closed. An
+    /// unauthenticated client may hold only [`crate::limits::UNAUTHENTICATED_OUTPUT_CAP`].
+    fn over(&mut self, client: &Client, pending: u64, now_ms: u64) -> bool {
+        if !client.authenticated && pending > crate::limits::UNAUTHENTICATED_OUTPUT_CAP as u64 {
+            return true;
+        }
+        self.soft.over(self.limit, pending, now_ms)
+    }
+
+    /// Whether `pending` bytes may trip a limit (or reset a running soft clock): the cheap
+    /// test before [`OutputGuard::over`], which needs the node's clock.
+    fn may_trip(&self, client: &Client, pending: u64) -> bool {
+        let l = self.limit;
+        (!client.authenticated && pending > crate::limits::UNAUTHENTICATED_OUTPUT_CAP as u64)
+            || self.soft.running()
+            || (l.hard != 0 && pending >= l.hard)
+            || (l.soft != 0 && pending >= l.soft)
+    }
+
+    /// Whether a stalled write must wake up to re-check the limits: the soft limit is reached,
+    /// or the node queues pushes for the client (they grow while the write stalls).
+    fn watch_stalls(&self, pending: u64, pushes: bool) -> bool {
+        (self.limit.soft != 0 && pending >= self.limit.soft) || (pushes && self.limit.hard != 0)
+    }
+}
+
+/// Writes and flushes `output` like [`flush_output`]; while the soft output limit is reached,
+/// a write the client does not drain wakes every [`OBUF_CHECK_MS`] to check how long it has
+/// been, and the client is closed once the soft limit held for its seconds (or the push queue
+/// passed the hard limit).
+async fn flush_guarded<W: AsyncWrite + Unpin>(
+    node: &Arc<Mutex<Node>>,
+    client: &Client,
+    guard: &mut OutputGuard,
+    push_rx: Option<&PushRx>,
+    writer: &mut W,
+    output: &mut BytesMut,
+) -> Result<(), ConnectionEnd> {
+    let queued = || push_rx.map_or(0, |rx| rx.queued());
+    if push_rx.is_some_and(|rx| rx.over_limit()) {
+        return Err(ConnectionEnd::OutputBufferLimit);
+    }
+    let mut pos = 0;
+    while pos < output.len() {
+        let pending = (output.len() - pos) as u64 + queued();
+        if !guard.watch_stalls(pending, push_rx.is_some()) {
+            let n = writer.write(&output[pos..]).await?;
+            if n == 0 {
+                return Err(ConnectionEnd::Eof);
+            }
+            pos += n;
+            continue;
+        }
+        let tick = tokio::time::sleep(std::time::Duration::from_millis(OBUF_CHECK_MS));
+        tokio::select! {
+            biased;
+            r = writer.write(&output[pos..]) => {
+                let n = r?;
+                if n == 0 {
+                    return Err(ConnectionEnd::Eof);
+                }
+                pos += n;
+            }
+            _ = tick => {
+                let now = match node.lock() {
+                    Ok(g) => g.rest.clock.mono_ms(),
+                    Err(_) => return Err(ConnectionEnd::Killed),
+                };
+                let pending = (output.len() - pos) as u64 + queued();
+                if guard.over(client, pending, now) || push_rx.is_some_and(|rx| rx.over_limit()) {
+                    return Err(ConnectionEnd::OutputBufferLimit);
+                }
+            }
+        }
+    }
+    writer.flush().await?;
+    output.clear();
+    Ok(())
+}
+
 /// Waits until the writes whose replies are about to be sent are on disk (`appendfsync
 /// always`; a no-op otherwise). Runs outside the node lock, so other clients keep executing and
 /// one fsync covers them all (see [`GroupSync`]).
@@ -113,12 +255,8 @@ async fn make_durable(durable: &mut Option<(Arc<GroupSync>, u64)>) -> Result<(),
 
 /// Encodes every message already queued for the client (pushes the node made while it ran the
 /// client's own command, so they precede its reply as in Redis).
-fn drain_pushes(
-    rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
-    client: &mut Client,
-    output: &mut BytesMut,
-) {
-    while let Ok(msg) = rx.try_recv() {
+fn drain_pushes(rx: &mut PushRx, client: &mut Client, output: &mut BytesMut) {
+    while let Some(msg) = rx.try_recv() {
         encode_msg(msg, client, output);
     }
 }
@@ -144,16 +282,38 @@ where
     let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
     let mut batch: Vec<Vec<Bytes>> = Vec::new();
     // Created by the node the first time the client subscribes or blocks.
-    let mut push_rx: Option<mpsc::UnboundedReceiver<ClientMsg>> = None;
+    let mut push_rx: Option<PushRx> = None;
+    let mut guard = OutputGuard {
+        limit: ObufLimit::default(),
+        soft: SoftClock::default(),
+    };
+    // `timeout`: an idle normal client is closed after this long without sending anything
+    // (pub/sub clients are exempt; blocked clients and replicas wait elsewhere).
+    let mut idle_timeout_ms = match node.lock() {
+        Ok(g) => g.rest.config.timeout_s * 1000,
+        Err(_) => return ConnectionEnd::Killed,
+    };
     loop {
         input.reserve(READ_CHUNK_BYTES);
-        let event = match push_rx.as_mut() {
-            // The common case: a plain read.
-            None => Event::Read(reader.read_buf(&mut input).await),
-            Some(rx) => tokio::select! {
-                biased;
-                m = rx.recv() => Event::Msg(m),
-                r = reader.read_buf(&mut input) => Event::Read(r),
+        let idle_limit = (idle_timeout_ms != 0 && client.subs == 0)
+            // Redis compares whole seconds of idleness (`> timeout`) in its cron.
+            .then(|| std::time::Duration::from_millis(idle_timeout_ms + 500));
+        let wait = async {
+            match push_rx.as_mut() {
+                // The common case: a plain read.
+                None => Event::Read(reader.read_buf(&mut input).await),
+                Some(rx) => tokio::select! {
+                    biased;
+                    m = rx.recv() => Event::Msg(m),
+                    r = reader.read_buf(&mut input) => Event::Read(r),
+                },
+            }
+        };
+        let event = match idle_limit {
+            None => wait.await,
+            Some(limit) => match tokio::time::timeout(limit, wait).await {
+                Ok(e) => e,
+                Err(_) => return ConnectionEnd::Idle,
             },
         };
         let n = match event {
@@ -168,7 +328,16 @@ where
                     drain_pushes(rx, client, &mut output);
                 }
                 let len = output.len() as u64;
-                if let Err(e) = flush_output(&mut writer, &mut output).await {
+                if let Err(e) = flush_guarded(
+                    node,
+                    client,
+                    &mut guard,
+                    push_rx.as_ref(),
+                    &mut writer,
+                    &mut output,
+                )
+                .await
+                {
                     return e;
                 }
                 if let Ok(mut g) = node.lock() {
@@ -180,6 +349,8 @@ where
         let (max_bulk_len, query_limit) = match node.lock() {
             Ok(mut g) => {
                 g.rest.stats.total_net_input_bytes += n as u64;
+                idle_timeout_ms = g.rest.config.timeout_s * 1000;
+                guard.refresh(&g, client);
                 (
                     g.rest.config.proto_max_bulk_len,
                     g.rest.config.client_query_buffer_limit as usize,
@@ -271,6 +442,7 @@ where
                     tokio::spawn(crate::atomic::export::run(node.clone(), name));
                 }
                 g.rest.stats.total_net_output_bytes += output.len() as u64;
+                idle_timeout_ms = g.rest.config.timeout_s * 1000;
                 if let Some(entry) = g.rest.clients.get_mut(&client.id) {
                     entry.clone_from(client);
                 }
@@ -365,10 +537,34 @@ where
         if end.is_none() && input.len() > query_limit {
             end = Some(ConnectionEnd::QueryBufferLimit(input.len()));
         }
+        // The replies of this read are the client's pending output: over a limit, the client
+        // is closed and none of them is sent (Redis stops writing to a client it will close).
+        let pending = output.len() as u64 + push_rx.as_ref().map_or(0, |rx| rx.queued());
+        if guard.may_trip(client, pending) {
+            let now = match node.lock() {
+                Ok(g) => {
+                    guard.refresh(&g, client);
+                    g.rest.clock.mono_ms()
+                }
+                Err(_) => return ConnectionEnd::Killed,
+            };
+            if guard.over(client, pending, now) {
+                return ConnectionEnd::OutputBufferLimit;
+            }
+        }
         if let Err(e) = make_durable(&mut durable).await {
             return e;
         }
-        if let Err(e) = flush_output(&mut writer, &mut output).await {
+        if let Err(e) = flush_guarded(
+            node,
+            client,
+            &mut guard,
+            push_rx.as_ref(),
+            &mut writer,
+            &mut output,
+        )
+        .await
+        {
             return e;
         }
         if let Some(end) = end {
@@ -387,7 +583,7 @@ where
 async fn wait_blocked<R, W>(
     node: &Arc<Mutex<Node>>,
     client: &mut Client,
-    rx: &mut mpsc::UnboundedReceiver<ClientMsg>,
+    rx: &mut PushRx,
     reader: &mut R,
     writer: &mut W,
     input: &mut BytesMut,

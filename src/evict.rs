@@ -217,6 +217,7 @@ impl NodeView<'_> {
         // paused (a manual failover waits for the replica to reach a fixed offset).
         if self.rest.persist.loading.is_some()
             || self.rest.write_pause_until_ms > self.rest.clock.mono_ms()
+            || self.rest.client_pause.until_ms > self.rest.clock.mono_ms()
         {
             return Outcome::Ok;
         }

@@ -15,6 +15,7 @@ pub mod db;
 pub mod evict;
 pub mod faultpoint;
 pub mod glob;
+pub mod limits;
 pub mod log;
 pub mod marks;
 pub mod migrate;

@@ -19,7 +19,17 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let config = match Config::from_args(&args) {
+    // Container images set KEYSLOT_PROTECTED_MODE_DEFAULT=no, as the official redis image
+    // builds redis-server with protected mode off: the nodes are reached from other containers.
+    // The config file and flags still override it.
+    let mut defaults = Config::default();
+    if let Ok(v) = std::env::var("KEYSLOT_PROTECTED_MODE_DEFAULT") {
+        if let Err(e) = defaults.set_startup("protected-mode", &[v]) {
+            eprintln!("KEYSLOT_PROTECTED_MODE_DEFAULT: {}", e);
+            return ExitCode::FAILURE;
+        }
+    }
+    let config = match Config::from_args_over(defaults, &args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{}", e);

@@ -76,6 +76,15 @@ pub struct Client {
     pub slot_link: bool,
 }
 
+/// A CLIENT PAUSE in force (until_ms 0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientPause {
+    /// Node monotonic ms when the pause ends.
+    pub until_ms: u64,
+    /// ALL (every command waits) rather than WRITE.
+    pub all: bool,
+}
+
 /// A client blocked in WAIT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitRequest {
@@ -127,6 +136,10 @@ pub struct Stats {
     pub total_connections_received: u64,
     pub total_commands_processed: u64,
     pub rejected_connections: u64,
+    /// Clients closed for their output buffer (INFO, as Redis 7.4 counts them).
+    pub client_output_buffer_limit_disconnections: u64,
+    /// Clients closed for their query buffer (INFO, as Redis 7.4 counts them).
+    pub client_query_buffer_limit_disconnections: u64,
     pub expired_keys: u64,
     /// Keys deleted by maxmemory eviction (INFO `evicted_keys`).
     pub evicted_keys: u64,
@@ -178,6 +191,8 @@ pub struct NodeRest {
     /// Monotonic ms until which write commands wait (CLUSTER FAILOVER pauses the master's
     /// writes until its replica caught up); 0 when not paused.
     pub write_pause_until_ms: u64,
+    /// CLIENT PAUSE: until when, and whether every command waits or only writes.
+    pub client_pause: ClientPause,
     /// Cluster events with their monotonic ms, kept only when a recorder asked for them (the
     /// simulator's story); None in the real node, which logs them instead.
     pub cluster_events: Option<Vec<(u64, crate::cluster::event::ClusterEvent)>>,
@@ -285,6 +300,7 @@ impl Node {
                 storage,
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
                 write_pause_until_ms: 0,
+                client_pause: ClientPause::default(),
                 cluster_events: None,
                 cluster_tick_every_ms: 0,
                 fault_points: Default::default(),
@@ -312,6 +328,28 @@ impl Node {
     }
 
     /// Registers a new connection and returns its client state.
+    /// Redis's admission control for a new connection from `addr`: the refusal to write
+    /// before closing it when `maxclients` is reached, or when protected mode is on, no
+    /// password is set and the peer is not the loopback. Refusals count in
+    /// `rejected_connections`.
+    pub fn admit(&mut self, addr: &str) -> Option<&'static str> {
+        let config = &self.rest.config;
+        let refusal = if self.rest.clients.len() as u64 >= config.maxclients {
+            Some(crate::limits::maxclients_error(config.cluster_enabled))
+        } else if config.protected_mode
+            && config.requirepass.is_none()
+            && !crate::limits::is_local_peer(addr)
+        {
+            Some(crate::limits::PROTECTED_MODE_DENIED)
+        } else {
+            None
+        };
+        if refusal.is_some() {
+            self.rest.stats.rejected_connections += 1;
+        }
+        refusal
+    }
+
     pub fn connect_client(&mut self, addr: String, laddr: String) -> Client {
         let id = self.rest.next_client_id;
         self.rest.next_client_id += 1;
@@ -319,6 +357,8 @@ impl Node {
         let auth = self.rest.config.requirepass.is_none();
         let client = Client::new(id, addr, laddr, self.rest.clock.mono_ms(), auth);
         self.rest.clients.insert(id, client.clone());
+        self.rest.hub.push_hard_limit =
+            self.rest.config.obuf.get(crate::limits::Class::Pubsub).hard;
         client
     }
 
@@ -1052,16 +1092,27 @@ impl Node {
         if self.rest.atomic.any_paused() && self.writes_paused_slot(client, argv) {
             return true;
         }
-        if self.rest.write_pause_until_ms == 0 {
+        let pause = self.rest.client_pause;
+        if self.rest.write_pause_until_ms == 0 && pause.until_ms == 0 {
+            // The common case, decided without reading the clock.
             return false;
         }
-        if self.rest.clock.mono_ms() >= self.rest.write_pause_until_ms {
+        let now = self.rest.clock.mono_ms();
+        let client_paused = pause.until_ms > now && !client.replica_feed;
+        if client_paused && pause.all {
+            return true;
+        }
+        if !client_paused && now >= self.rest.write_pause_until_ms {
             return false;
         }
+        // Redis pauses "may replicate" commands too: PUBLISH and scripts.
         let is_write = |a: &[Bytes]| {
-            a.first()
-                .and_then(|n| cmd::lookup(n))
-                .is_some_and(|s| s.is_write())
+            a.first().is_some_and(|n| {
+                cmd::lookup(n).is_some_and(|s| s.is_write())
+                    || [&b"publish"[..], b"spublish", b"eval", b"evalsha", b"fcall"]
+                        .iter()
+                        .any(|m| n.eq_ignore_ascii_case(m))
+            })
         };
         if client.multi.is_some() {
             // Queueing writes nothing; an EXEC with queued writes does.
@@ -1259,6 +1310,8 @@ impl Node {
 
     /// One background step (every 100 ms, Redis's serverCron at hz 10): active expiry.
     pub fn cron(&mut self) {
+        self.rest.hub.push_hard_limit =
+            self.rest.config.obuf.get(crate::limits::Class::Pubsub).hard;
         // Background saves and rewrites, save points, AOF fsync and retries.
         crate::persist::cron(self);
         let used = crate::evict::used_memory(&self.db);
@@ -1267,7 +1320,10 @@ impl Node {
         self.rest.migrate.close_idle(now_ms);
         crate::atomic::import::cron(&mut self.db, &mut self.rest);
         // Only a master expires keys actively; a replica waits for its master's DELs.
-        if self.rest.active_expire_enabled && !self.rest.repl.is_replica() {
+        if self.rest.active_expire_enabled
+            && !self.rest.repl.is_replica()
+            && self.rest.client_pause.until_ms <= now_ms
+        {
             let now = self.rest.clock.unix_ms();
             // Watched keys active expiry may delete (a deletion touches their watchers).
             let expiring: Vec<Bytes> = if self.rest.watches.is_empty() {

@@ -17,7 +17,90 @@ use crate::resp::Reply;
 use bytes::Bytes;
 use indexmap::{IndexMap, IndexSet};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc;
+
+/// The bytes queued on one client's push channel and not yet taken by its connection: the
+/// part of the client's pending output the node holds (`client-output-buffer-limit pubsub`).
+#[derive(Debug, Default)]
+pub struct Queued {
+    bytes: AtomicU64,
+    /// Set when a push was refused because the queue held the hard limit: the connection
+    /// closes the client.
+    over: AtomicBool,
+}
+
+/// The connection's end of a push channel, which keeps [`Queued`] up to date.
+#[derive(Debug)]
+pub struct PushRx {
+    rx: mpsc::UnboundedReceiver<ClientMsg>,
+    queued: Arc<Queued>,
+}
+
+impl PushRx {
+    fn taken(&self, msg: &ClientMsg) {
+        self.queued
+            .bytes
+            .fetch_sub(msg_size(msg).min(self.queued()), Ordering::Relaxed);
+    }
+
+    /// The next message (None once the node dropped the sender).
+    pub async fn recv(&mut self) -> Option<ClientMsg> {
+        let msg = self.rx.recv().await?;
+        self.taken(&msg);
+        Some(msg)
+    }
+
+    /// A message already queued, if any.
+    pub fn try_recv(&mut self) -> Option<ClientMsg> {
+        let msg = self.rx.try_recv().ok()?;
+        self.taken(&msg);
+        Some(msg)
+    }
+
+    /// Bytes still queued.
+    pub fn queued(&self) -> u64 {
+        self.queued.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether the node refused a push because the queue was over the hard limit.
+    pub fn over_limit(&self) -> bool {
+        self.queued.over.load(Ordering::Relaxed)
+    }
+}
+
+/// About the bytes a message takes once encoded (the arrays' headers are a few bytes each).
+fn reply_size(reply: &Reply) -> u64 {
+    match reply {
+        Reply::Bulk(b) | Reply::Verbatim(b) | Reply::ErrorBytes(b) => b.len() as u64 + 16,
+        Reply::Simple(t) | Reply::Error(t) => t.len() as u64 + 3,
+        Reply::Array(items) | Reply::Push(items) | Reply::Set(items) => {
+            8 + items.iter().map(reply_size).sum::<u64>()
+        }
+        Reply::Map(pairs) => {
+            8 + pairs
+                .iter()
+                .map(|(k, v)| reply_size(k) + reply_size(v))
+                .sum::<u64>()
+        }
+        _ => 24,
+    }
+}
+
+fn msg_size(msg: &ClientMsg) -> u64 {
+    match msg {
+        ClientMsg::Push(r) => reply_size(r),
+        ClientMsg::Unblock { reply, .. } => reply_size(reply),
+    }
+}
+
+/// The node's end of a client's push channel.
+#[derive(Debug)]
+struct Sender {
+    tx: mpsc::UnboundedSender<ClientMsg>,
+    queued: Arc<Queued>,
+}
 
 /// What the node sends a connection outside of a request's reply.
 #[derive(Debug)]
@@ -112,9 +195,12 @@ impl Table {
 /// Subscriptions and push channels of a node.
 #[derive(Debug, Default)]
 pub struct Hub {
-    senders: HashMap<u64, mpsc::UnboundedSender<ClientMsg>>,
+    senders: HashMap<u64, Sender>,
     /// Receivers created under the node lock, waiting for their connection to take them.
-    pending_rx: HashMap<u64, mpsc::UnboundedReceiver<ClientMsg>>,
+    pending_rx: HashMap<u64, PushRx>,
+    /// The pubsub class's hard output limit (0: none): pushes beyond it are refused and the
+    /// client is closed by its connection. Kept in step with the config by the node.
+    pub push_hard_limit: u64,
     pub channels: Table,
     pub patterns: Table,
     pub shard: Table,
@@ -128,22 +214,41 @@ impl Hub {
             return;
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        self.senders.insert(client.id, tx);
-        self.pending_rx.insert(client.id, rx);
+        let queued = Arc::new(Queued::default());
+        self.senders.insert(
+            client.id,
+            Sender {
+                tx,
+                queued: queued.clone(),
+            },
+        );
+        self.pending_rx.insert(client.id, PushRx { rx, queued });
         client.push_channel = true;
     }
 
     /// The receiver created for a client, once.
-    pub fn take_rx(&mut self, id: u64) -> Option<mpsc::UnboundedReceiver<ClientMsg>> {
+    pub fn take_rx(&mut self, id: u64) -> Option<PushRx> {
         self.pending_rx.remove(&id)
     }
 
     /// Sends a message to a client's connection (dropped when it has no channel or is gone).
     pub fn send(&self, id: u64, msg: ClientMsg) -> bool {
-        match self.senders.get(&id) {
-            Some(tx) => tx.send(msg).is_ok(),
-            None => false,
+        let Some(sender) = self.senders.get(&id) else {
+            return false;
+        };
+        let size = msg_size(&msg);
+        let queued = &sender.queued;
+        // The reply that ends a blocking command is always delivered; pub/sub messages stop at
+        // the hard limit, so a subscriber that never reads cannot grow the node's memory.
+        if matches!(msg, ClientMsg::Push(_))
+            && self.push_hard_limit != 0
+            && queued.bytes.load(Ordering::Relaxed) + size >= self.push_hard_limit
+        {
+            queued.over.store(true, Ordering::Relaxed);
+            return false;
         }
+        queued.bytes.fetch_add(size, Ordering::Relaxed);
+        sender.tx.send(msg).is_ok()
     }
 
     /// Sends a push to a client.

@@ -1106,6 +1106,10 @@ fn node_args(config: &WorldConfig, port: u16) -> Vec<String> {
         &config.node_timeout_ms.to_string(),
         "--save",
         "",
+        // Simulated hosts reach each other on 10.0.x.y, as containers do: protected mode off,
+        // as in the official redis image.
+        "--protected-mode",
+        "no",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -910,17 +910,20 @@ impl ClusterState {
     ) {
         match wire::decode(bytes) {
             Ok(msg) => self.process(now_ms, unix_ms, link, local_ip, msg),
-            Err(e) => {
-                // A peer that sends what does not decode is broken or hostile: drop the message,
-                // count it, and close the link (the next tick reconnects if it is ours).
-                self.stats.dropped += 1;
-                self.event(ClusterEvent::MessageDropped {
-                    reason: e.to_string(),
-                });
-                self.push(Output::Close { link });
-                self.on_link_closed(link);
-            }
+            Err(e) => self.on_malformed(link, &e),
         }
+    }
+
+    /// A peer that sends what does not decode (or a frame whose declared length its type
+    /// cannot have) is broken or hostile: count the message in `dropped` and close the link
+    /// (the next tick reconnects if it is ours).
+    pub fn on_malformed(&mut self, link: LinkId, error: &wire::WireError) {
+        self.stats.dropped += 1;
+        self.event(ClusterEvent::MessageDropped {
+            reason: error.to_string(),
+        });
+        self.push(Output::Close { link });
+        self.on_link_closed(link);
     }
 
     /// Why a packet from `sender` carrying `current_epoch` is older than what we know of it,

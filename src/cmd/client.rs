@@ -1,4 +1,4 @@
-//! CLIENT: ID, SETNAME, GETNAME, LIST, INFO, KILL, NO-EVICT, NO-TOUCH, HELP.
+//! CLIENT: ID, SETNAME, GETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, NO-EVICT, NO-TOUCH, HELP.
 //!
 //! Other connections are seen through the registry (`NodeRest::clients`, refreshed by each
 //! connection task); the caller's own live state is `ctx.client`. CLIENT KILL cannot reach into
@@ -68,6 +68,20 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         handler: kill,
     },
     SubSpec {
+        name: "client|pause",
+        arity: -3,
+        flags: flags::ADMIN | CONN,
+        summary: "Stop processing commands from clients for some time",
+        handler: pause,
+    },
+    SubSpec {
+        name: "client|unpause",
+        arity: 2,
+        flags: flags::ADMIN | CONN,
+        summary: "Resume processing of clients that were paused",
+        handler: unpause,
+    },
+    SubSpec {
         name: "client|no-evict",
         arity: 3,
         flags: flags::ADMIN | CONN,
@@ -92,6 +106,51 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
 
 fn client(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     subcmd::dispatch(ctx, argv, SUBCOMMANDS)
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`: until `timeout` ms from now, commands of normal
+/// clients wait (ALL) or only those that may write or replicate (WRITE; expiry and eviction
+/// stop too). A second pause keeps the later end and the stricter mode, as Redis.
+fn pause(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() > 4 {
+        // Redis's addReplySubcommandSyntaxError.
+        return Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            super::error::quote_arg(&argv[1], 128)
+        )));
+    }
+    let all = match argv.get(3) {
+        None => true,
+        Some(m) if eq_ignore_case(m, "all") => true,
+        Some(m) if eq_ignore_case(m, "write") => false,
+        Some(_) => {
+            return Err(CmdError::other(
+                "ERR CLIENT PAUSE mode must be WRITE or ALL",
+            ));
+        }
+    };
+    let timeout = parse_i64(&argv[2])
+        .ok_or_else(|| CmdError::other("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::other("ERR timeout is negative"));
+    }
+    let now = ctx.node.clock.mono_ms();
+    let until = now.saturating_add(timeout as u64);
+    let pause = &mut ctx.node.client_pause;
+    let active = pause.until_ms > now;
+    pause.all = all || (active && pause.all);
+    pause.until_ms = if active {
+        pause.until_ms.max(until)
+    } else {
+        until
+    };
+    Ok(Reply::ok())
+}
+
+/// `CLIENT UNPAUSE`: ends a CLIENT PAUSE at once.
+fn unpause(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    ctx.node.client_pause = Default::default();
+    Ok(Reply::ok())
 }
 
 fn id(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

@@ -492,7 +492,7 @@ mod tests {
         let client = t.run_text(&["COMMAND", "DOCS", "client"]);
         assert!(
             client.contains(
-                "$11\r\nsubcommands\r\n*18\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
+                "$11\r\nsubcommands\r\n*22\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
             ),
             "{client}"
         );

@@ -459,6 +459,23 @@ fn info_stats(ctx: &Ctx<'_>) -> String {
     ] {
         field(&mut s, name, 0);
     }
+    // Not in 7.0.15's INFO: Redis 7.4 added these two counters, and keyslot keeps them.
+    field(
+        &mut s,
+        "client_query_buffer_limit_disconnections",
+        st.client_query_buffer_limit_disconnections,
+    );
+    field(
+        &mut s,
+        "client_output_buffer_limit_disconnections",
+        st.client_output_buffer_limit_disconnections,
+    );
+    // keyslot's own: cluster bus messages dropped as malformed, each of which closed its link.
+    field(
+        &mut s,
+        "cluster_bus_malformed_messages",
+        ctx.node.cluster.as_ref().map_or(0, |c| c.stats.dropped),
+    );
     s
 }
 

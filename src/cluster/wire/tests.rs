@@ -956,3 +956,117 @@ proptest! {
         prop_assert_eq!(encode(&d), bytes);
     }
 }
+
+// ---- per-type length bounds (a declared length its type cannot have closes the link) ----
+
+/// The first 16 bytes of a frame: signature, `totlen`, version, port, type and gossip count.
+fn prefix(totlen: u32, kind: u16, count: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&SIGNATURE);
+    b.extend_from_slice(&totlen.to_be_bytes());
+    b.extend_from_slice(&PROTO_VER.to_be_bytes());
+    b.extend_from_slice(&7000u16.to_be_bytes());
+    b.extend_from_slice(&kind.to_be_bytes());
+    b.extend_from_slice(&count.to_be_bytes());
+    b
+}
+
+fn too_large(totlen: usize, max: usize) -> Result<Option<usize>, WireError> {
+    Err(WireError::TooLarge {
+        len: totlen as u64,
+        max: max as u64,
+    })
+}
+
+#[test]
+fn fixed_size_types_may_not_declare_more() {
+    for (kind, exact) in [
+        (types::FAIL, FAIL_LEN),
+        (types::UPDATE, UPDATE_LEN),
+        (types::FAILOVER_AUTH_REQUEST, HEADER_LEN),
+        (types::FAILOVER_AUTH_ACK, HEADER_LEN),
+        (types::MFSTART, HEADER_LEN),
+    ] {
+        assert_eq!(
+            frame_len(&prefix(exact as u32, kind, 0)),
+            Ok(Some(exact)),
+            "type {kind}"
+        );
+        assert_eq!(
+            frame_len(&prefix(exact as u32 + 1, kind, 0)),
+            too_large(exact + 1, exact),
+            "type {kind}"
+        );
+    }
+}
+
+#[test]
+fn ping_length_is_bounded_by_its_gossip_count() {
+    use super::frame::MAX_PING_EXT_BYTES;
+    for kind in [types::PING, types::PONG, types::MEET] {
+        let bound = HEADER_LEN + 3 * GOSSIP_LEN + MAX_PING_EXT_BYTES;
+        assert_eq!(frame_len(&prefix(bound as u32, kind, 3)), Ok(Some(bound)));
+        assert_eq!(
+            frame_len(&prefix(bound as u32 + 1, kind, 3)),
+            too_large(bound + 1, bound)
+        );
+        // A count of 0 declaring 100 MB: refused before any body byte is buffered.
+        assert_eq!(
+            frame_len(&prefix(100 << 20, kind, 0)),
+            too_large(100 << 20, HEADER_LEN + MAX_PING_EXT_BYTES)
+        );
+    }
+}
+
+#[test]
+fn publish_keeps_the_query_buffer_bound_and_unknown_types_a_small_one() {
+    assert_eq!(
+        frame_len(&prefix(100 << 20, types::PUBLISH, 0)),
+        Ok(Some(100 << 20))
+    );
+    assert_eq!(
+        frame_len(&prefix(100 << 20, types::PUBLISHSHARD, 0)),
+        Ok(Some(100 << 20))
+    );
+    let unknown = HEADER_LEN + super::frame::MAX_UNKNOWN_BODY_BYTES;
+    assert_eq!(
+        frame_len(&prefix(10 << 20, 99, 0)),
+        too_large(10 << 20, unknown)
+    );
+}
+
+#[test]
+fn frame_reader_refuses_an_oversized_fail_from_its_prefix_alone() {
+    let mut r = FrameReader::new();
+    r.push(&prefix(200 << 20, types::FAIL, 0));
+    assert_eq!(r.next_frame(), too_large(200 << 20, FAIL_LEN).map(|_| None));
+    // The prefix is read before the body, so the bound applies to the first 16 bytes.
+    let mut r = FrameReader::new();
+    r.push(&prefix(FAIL_LEN as u32, types::FAIL, 0)[..8]);
+    assert_eq!(r.wanted(), Ok(8));
+}
+
+#[test]
+fn gossip_count_disagreeing_with_length_and_overrunning_extensions_do_not_decode() {
+    // Three gossip entries sent, five declared.
+    let mut b = enc(&ping(3, vec![]));
+    put16(&mut b, 14, 5);
+    assert!(frame_len(&b).is_ok());
+    assert!(matches!(
+        decode(&b),
+        Err(WireError::LengthMismatch { .. }) | Err(WireError::Truncated { .. })
+    ));
+    // One extension declared, none present.
+    let mut b = enc(&ping(1, vec![]));
+    let ext_at = offset::EXTENSIONS;
+    put16(&mut b, ext_at, 1);
+    b[offset::MFLAGS] |= mflags::EXT_DATA;
+    assert!(matches!(
+        decode(&b),
+        Err(WireError::ExtensionOverrun { .. })
+    ));
+    // Random garbage after a valid prefix never panics.
+    let mut b = prefix(HEADER_LEN as u32 + 16, types::PING, 0);
+    b.resize(HEADER_LEN + 16, 0xff);
+    assert!(decode(&b).is_err());
+}
