@@ -395,6 +395,16 @@ fn scripts_replicate_as_effects() {
     let master = common::Server::keyslot(&dir, &["--save", "", "--appendonly", "yes"]);
     let replica = common::Server::redis(&dir, &[]);
     replica.cli(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
+    // The first sync must be over before the scripts run: a snapshot taken after the
+    // REPL_NONE script would carry its key to the replica like any other data.
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(20), || {
+            replica
+                .cli(&["INFO", "replication"])
+                .contains("master_link_status:up")
+        }),
+        "the replica's first sync"
+    );
     let mut c = RawConn::connect(master.port);
     c.call(&[
         "EVAL",
