@@ -240,6 +240,13 @@ async fn flush_guarded<W: AsyncWrite + Unpin>(
     }
     writer.flush().await?;
     output.clear();
+    // A push refused at the hard limit while this flush ran: the client has lost messages and
+    // must go now. Checked here too because a flush that never stalled did not look, and no
+    // further push will wake the connection (found by limits_compat under load: the
+    // subscriber stayed connected after its messages were dropped).
+    if push_rx.is_some_and(|rx| rx.over_limit()) {
+        return Err(ConnectionEnd::OutputBufferLimit);
+    }
     Ok(())
 }
 

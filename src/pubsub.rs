@@ -244,7 +244,14 @@ impl Hub {
             && self.push_hard_limit != 0
             && queued.bytes.load(Ordering::Relaxed) + size >= self.push_hard_limit
         {
-            queued.over.store(true, Ordering::Relaxed);
+            if !queued.over.swap(true, Ordering::Relaxed) {
+                // The first refusal still goes through the channel: a refused push sends
+                // nothing, and a connection idle in its receive would never look at the flag
+                // (found under load by limits_compat: the subscriber stayed connected). The
+                // connection checks the flag before writing and closes.
+                queued.bytes.fetch_add(size, Ordering::Relaxed);
+                let _ = sender.tx.send(msg);
+            }
             return false;
         }
         queued.bytes.fetch_add(size, Ordering::Relaxed);
