@@ -4,6 +4,8 @@
 //! `mod common; mod cluster_util;`.
 #![allow(dead_code)]
 
+pub mod redirect_client;
+
 use crate::common::{Server, TempDir};
 use std::io::Read;
 use std::process::{Command, Output, Stdio};
