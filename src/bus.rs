@@ -466,10 +466,7 @@ pub fn apply_node_output(node: &mut Node, out: Output) {
                 let n = &mut *node;
                 crate::atomic::export::complete_by_gossip(&mut n.db, &mut n.rest, slots)
             };
-            let mut dropped = 0;
-            for s in slots {
-                dropped += node.db.clear_slot(s);
-            }
+            let dropped = node.view().delete_keys_in_slots(slots.into_iter());
             if dropped > 0 {
                 node.log(
                     Level::Warning,

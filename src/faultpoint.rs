@@ -19,14 +19,19 @@ pub enum FaultPoint {
     /// A replica's election step (asking for votes, or claiming the slots once it won) waits
     /// for up to half a node timeout.
     ElectionStall,
+    /// The source of an atomic slot migration exits just after the target answered FINISH
+    /// (the target owns the slots), before the source deleted the moved keys: the narrowest
+    /// window of the handover, which its replicas must survive (see `crate::atomic::handoff`).
+    HandoverExit,
 }
 
 impl FaultPoint {
     /// Every point, in a fixed order (the order of the per-process draw).
-    pub const ALL: [FaultPoint; 3] = [
+    pub const ALL: [FaultPoint; 4] = [
         FaultPoint::ReplicationWriteDelay,
         FaultPoint::NodesConfSaveFail,
         FaultPoint::ElectionStall,
+        FaultPoint::HandoverExit,
     ];
 
     /// The name the story and the scenario files use.
@@ -35,6 +40,7 @@ impl FaultPoint {
             FaultPoint::ReplicationWriteDelay => "replication_write_delay",
             FaultPoint::NodesConfSaveFail => "nodes_conf_save_fail",
             FaultPoint::ElectionStall => "election_stall",
+            FaultPoint::HandoverExit => "handover_exit",
         }
     }
 
@@ -51,6 +57,8 @@ impl FaultPoint {
             FaultPoint::ReplicationWriteDelay => 20,
             FaultPoint::NodesConfSaveFail => 50,
             FaultPoint::ElectionStall => 10,
+            // Visited once per migration: when on, it always fires.
+            FaultPoint::HandoverExit => 1,
         }
     }
 }
@@ -59,7 +67,7 @@ impl FaultPoint {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultPoints {
     /// Indexed like [`FaultPoint::ALL`].
-    enabled: [bool; 3],
+    enabled: [bool; FaultPoint::ALL.len()],
 }
 
 impl FaultPoints {
@@ -67,7 +75,7 @@ impl FaultPoints {
     /// with probability 1/2). Only the simulator draws: a real node's points are all off.
     #[cfg(madsim)]
     pub fn draw(allowed: &[FaultPoint]) -> FaultPoints {
-        let mut enabled = [false; 3];
+        let mut enabled = [false; FaultPoint::ALL.len()];
         for (i, p) in FaultPoint::ALL.into_iter().enumerate() {
             enabled[i] = allowed.contains(&p) && madsim::rand::random::<bool>();
         }
@@ -133,8 +141,10 @@ mod tests {
         }
         assert_eq!(FaultPoint::parse("nope"), None);
         // Even an enabled point is compiled out of the real node's decision.
-        let on = FaultPoints { enabled: [true; 3] };
-        assert_eq!(on.names().len(), 3);
+        let on = FaultPoints {
+            enabled: [true; FaultPoint::ALL.len()],
+        };
+        assert_eq!(on.names().len(), FaultPoint::ALL.len());
         assert!(!on.fires(FaultPoint::NodesConfSaveFail));
     }
 }

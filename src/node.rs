@@ -251,6 +251,29 @@ impl NodeView<'_> {
     pub fn log(&self, level: Level, msg: &str) {
         self.rest.logger.log(level, self.rest.clock.unix_ms(), msg);
     }
+
+    /// Deletes every key of `slots` and, on a master, replicates each deletion as a DEL (so
+    /// its replicas and its AOF drop the key too; Redis 7.0's delKeysInSlot does not, and a
+    /// replica then keeps keys its master no longer has). Watchers of the keys are touched.
+    /// Returns how many keys were deleted.
+    pub fn delete_keys_in_slots(&mut self, slots: impl Iterator<Item = u16>) -> usize {
+        let replicate = !self.rest.repl.is_replica();
+        let mut deleted = 0usize;
+        for slot in slots {
+            for k in self.db.keys_in_slot(slot, usize::MAX) {
+                if self.db.remove(&k).is_some() {
+                    deleted += 1;
+                    if replicate {
+                        self.rest.repl.propagate(&[b"DEL", &k]);
+                    }
+                    if self.rest.watches.is_watched(&k) {
+                        self.rest.watches.touch(&k, false);
+                    }
+                }
+            }
+        }
+        deleted
+    }
 }
 
 /// A node: its keyspace and everything else.
@@ -1312,6 +1335,12 @@ impl Node {
     pub fn cron(&mut self) {
         self.rest.hub.push_hard_limit =
             self.rest.config.obuf.get(crate::limits::Class::Pubsub).hard;
+        self.rest.repl.replica_hard_limit = self
+            .rest
+            .config
+            .obuf
+            .get(crate::limits::Class::Replica)
+            .hard;
         // Background saves and rewrites, save points, AOF fsync and retries.
         crate::persist::cron(self);
         let used = crate::evict::used_memory(&self.db);
@@ -1319,6 +1348,7 @@ impl Node {
         let now_ms = self.rest.clock.mono_ms();
         self.rest.migrate.close_idle(now_ms);
         crate::atomic::import::cron(&mut self.db, &mut self.rest);
+        crate::atomic::handoff::settle(&mut self.db, &mut self.rest);
         // Only a master expires keys actively; a replica waits for its master's DELs.
         if self.rest.active_expire_enabled
             && !self.rest.repl.is_replica()

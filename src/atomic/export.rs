@@ -5,7 +5,8 @@ use super::{slots_of, Job, JobState, Operation, Ranges};
 use crate::cluster::event::ClusterEvent;
 use crate::cluster::{NodeId, SlotBitmap};
 use crate::db::Db;
-use crate::node::{Node, NodeRest};
+use crate::faultpoint::FaultPoint;
+use crate::node::{Node, NodeRest, NodeView};
 use bytes::BytesMut;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -132,7 +133,7 @@ pub fn cancel_all(rest: &mut NodeRest) -> usize {
 }
 
 /// Why an export stopped.
-enum Stop {
+pub(super) enum Stop {
     Cancelled,
     Failed(String),
 }
@@ -167,6 +168,7 @@ pub async fn run(node: Arc<Mutex<Node>>, name: String) {
 /// The export ends without a handover: writes resume, the capture stops, the slots stay.
 fn abandon(rest: &mut NodeRest, name: &str, state: JobState, message: &str) {
     rest.repl.capture.stop(name);
+    super::handoff::end(rest, name);
     let unix = rest.clock.unix_ms();
     if let Some(j) = rest.atomic.job_mut(name) {
         if j.state.is_active() {
@@ -200,18 +202,9 @@ fn complete(db: &mut Db, rest: &mut NodeRest, name: &str) {
     if let Some(c) = rest.cluster.as_mut() {
         c.give_slots_atomically(now, unix, &job.ranges, job.target);
     }
-    let mut deleted = 0usize;
-    for slot in slots_of(&job.ranges) {
-        for k in db.keys_in_slot(slot, usize::MAX) {
-            if db.remove(&k).is_some() {
-                deleted += 1;
-                rest.repl.propagate(&[b"DEL", &k]);
-                if rest.watches.is_watched(&k) {
-                    rest.watches.touch(&k, false);
-                }
-            }
-        }
-    }
+    let deleted = NodeView { db, rest }.delete_keys_in_slots(slots_of(&job.ranges));
+    // The DELs are in the stream: the replicas no longer need the handover mark.
+    super::handoff::end(rest, name);
     rest.atomic.set_state(name, JobState::Success, "", unix);
     if let Some(j) = rest.atomic.job_mut(name) {
         j.paused_since_ms = 0;
@@ -327,10 +320,7 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             name.as_bytes().to_vec(),
             job.source.to_string().into_bytes(),
         ];
-        for &(s, e) in &job.ranges {
-            argv.push(s.to_string().into_bytes());
-            argv.push(e.to_string().into_bytes());
-        }
+        super::push_ranges(&mut argv, &job.ranges);
         let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         (
             addr,
@@ -411,6 +401,10 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             Step::Finish => break,
         }
     }
+    // Before the target may take the slots, every replica of ours learns that a handover is
+    // under way: if we die after the target took them and before our DELs went out, the
+    // replica promoted in our place must not keep serving (or later resurface) those keys.
+    super::handoff::announce(node, name, timeout).await?;
     // Handover: from here the outcome may be unknown (the FINISH may have been applied even if
     // its answer never comes), so the pause holds until the cluster says who owns the slots.
     {
@@ -431,6 +425,16 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             {
                 let mut g = lock()?;
                 let n = &mut *g;
+                if n.rest.fault_points.fires(FaultPoint::HandoverExit) {
+                    n.rest.record_cluster_event(ClusterEvent::FaultInjected {
+                        point: FaultPoint::HandoverExit.name(),
+                        detail: "exiting after the target took the slots".to_string(),
+                    });
+                    (n.rest.persist.on_fatal.clone())(
+                        "injected exit between the handover and the deletion of the moved keys",
+                    );
+                    return Err(Stop::Failed("the node is exiting".into()));
+                }
                 complete(&mut n.db, &mut n.rest, name);
             }
             let done = crate::replication::encode_command(&[

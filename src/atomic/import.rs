@@ -86,10 +86,7 @@ fn mark(rest: &mut NodeRest, name: &str, ranges: &Ranges) {
         b"MARK".to_vec(),
         name.as_bytes().to_vec(),
     ];
-    for &(s, e) in ranges {
-        argv.push(s.to_string().into_bytes());
-        argv.push(e.to_string().into_bytes());
-    }
+    super::push_ranges(&mut argv, ranges);
     let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     rest.repl.propagate(&refs);
 }

@@ -26,6 +26,7 @@
 
 pub mod capture;
 pub mod export;
+pub mod handoff;
 pub mod import;
 
 use crate::cluster::NodeId;
@@ -56,6 +57,14 @@ pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
         .map(|(s, e)| format!("{}-{}", s, e))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Appends `start end` arguments for every range (the wire form of MARK, HANDOFF and START).
+pub fn push_ranges(argv: &mut Vec<Vec<u8>>, ranges: &[(u16, u16)]) {
+    for &(s, e) in ranges {
+        argv.push(s.to_string().into_bytes());
+        argv.push(e.to_string().into_bytes());
+    }
 }
 
 /// Which side of the job this node is.
@@ -137,6 +146,18 @@ pub struct AtomicState {
     /// Slots being imported atomically, by job name, as written to the replication stream:
     /// keys of these slots on a master that does not own them are partial copies.
     pub marks: BTreeMap<String, Ranges>,
+    /// Exports whose handover began, by job name, as written to the replication stream
+    /// (`CLUSTER SYNCSLOTS HANDOFF`) before FINISH went to the target: a replica promoted (or
+    /// this node restarted from its AOF) before the source deleted the moved keys learns from
+    /// it that the copies it holds may now belong to the target ([`export::settle_handoffs`]).
+    pub handoffs: BTreeMap<String, Handoff>,
+}
+
+/// A handover in progress on the source, as its replicas know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handoff {
+    pub target: NodeId,
+    pub ranges: Ranges,
 }
 
 impl AtomicState {

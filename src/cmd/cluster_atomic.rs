@@ -64,7 +64,8 @@ pub fn cancelmigration(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// `SYNCSLOTS START name source s e [...] | ACK | FINISH name | DONE name` on the source's
-/// link; `SYNCSLOTS MARK name s e [...] | UNMARK name` from the replication stream or AOF.
+/// link; `SYNCSLOTS MARK name s e [...] | UNMARK name` (target) and `HANDOFF name target s e
+/// [...] | ENDHANDOFF name` (source) from the replication stream or AOF.
 pub fn syncslots(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let sub = argv[2].to_ascii_lowercase();
     let text = |i: usize| -> Result<String, CmdError> {
@@ -118,6 +119,20 @@ pub fn syncslots(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
                 import::apply_mark(ctx.node, &name, Some(ranges));
             } else {
                 import::apply_mark(ctx.node, &text(3)?, None);
+            }
+            Ok(Reply::ok())
+        }
+        b"handoff" | b"endhandoff" => {
+            // Only the replication stream (or the AOF) carries these: client id 0.
+            if ctx.client.id != 0 {
+                return Err(CmdError::other("ERR SYNCSLOTS HANDOFF is internal"));
+            }
+            if sub.as_slice() == b"handoff" {
+                let (name, mark) = crate::atomic::handoff::parse(&argv[3..])
+                    .ok_or_else(|| CmdError::other("ERR syntax error"))?;
+                crate::atomic::handoff::apply(ctx.node, &name, Some(mark));
+            } else {
+                crate::atomic::handoff::apply(ctx.node, &text(3)?, None);
             }
             Ok(Reply::ok())
         }
