@@ -334,7 +334,17 @@ where
                 if let Some(rx) = push_rx.as_mut() {
                     drain_pushes(rx, client, &mut output);
                 }
-                let len = output.len() as u64;
+                // The guard was last refreshed before the command batch that subscribed this
+                // client ran, when it was still of the normal class (no limit by default): a
+                // stale guard let a never-reading subscriber's write stall forever without
+                // looking at the limits (limits_compat found it, intermittently, under load).
+                match node.lock() {
+                    Ok(mut g) => {
+                        g.rest.stats.total_net_output_bytes += output.len() as u64;
+                        guard.refresh(&g, client);
+                    }
+                    Err(_) => return ConnectionEnd::Killed,
+                }
                 if let Err(e) = flush_guarded(
                     node,
                     client,
@@ -346,9 +356,6 @@ where
                 .await
                 {
                     return e;
-                }
-                if let Ok(mut g) = node.lock() {
-                    g.rest.stats.total_net_output_bytes += len;
                 }
                 continue;
             }

@@ -20,6 +20,7 @@ use backlog::Backlog;
 use bytes::Bytes;
 use rand::RngCore;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, Notify};
 
@@ -80,6 +81,12 @@ pub struct ReplicaLink {
     pub ack_ms: u64,
     /// Where new stream bytes go (the feeder task writes them to the socket).
     pub tx: mpsc::UnboundedSender<Bytes>,
+    /// Stream bytes handed to the feeder and not yet written to the socket: the replica's
+    /// output buffer, which `client-output-buffer-limit replica` bounds.
+    pub queued: Arc<AtomicU64>,
+    /// Woken when `queued` reaches the replica class's hard limit: the feeder drops the link
+    /// at once instead of buffering without end for a replica that stopped reading.
+    pub over_limit: Arc<Notify>,
 }
 
 /// A stream handed to a connection that just became a replica feeder (see `primary`).
@@ -116,6 +123,9 @@ pub struct ReplState {
     pub task_needed: Option<u64>,
     /// Woken on every REPLCONF ACK (WAIT).
     pub ack_notify: Arc<Notify>,
+    /// `client-output-buffer-limit replica`'s hard limit (0: none), kept here by the node's
+    /// cron so [`ReplState::feed`] can check it where the bytes are queued.
+    pub replica_hard_limit: u64,
     /// Full and partial syncs served (INFO stats).
     pub sync_full: u64,
     pub sync_partial_ok: u64,
@@ -142,6 +152,7 @@ impl ReplState {
             generation: 0,
             task_needed: None,
             ack_notify: Arc::new(Notify::new()),
+            replica_hard_limit: 0,
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
@@ -170,8 +181,13 @@ impl ReplState {
         self.offset += bytes.len() as u64;
         if !self.replicas.is_empty() {
             let shared = Bytes::copy_from_slice(bytes);
+            let len = bytes.len() as u64;
             for r in self.replicas.values() {
                 let _ = r.tx.send(shared.clone());
+                let queued = r.queued.fetch_add(len, Ordering::Relaxed) + len;
+                if self.replica_hard_limit != 0 && queued >= self.replica_hard_limit {
+                    r.over_limit.notify_one();
+                }
             }
         }
     }

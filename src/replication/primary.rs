@@ -8,12 +8,14 @@
 
 use super::{encode_command, PendingFeed, ReplicaLink};
 use crate::cmd::CmdError;
+use crate::limits::{Class, SoftClock};
 use crate::node::{Client, Node, NodeRest, NodeView};
 use crate::resp::request::{Limits, RequestParser};
 use bytes::{Bytes, BytesMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 impl NodeView<'_> {
     /// `PSYNC replid offset`: prepares the replica's feed; the reply is part of the feed itself.
@@ -77,6 +79,12 @@ impl NodeView<'_> {
             Some(f) => f.saturating_sub(1),
             None => repl.offset,
         };
+        repl.replica_hard_limit = node
+            .rest
+            .config
+            .obuf
+            .get(crate::limits::Class::Replica)
+            .hard;
         repl.replicas.insert(
             client.id,
             ReplicaLink {
@@ -85,6 +93,8 @@ impl NodeView<'_> {
                 ack_offset: start_offset,
                 ack_ms: node.rest.clock.mono_ms(),
                 tx,
+                queued: Arc::new(AtomicU64::new(0)),
+                over_limit: Arc::new(Notify::new()),
             },
         );
         repl.pending_feeds
@@ -114,10 +124,18 @@ pub async fn feed<R, W>(
     W: AsyncWrite + Unpin,
 {
     let pending = match node.lock() {
-        Ok(mut n) => n.rest.repl.pending_feeds.remove(&client_id),
+        Ok(mut n) => {
+            let link = n
+                .rest
+                .repl
+                .replicas
+                .get(&client_id)
+                .map(|r| (r.queued.clone(), r.over_limit.clone()));
+            n.rest.repl.pending_feeds.remove(&client_id).zip(link)
+        }
         Err(_) => None,
     };
-    let Some(PendingFeed { initial, mut rx }) = pending else {
+    let Some((PendingFeed { initial, mut rx }, (queued, over_limit))) = pending else {
         return;
     };
     let writing = async {
@@ -134,6 +152,7 @@ pub async fn feed<R, W>(
             if writer.write_all(&batch).await.is_err() || writer.flush().await.is_err() {
                 return;
             }
+            queued.fetch_sub(batch.len() as u64, Ordering::Relaxed);
         }
     };
     let reading = async {
@@ -157,25 +176,52 @@ pub async fn feed<R, W>(
             }
         }
     };
-    // CLIENT KILL marks the id; a feeder has no command loop to notice it, so it looks.
-    let killed = async {
+    // CLIENT KILL marks the id; a feeder has no command loop to notice it, so it looks. The
+    // same tick runs the replica class's soft limit clock. Ends with true when over a limit.
+    let watch = async {
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut soft = SoftClock::default();
         loop {
             tick.tick().await;
-            let Ok(mut n) = node.lock() else { return };
+            let Ok(mut n) = node.lock() else {
+                return false;
+            };
             if n.rest.killed_clients.remove(&client_id) {
-                return;
+                return false;
+            }
+            let limit = n.rest.config.obuf.get(Class::Replica);
+            let now = n.rest.clock.mono_ms();
+            if soft.over(limit, queued.load(Ordering::Relaxed), now) {
+                return true;
             }
         }
     };
     // `biased`: deterministic branch order in the simulator (see bus.rs).
-    tokio::select! {
+    let over = tokio::select! {
         biased;
-        _ = killed => {}
-        _ = writing => {}
-        _ = reading => {}
-    }
+        over = watch => over,
+        _ = over_limit.notified() => true,
+        _ = writing => false,
+        _ = reading => false,
+    };
     if let Ok(mut n) = node.lock() {
+        if over {
+            n.rest.stats.client_output_buffer_limit_disconnections += 1;
+            let addr = n
+                .rest
+                .repl
+                .replicas
+                .get(&client_id)
+                .map(|r| format!("{}:{}", r.ip, r.listening_port))
+                .unwrap_or_default();
+            n.log(
+                crate::log::Level::Warning,
+                &format!(
+                    "Client id={} addr={} flags=S scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    client_id, addr
+                ),
+            );
+        }
         n.rest.repl.replicas.remove(&client_id);
         n.rest.repl.pending_feeds.remove(&client_id);
         n.log(crate::log::Level::Notice, "Connection with replica lost.");
