@@ -68,6 +68,7 @@ pub fn unknown_subcommand(word: &[u8], container: &str) -> CmdError {
 /// DOCS. Containers written elsewhere list theirs by adding a line here.
 pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
     match name {
+        "acl" => super::acl::SUBCOMMANDS,
         "client" => super::client::SUBCOMMANDS,
         "command" => super::command::SUBCOMMANDS,
         "config" => super::configcmd::SUBCOMMANDS,
