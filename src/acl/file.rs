@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_errors() {
-        let text = "user default on nopass ~* &* +@all\nuser app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read\n";
+        let text = "user app on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~app:* resetchannels -@all +@read\nuser default on nopass ~* &* +@all\n";
         let users = parse(text, "users.acl").unwrap();
         assert_eq!(render(&users), text);
         assert!(users[&b"app"[..]].password_ok(b"pw"));

@@ -104,15 +104,16 @@ pub(crate) fn log_denial(
     );
 }
 
-/// Adds an ACL LOG entry for a failed AUTH / HELLO AUTH (object and user: the name tried).
-pub(crate) fn log_auth_failure(rest: &mut NodeRest, client: &Client, username: &[u8]) {
+/// Adds an ACL LOG entry for a failed AUTH / HELLO AUTH: the object is the command as typed,
+/// the user the name tried.
+pub(crate) fn log_auth_failure(rest: &mut NodeRest, client: &Client, cmd: &Bytes, username: &[u8]) {
     let context = if client.multi.is_some() {
         Context::Multi
     } else {
         Context::Toplevel
     };
     let name = Bytes::copy_from_slice(username);
-    add_entry(rest, client, Reason::Auth, context, name.clone(), name);
+    add_entry(rest, client, Reason::Auth, context, cmd.clone(), name);
 }
 
 fn add_entry(

@@ -132,14 +132,14 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// Logs the client in as `user` if the pair is valid (Redis's ACLAuthenticateUser); a failure
-/// is logged in ACL LOG.
-fn authenticate(ctx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+/// is logged in ACL LOG under the command's name as typed (`cmd`).
+fn authenticate(ctx: &mut Ctx<'_>, cmd: &Bytes, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
     if ctx.node.acl.credentials_ok(user, pass) {
         ctx.client.authenticated = true;
         ctx.client.user = Bytes::copy_from_slice(user);
         Ok(())
     } else {
-        crate::acl::node_hooks::log_auth_failure(ctx.node, ctx.client, user);
+        crate::acl::node_hooks::log_auth_failure(ctx.node, ctx.client, cmd, user);
         Err(CmdError::other(WRONGPASS))
     }
 }
@@ -158,7 +158,7 @@ fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         [_, user, pass] => (user, pass),
         _ => return Err(CmdError::Syntax),
     };
-    authenticate(ctx, user, pass)?;
+    authenticate(ctx, &argv[0], user, pass)?;
     Ok(Reply::ok())
 }
 
@@ -203,7 +203,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if eq_ignore_case(&argv[j], "auth") && more >= 2 {
-            authenticate(ctx, &argv[j + 1], &argv[j + 2])?;
+            authenticate(ctx, &argv[0], &argv[j + 1], &argv[j + 2])?;
             j += 3;
         } else if eq_ignore_case(&argv[j], "setname") && more >= 1 {
             set_client_name(ctx, &argv[j + 1])?;

@@ -94,6 +94,6 @@ pub fn help_reply(container: &str, lines: &[&'static str]) -> crate::resp::Reply
     )];
     out.extend(lines.iter().map(|l| Reply::simple(l)));
     out.push(Reply::simple("HELP"));
-    out.push(Reply::simple("    Print this help."));
+    out.push(Reply::simple("    Prints this help."));
     Reply::Array(out)
 }
