@@ -5,7 +5,7 @@
 mod common;
 mod compare_util;
 
-use common::{require_tools, Resp, RawConn};
+use common::{require_tools, RawConn, Resp};
 
 /// Ports of this binary (bus ports +10000), apart from other suites'.
 const PORT_LOW: u16 = 23100;
@@ -135,16 +135,37 @@ const MUST_SHOW_SETUP: &[&[&str]] = &[
 ];
 
 const MUST_SHOW: &[(&[&str], &str)] = &[
-    (&["AUTH", "disabled", "dpw"], "-WRONGPASS invalid username-password pair or user is disabled.\r\n"),
+    (
+        &["AUTH", "disabled", "dpw"],
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    ),
     (&["AUTH", "reader", "rpw"], "+OK\r\n"),
-    (&["ACL", "WHOAMI"], "-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n"),
+    (
+        &["ACL", "WHOAMI"],
+        "-NOPERM this user has no permissions to run the 'acl|whoami' command\r\n",
+    ),
     (&["GET", "app:1"], "$5\r\nhello\r\n"),
     (&["STRLEN", "app:1"], ":5\r\n"),
-    (&["GET", "secret"], "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n"),
-    (&["SET", "app:1", "x"], "-NOPERM this user has no permissions to run the 'set' command\r\n"),
-    (&["SET", "secret", "x"], "-NOPERM this user has no permissions to run the 'set' command\r\n"),
-    (&["DEL", "app:1"], "-NOPERM this user has no permissions to run the 'del' command\r\n"),
-    (&["EVAL", "return redis.call('get', KEYS[1])", "1", "app:1"], "-NOPERM this user has no permissions to run the 'eval' command\r\n"),
+    (
+        &["GET", "secret"],
+        "-NOPERM this user has no permissions to access one of the keys used as arguments\r\n",
+    ),
+    (
+        &["SET", "app:1", "x"],
+        "-NOPERM this user has no permissions to run the 'set' command\r\n",
+    ),
+    (
+        &["SET", "secret", "x"],
+        "-NOPERM this user has no permissions to run the 'set' command\r\n",
+    ),
+    (
+        &["DEL", "app:1"],
+        "-NOPERM this user has no permissions to run the 'del' command\r\n",
+    ),
+    (
+        &["EVAL", "return redis.call('get', KEYS[1])", "1", "app:1"],
+        "-NOPERM this user has no permissions to run the 'eval' command\r\n",
+    ),
     (&["GET", "app:1"], "$5\r\nhello\r\n"),
 ];
 
@@ -158,7 +179,11 @@ fn read_only_user_and_disabled_user() {
         let mut admin = RawConn::connect(server.port);
         for cmd in MUST_SHOW_SETUP {
             let (_, raw) = admin.call(cmd);
-            assert!(!raw.starts_with(b"-"), "{cmd:?}: {}", String::from_utf8_lossy(&raw));
+            assert!(
+                !raw.starts_with(b"-"),
+                "{cmd:?}: {}",
+                String::from_utf8_lossy(&raw)
+            );
         }
         let mut c = RawConn::connect(server.port);
         for (cmd, want) in MUST_SHOW {
@@ -269,7 +294,22 @@ fn acl_log_entries_match_redis() {
     for server in [&p.keyslot, &p.redis] {
         let mut admin = RawConn::connect(server.port);
         admin.call(&["ACL", "LOG", "RESET"]);
-        admin.call(&["ACL", "SETUSER", "lim", "on", "nopass", "~k:*", "resetchannels", "&c:*", "+get", "+publish", "+multi", "+exec", "+discard", "+eval"]);
+        admin.call(&[
+            "ACL",
+            "SETUSER",
+            "lim",
+            "on",
+            "nopass",
+            "~k:*",
+            "resetchannels",
+            "&c:*",
+            "+get",
+            "+publish",
+            "+multi",
+            "+exec",
+            "+discard",
+            "+eval",
+        ]);
         let mut c = RawConn::connect(server.port);
         c.call(&["AUTH", "lim", "x"]);
         c.call(&["SET", "k:1", "v"]);
@@ -295,7 +335,10 @@ fn acl_log_entries_match_redis() {
             let mut line = Vec::new();
             for pair in fields.chunks(2) {
                 let key = bulk_text(&pair[0]);
-                if matches!(key.as_str(), "count" | "reason" | "context" | "object" | "username") {
+                if matches!(
+                    key.as_str(),
+                    "count" | "reason" | "context" | "object" | "username"
+                ) {
                     let v = match &pair[1] {
                         Resp::Int(n) => n.to_string(),
                         other => bulk_text(other),
@@ -353,14 +396,15 @@ fn categories_match_redis() {
     let mut total = 0;
     for cat in &cats {
         let filter = |v: Vec<String>| -> std::collections::BTreeSet<String> {
-            v.into_iter()
-                .filter(|n| both.contains(n))
-                .collect()
+            v.into_iter().filter(|n| both.contains(n)).collect()
         };
         let k = filter(names(p.keyslot.port, &["ACL", "CAT", cat]));
         let r = filter(names(p.redis.port, &["ACL", "CAT", cat]));
         assert_eq!(k, r, "category {cat}");
         total += k.len();
     }
-    println!("{} categories, {total} (command, category) pairs identical", cats.len());
+    println!(
+        "{} categories, {total} (command, category) pairs identical",
+        cats.len()
+    );
 }

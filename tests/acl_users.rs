@@ -71,9 +71,32 @@ fn acl_save_then_restart_brings_the_users_back() {
         );
         let mut c = RawConn::connect(port);
         for cmd in [
-            &["ACL", "SETUSER", "app", "on", ">apppw", "~app:*", "%R~ro:*", "resetchannels", "&news", "+@read", "+set"][..],
-            &["ACL", "SETUSER", "ops", "off", "#5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8", "~*", "+@all", "-@dangerous"],
-            &["ACL", "SETUSER", "sel", "on", "nopass", "~a:*", "+get", "(~b:*", "+set)"],
+            &[
+                "ACL",
+                "SETUSER",
+                "app",
+                "on",
+                ">apppw",
+                "~app:*",
+                "%R~ro:*",
+                "resetchannels",
+                "&news",
+                "+@read",
+                "+set",
+            ][..],
+            &[
+                "ACL",
+                "SETUSER",
+                "ops",
+                "off",
+                "#5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+                "~*",
+                "+@all",
+                "-@dangerous",
+            ],
+            &[
+                "ACL", "SETUSER", "sel", "on", "nopass", "~a:*", "+get", "(~b:*", "+set)",
+            ],
         ] {
             assert_eq!(text(&c.call(cmd)), "+OK\r\n", "{cmd:?} on {port}");
         }
@@ -83,15 +106,25 @@ fn acl_save_then_restart_brings_the_users_back() {
         s.kill();
         s.restart();
         let mut c = RawConn::connect(port);
-        assert_eq!(text(&c.call(&["ACL", "LIST"])), before, "users after restart ({port})");
-        assert_eq!(cli_as(port, "app", "apppw", &["ACL", "WHOAMI"]), "NOPERM this user has no permissions to run the 'acl|whoami' command");
+        assert_eq!(
+            text(&c.call(&["ACL", "LIST"])),
+            before,
+            "users after restart ({port})"
+        );
+        assert_eq!(
+            cli_as(port, "app", "apppw", &["ACL", "WHOAMI"]),
+            "NOPERM this user has no permissions to run the 'acl|whoami' command"
+        );
         assert_eq!(cli_as(port, "app", "apppw", &["SET", "app:1", "v"]), "OK");
         assert_eq!(cli_as(port, "app", "apppw", &["GET", "app:1"]), "v");
         assert_eq!(cli_as(port, "ops", "password", &["GET", "x"]), "");
         files.push(saved);
     }
     println!("saved aclfile:\n{}", files[0]);
-    assert_eq!(files[0], files[1], "keyslot's and redis-server's ACL SAVE differ");
+    assert_eq!(
+        files[0], files[1],
+        "keyslot's and redis-server's ACL SAVE differ"
+    );
 }
 
 const HAND_WRITTEN: &str = "user default on nopass ~* &* +@all\n\
@@ -150,9 +183,7 @@ fn acl_load_of_a_hand_written_file_matches_redis() {
         out.push(text(&c.call(&["ACL", "USERS"])));
         out.push(format!(
             "temp client closed: {}",
-            wait_until(Duration::from_secs(3), || {
-                closed(&mut temp)
-            })
+            wait_until(Duration::from_secs(3), || { closed(&mut temp) })
         ));
         outs.push(out);
     }
@@ -170,24 +201,54 @@ fn user_directives_define_users_at_startup() {
     }
     let dir = TempDir::new("acl-directive");
     let flags = [
-        "--save", "", "--appendonly", "no",
-        "--user", "app", "on", ">pw", "~app:*", "+@read",
-        "--user", "default", "on", "nopass", "~*", "&*", "+@all", "-debug",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--user",
+        "app",
+        "on",
+        ">pw",
+        "~app:*",
+        "+@read",
+        "--user",
+        "default",
+        "on",
+        "nopass",
+        "~*",
+        "&*",
+        "+@all",
+        "-debug",
     ];
     let k = Server::keyslot(&dir, &flags);
     let r = Server::redis(&dir, &flags[4..]);
     assert_eq!(cli(k.port, &["ACL", "LIST"]), cli(r.port, &["ACL", "LIST"]));
-    assert_eq!(cli_as(k.port, "app", "pw", &["GET", "x"]), cli_as(r.port, "app", "pw", &["GET", "x"]));
+    assert_eq!(
+        cli_as(k.port, "app", "pw", &["GET", "x"]),
+        cli_as(r.port, "app", "pw", &["GET", "x"])
+    );
     // Both at once is refused at startup, as by Redis.
     let port = common::free_port();
     let out = std::process::Command::new(common::keyslot_bin())
-        .args(["--port", &port.to_string(), "--aclfile", "x.acl", "--user", "a", "on"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--aclfile",
+            "x.acl",
+            "--user",
+            "a",
+            "on",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("users defined in redis.conf and at the same setting an ACL file"), "{log}");
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("users defined in redis.conf and at the same setting an ACL file"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -206,14 +267,21 @@ fn deleting_a_user_disconnects_its_clients_and_client_kill_user() {
     assert_eq!(text(&a.call(&["AUTH", "u1", "x"])), "+OK\r\n");
     assert_eq!(text(&b.call(&["AUTH", "u2", "x"])), "+OK\r\n");
     let list = text(&admin.call(&["CLIENT", "LIST"]));
-    assert!(list.contains("user=u1") && list.contains("user=u2") && list.contains("user=default"), "{list}");
-    assert_eq!(text(&admin.call(&["CLIENT", "KILL", "USER", "nosuch"])), "-ERR No such user 'nosuch'\r\n");
-    assert_eq!(text(&admin.call(&["CLIENT", "KILL", "USER", "u2"])), ":1\r\n");
+    assert!(
+        list.contains("user=u1") && list.contains("user=u2") && list.contains("user=default"),
+        "{list}"
+    );
+    assert_eq!(
+        text(&admin.call(&["CLIENT", "KILL", "USER", "nosuch"])),
+        "-ERR No such user 'nosuch'\r\n"
+    );
+    assert_eq!(
+        text(&admin.call(&["CLIENT", "KILL", "USER", "u2"])),
+        ":1\r\n"
+    );
     assert_eq!(text(&admin.call(&["ACL", "DELUSER", "u1"])), ":1\r\n");
     for c in [&mut a, &mut b] {
-        assert!(wait_until(Duration::from_secs(3), || {
-            closed(c)
-        }));
+        assert!(wait_until(Duration::from_secs(3), || { closed(c) }));
     }
     // A user deleting itself gets its reply, then the connection closes.
     admin.call(&["ACL", "SETUSER", "self", "on", "nopass", "+@all"]);
@@ -224,7 +292,9 @@ fn deleting_a_user_disconnects_its_clients_and_client_kill_user() {
 }
 
 fn wait_key(port: u16, user: &str, pass: &str, key: &str, want: &str) -> bool {
-    wait_until(Duration::from_secs(20), || cli_as(port, user, pass, &["GET", key]) == want)
+    wait_until(Duration::from_secs(20), || {
+        cli_as(port, user, pass, &["GET", key]) == want
+    })
 }
 
 /// The must-show: a keyslot replica of a keyslot master whose default user is off replicates
@@ -240,8 +310,19 @@ fn replication_with_masteruser_and_masterauth() {
     let master = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
     let mut admin = RawConn::connect(master.port);
     for cmd in [
-        &["ACL", "SETUSER", "repl", "on", ">replpw", "+psync", "+replconf", "+ping"][..],
-        &["ACL", "SETUSER", "admin", "on", ">adminpw", "~*", "&*", "+@all"],
+        &[
+            "ACL",
+            "SETUSER",
+            "repl",
+            "on",
+            ">replpw",
+            "+psync",
+            "+replconf",
+            "+ping",
+        ][..],
+        &[
+            "ACL", "SETUSER", "admin", "on", ">adminpw", "~*", "&*", "+@all",
+        ],
         &["SET", "before", "1"],
         &["ACL", "SETUSER", "default", "off", "resetpass"],
     ] {
@@ -255,16 +336,34 @@ fn replication_with_masteruser_and_masterauth() {
     let mp = master.port.to_string();
     let replica = Server::keyslot(
         &dir,
-        &["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", &mp, "--masteruser", "repl", "--masterauth", "replpw"],
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--masteruser",
+            "repl",
+            "--masterauth",
+            "replpw",
+        ],
     );
-    let reference = Server::redis(
-        &dir,
-        &["--replicaof", "127.0.0.1", &mp, "--masteruser", "repl", "--masterauth", "replpw"],
+    assert_eq!(cli(replica.port, &["REPLICAOF", "127.0.0.1", &mp]), "OK");
+    let reference = Server::redis(&dir, &["--masteruser", "repl", "--masterauth", "replpw"]);
+    assert_eq!(cli(reference.port, &["REPLICAOF", "127.0.0.1", &mp]), "OK");
+    assert_eq!(
+        cli_as(master.port, "admin", "adminpw", &["SET", "after", "2"]),
+        "OK"
     );
-    assert_eq!(cli_as(master.port, "admin", "adminpw", &["SET", "after", "2"]), "OK");
     for port in [replica.port, reference.port] {
-        assert!(wait_key(port, "default", "x", "before", "1"), "replica {port}: {}", cli(port, &["INFO", "replication"]));
-        assert!(wait_key(port, "default", "x", "after", "2"), "replica {port}");
+        assert!(
+            wait_key(port, "default", "x", "before", "1"),
+            "replica {port}: {}",
+            cli(port, &["INFO", "replication"])
+        );
+        assert!(
+            wait_key(port, "default", "x", "after", "2"),
+            "replica {port}"
+        );
     }
     // The replication user cannot read data itself.
     assert_eq!(
@@ -274,11 +373,26 @@ fn replication_with_masteruser_and_masterauth() {
     // A wrong masterauth never syncs.
     let bad = Server::keyslot(
         &dir,
-        &["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", &mp, "--masteruser", "repl", "--masterauth", "wrong"],
+        &[
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--masteruser",
+            "repl",
+            "--masterauth",
+            "wrong",
+        ],
     );
+    assert_eq!(cli(bad.port, &["REPLICAOF", "127.0.0.1", &mp]), "OK");
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(cli(bad.port, &["GET", "before"]), "");
     let info = cli(replica.port, &["INFO", "replication"]);
     assert!(info.contains("master_link_status:up"), "{info}");
-    println!("replica of a default-off master via masteruser: {}", info.lines().filter(|l| l.starts_with("master_link_status")).collect::<String>());
+    println!(
+        "replica of a default-off master via masteruser: {}",
+        info.lines()
+            .filter(|l| l.starts_with("master_link_status"))
+            .collect::<String>()
+    );
 }
