@@ -396,3 +396,65 @@ fn replication_with_masteruser_and_masterauth() {
             .collect::<String>()
     );
 }
+
+/// Taking a channel away from a user closes its subscribers to that channel at once (they are
+/// idle, waiting for messages), and only those; as redis-server does.
+#[test]
+fn revoking_a_channel_closes_its_subscribers() {
+    common::use_port_range(PORT_LOW, PORT_HIGH);
+    if !require_tools("acl-pubsub", &["redis-server"]) {
+        return;
+    }
+    let dir = TempDir::new("acl-pubsub");
+    let k = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    let r = Server::redis(&dir, &[]);
+    let mut outcomes = Vec::new();
+    for port in [k.port, r.port] {
+        let mut admin = RawConn::connect(port);
+        admin.call(&[
+            "ACL",
+            "SETUSER",
+            "sub",
+            "on",
+            "nopass",
+            "+@all",
+            "resetchannels",
+            "&news.*",
+            "&sport",
+        ]);
+        let mut news = RawConn::connect(port);
+        news.call(&["AUTH", "sub", "x"]);
+        news.call(&["SUBSCRIBE", "news.1"]);
+        let mut sport = RawConn::connect(port);
+        sport.call(&["AUTH", "sub", "x"]);
+        sport.call(&["PSUBSCRIBE", "sport"]);
+        // Widening the rules closes nobody.
+        admin.call(&["ACL", "SETUSER", "sub", "&extra"]);
+        // Dropping news.* closes the news subscriber only.
+        admin.call(&["ACL", "SETUSER", "sub", "resetchannels", "&sport", "&extra"]);
+        let news_closed = wait_until(Duration::from_secs(3), || {
+            use std::io::Read;
+            let _ = news
+                .stream
+                .set_read_timeout(Some(Duration::from_millis(200)));
+            let mut buf = [0u8; 64];
+            matches!(news.stream.read(&mut buf), Ok(0))
+                || matches!(news.stream.read(&mut buf), Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        });
+        let (_, raw) = admin.call(&["PUBLISH", "sport", "goal"]);
+        let (msg, _) = sport.read_reply();
+        outcomes.push(format!(
+            "news closed: {news_closed}, PUBLISH sport -> {}, sport got {msg:?}",
+            String::from_utf8_lossy(&raw).trim_end()
+        ));
+    }
+    assert_eq!(
+        outcomes[0], outcomes[1],
+        "keyslot (left) and redis (right) differ"
+    );
+    assert!(
+        outcomes[0].starts_with("news closed: true, PUBLISH sport -> :1"),
+        "{}",
+        outcomes[0]
+    );
+}

@@ -3,6 +3,7 @@
 //! that is deleted or replaced.
 
 use super::log::{Context, Entry, Reason};
+use super::user::User;
 use super::Denied;
 use crate::cmd::{CmdError, CommandSpec};
 use crate::node::{Client, Node, NodeRest};
@@ -152,11 +153,79 @@ pub(crate) fn kill_clients_of(rest: &mut NodeRest, caller: &mut Client, names: &
         .filter(|c| c.id != caller.id && names.contains(&c.user))
         .map(|c| c.id)
         .collect();
-    rest.killed_clients.extend(victims);
+    for id in victims {
+        kill(rest, id);
+    }
     if names.contains(&caller.user) {
         caller.user = Bytes::from_static(super::DEFAULT_USER);
         caller.authenticated = false;
         caller.close_after_reply = true;
+    }
+}
+
+/// Marks a client killed. A client waiting on its push channel (a subscriber) wakes up at once:
+/// its channel is dropped; others close when they next send something.
+fn kill(rest: &mut NodeRest, id: u64) {
+    rest.killed_clients.insert(id);
+    if rest.clients.get(&id).is_some_and(|c| c.subs > 0) {
+        rest.hub.remove_client(id);
+    }
+}
+
+/// After ACL SETUSER: the user's pub/sub clients subscribed to a channel or pattern the new
+/// rules no longer allow are closed (Redis's ACLKillPubsubClientsIfNeeded).
+pub(crate) fn kill_pubsub_clients_if_needed(
+    rest: &mut NodeRest,
+    caller: &mut Client,
+    old: &User,
+    new: &User,
+) {
+    if new.selectors.iter().any(|s| s.allchannels) {
+        return;
+    }
+    let upcoming: Vec<Bytes> = new
+        .selectors
+        .iter()
+        .flat_map(|s| s.channels.iter().cloned())
+        .collect();
+    let superset = old
+        .selectors
+        .iter()
+        .all(|s| !s.allchannels && s.channels.iter().all(|c| upcoming.contains(c)));
+    if superset {
+        return;
+    }
+    let allowed = |name: &[u8], pattern: bool| {
+        upcoming.iter().any(|p| {
+            if pattern {
+                &p[..] == name
+            } else {
+                crate::glob::matches(p, name, false)
+            }
+        })
+    };
+    let hub = &rest.hub;
+    let violates = |id: u64| {
+        hub.patterns.of_client(id).iter().any(|p| !allowed(p, true))
+            || hub
+                .channels
+                .of_client(id)
+                .iter()
+                .any(|c| !allowed(c, false))
+            || hub.shard.of_client(id).iter().any(|c| !allowed(c, false))
+    };
+    let mut victims: Vec<u64> = rest
+        .clients
+        .values()
+        .filter(|c| c.id != caller.id && c.user == new.name && c.subs > 0)
+        .map(|c| c.id)
+        .filter(|&id| violates(id))
+        .collect();
+    if caller.user == new.name && caller.subs > 0 && violates(caller.id) {
+        caller.close_after_reply = true;
+    }
+    for id in victims.drain(..) {
+        kill(rest, id);
     }
 }
 

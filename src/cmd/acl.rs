@@ -156,10 +156,14 @@ fn setuser(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             "ERR Usernames can't contain spaces or null characters",
         ));
     }
+    let old = ctx.node.acl.users.get(&name[..]).cloned();
     ctx.node
         .acl
         .set_user(name, &argv[3..])
         .map_err(|e| CmdError::other(format!("ERR {e}")))?;
+    if let (Some(old), Some(new)) = (old, ctx.node.acl.users.get(&name[..]).cloned()) {
+        node_hooks::kill_pubsub_clients_if_needed(ctx.node, ctx.client, &old, &new);
+    }
     Ok(Reply::ok())
 }
 
