@@ -88,6 +88,8 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("requirepass", Kind::Str, ""),
     opt("masterauth", Kind::Str, ""),
     opt("masteruser", Kind::Str, ""),
+    fixed("aclfile", Kind::Str, ""),
+    opt("acllog-max-len", INT, "128"),
     opt(
         "maxclients",
         Kind::Int {
@@ -340,6 +342,9 @@ pub enum ConfigError {
     UnbalancedQuotes,
     #[error("{0}")]
     Obuf(crate::limits::ObufError),
+    /// A `user` directive Redis would refuse.
+    #[error("{0}")]
+    BadUser(String),
 }
 
 /// Where a config file error is, for the startup message.
@@ -376,6 +381,9 @@ pub struct Config {
     pub hll_sparse_max_bytes: usize,
     pub client_query_buffer_limit: u64,
     pub requirepass: Option<String>,
+    /// `user <name> <rule>...` directives of the config file and flags, in order (the users
+    /// they define are created at startup; see `crate::acl`).
+    pub users: Vec<Vec<String>>,
     pub maxclients: u64,
     pub timeout_s: u64,
     pub protected_mode: bool,
@@ -406,6 +414,7 @@ impl Default for Config {
             hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1 << 30,
             requirepass: None,
+            users: Vec::new(),
             maxclients: 10000,
             timeout_s: 0,
             protected_mode: true,
@@ -529,6 +538,8 @@ impl Config {
                 let r = config.apply_save_line(values, saves_seen);
                 saves_seen = true;
                 r
+            } else if name.eq_ignore_ascii_case("user") {
+                config.add_user_line(values)
             } else {
                 config.set_startup(name, values)
             };
@@ -571,11 +582,41 @@ impl Config {
                 || name.eq_ignore_ascii_case("rename-command")
             {
                 Ok(())
+            } else if name.eq_ignore_ascii_case("user") {
+                self.add_user_line(values)
             } else {
                 self.set_startup(name, values)
             };
             result.map_err(fail)?;
         }
+        Ok(())
+    }
+
+    /// A `user <name> <rule>...` directive: checked now (Redis refuses a bad one while reading
+    /// the file), applied when the node starts.
+    fn add_user_line(&mut self, values: &[String]) -> Result<(), ConfigError> {
+        let Some((name, rules)) = values.split_first() else {
+            return Err(ConfigError::BadUser("Unknown user declaration".into()));
+        };
+        let rules: Vec<bytes::Bytes> = rules
+            .iter()
+            .map(|r| bytes::Bytes::copy_from_slice(r.as_bytes()))
+            .collect();
+        let mut acl = crate::acl::Acl::default();
+        if self.users.iter().any(|u| u.first() == Some(name)) {
+            return Err(ConfigError::BadUser(
+                "Duplicate user found. A user can only be defined once in config files".into(),
+            ));
+        }
+        acl.set_user(name.as_bytes(), &rules).map_err(|e| {
+            ConfigError::BadUser(
+                e.strip_prefix("Error in ACL SETUSER modifier ")
+                    .map_or(e.clone(), |rest| {
+                        format!("Error in user declaration {rest}")
+                    }),
+            )
+        })?;
+        self.users.push(values.to_vec());
         Ok(())
     }
 

@@ -406,6 +406,11 @@ where
                 let Ok(mut g) = node.lock() else {
                     return ConnectionEnd::Killed;
                 };
+                // A client killed while idle (CLIENT KILL, its ACL user deleted) runs nothing
+                // more.
+                if g.rest.killed_clients.remove(&client.id) {
+                    return ConnectionEnd::Killed;
+                }
                 let mut done = 0;
                 for argv in batch.iter() {
                     if g.must_wait(client, argv) {

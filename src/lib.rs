@@ -4,6 +4,7 @@
 //! The real binary (`keyslot-server`) and the simulator (`sim/`) share everything here; only the
 //! runtime differs (`--cfg madsim` swaps tokio for madsim's simulated net, time and tasks).
 
+pub mod acl;
 pub mod atomic;
 pub mod bus;
 pub mod clock;

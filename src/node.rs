@@ -32,6 +32,8 @@ pub struct Client {
     pub proto: Protocol,
     /// True once AUTH succeeded or when no password is required.
     pub authenticated: bool,
+    /// The ACL user the connection runs as (`default` until AUTH names another).
+    pub user: Bytes,
     /// Node monotonic ms when the connection was accepted.
     pub created_ms: u64,
     /// Node monotonic ms of the last command.
@@ -106,6 +108,7 @@ impl Client {
             name: None,
             proto: Protocol::Resp2,
             authenticated,
+            user: Bytes::from_static(crate::acl::DEFAULT_USER),
             created_ms: now_ms,
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
@@ -179,6 +182,10 @@ pub struct NodeRest {
     pub port: u16,
     /// Clients that CLIENT KILL marked; each connection task checks for its id after a batch.
     pub killed_clients: std::collections::BTreeSet<u64>,
+    /// ACL users and the ACL LOG.
+    pub acl: crate::acl::Acl,
+    /// The `requirepass` last applied to the default user (CONFIG SET applies a change).
+    pub acl_requirepass: Option<String>,
     /// False after DEBUG SET-ACTIVE-EXPIRE 0: cron leaves expired keys to lazy expiry (tests use
     /// it to observe keys that are logically expired but still stored).
     pub active_expire_enabled: bool,
@@ -305,6 +312,9 @@ impl Node {
             logger: logger.clone(),
             clock: clock.clone(),
         });
+        let mut acl = crate::acl::Acl::default();
+        let acl_requirepass = config.requirepass.clone();
+        acl.set_requirepass(acl_requirepass.as_deref());
         Node {
             db,
             rest: NodeRest {
@@ -319,6 +329,8 @@ impl Node {
                 started_unix_ms,
                 port,
                 killed_clients: Default::default(),
+                acl,
+                acl_requirepass,
                 cluster: None,
                 storage,
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
@@ -360,7 +372,7 @@ impl Node {
         let refusal = if self.rest.clients.len() as u64 >= config.maxclients {
             Some(crate::limits::maxclients_error(config.cluster_enabled))
         } else if config.protected_mode
-            && config.requirepass.is_none()
+            && self.rest.acl.default_user().nopass
             && !crate::limits::is_local_peer(addr)
         {
             Some(crate::limits::PROTECTED_MODE_DENIED)
@@ -377,7 +389,7 @@ impl Node {
         let id = self.rest.next_client_id;
         self.rest.next_client_id += 1;
         self.rest.stats.total_connections_received += 1;
-        let auth = self.rest.config.requirepass.is_none();
+        let auth = self.rest.acl.new_connections_authenticated();
         let client = Client::new(id, addr, laddr, self.rest.clock.mono_ms(), auth);
         self.rest.clients.insert(id, client.clone());
         self.rest.hub.push_hard_limit =
@@ -455,10 +467,16 @@ impl Node {
             return reply;
         };
         client.last_cmd = spec.name;
-        let rejected = if !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
+        // Redis's authRequired: the client has not logged in and the default user needs it.
+        let rejected = if !client.authenticated
+            && spec.flags & flags::NO_AUTH == 0
+            && !self.rest.acl.new_connections_authenticated()
+        {
             Some(CmdError::other("NOAUTH Authentication required."))
         } else if !spec.arity_ok(argv.len()) {
             Some(CmdError::WrongArity(spec.name.to_string()))
+        } else if let Some(denied) = self.acl_refusal(client, spec, argv) {
+            Some(denied)
         } else if let Some(redirect) = self.route(spec, argv, client) {
             Some(redirect)
         } else if crate::evict::used_memory(&self.db) > self.rest.config.maxmemory_limit {
@@ -626,6 +644,7 @@ impl Node {
         if spec.name == "config" {
             self.refresh_cluster_config();
             self.refresh_memory_config();
+            self.refresh_acl_config();
         }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;
@@ -775,7 +794,20 @@ impl Node {
         let mut replies = Vec::with_capacity(queue.len());
         for argv in &queue {
             let reply = match cmd::lookup(&argv[0]) {
-                Some(spec) => self.call(client, spec, argv),
+                // The rules may have changed since the command was queued (Redis checks again).
+                Some(spec) => {
+                    match self.acl_denied(client, spec, argv, crate::acl::log::Context::Multi) {
+                        Some(d) => {
+                            let reply = Reply::error(format!(
+                                "NOPERM ACL failure in transaction: {}",
+                                d.exec_text()
+                            ));
+                            self.count_error(&reply);
+                            reply
+                        }
+                        None => self.call(client, spec, argv),
+                    }
+                }
                 None => unknown_command_reply(argv),
             };
             replies.push(reply);

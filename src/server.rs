@@ -116,6 +116,9 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         env.seed,
         env.storage.clone(),
     );
+    node.load_acl_at_startup().map_err(|e| {
+        ServerError::Startup(format!("Aborting Redis startup because of ACL errors: {e}"))
+    })?;
     if cluster {
         node.start_cluster().map_err(ServerError::Startup)?;
     }

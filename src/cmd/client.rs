@@ -229,8 +229,19 @@ pub fn client_line(c: &Client, now_mono_ms: u64, argv: &[Bytes]) -> String {
         s,
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 \
          multi=-1 qbuf={} qbuf-free=0 argv-mem={} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
-        c.id, c.addr, c.laddr, name, age, idle, flags, qbuf, argv_mem, c.last_cmd, resp
+         tot-mem=0 events=r cmd={} user={} redir=-1 resp={}",
+        c.id,
+        c.addr,
+        c.laddr,
+        name,
+        age,
+        idle,
+        flags,
+        qbuf,
+        argv_mem,
+        c.last_cmd,
+        String::from_utf8_lossy(&c.user),
+        resp
     );
     s
 }
@@ -350,15 +361,15 @@ struct KillFilter {
     laddr: Option<String>,
     /// `TYPE`: only clients of this class.
     kind: Option<ClientType>,
-    /// `USER` other than default.
-    other_user: bool,
+    /// `USER`: only clients authenticated as this user.
+    user: Option<Bytes>,
     skipme: bool,
 }
 
 impl KillFilter {
     fn selects(&self, c: &Client, me: u64) -> bool {
         !(self.kind.is_some_and(|k| k != ClientType::of(c))
-            || self.other_user
+            || self.user.as_ref().is_some_and(|u| *u != c.user)
             || (self.skipme && c.id == me)
             || self.id.is_some_and(|id| id != c.id)
             || self.addr.as_ref().is_some_and(|a| *a != c.addr)
@@ -367,7 +378,7 @@ impl KillFilter {
 }
 
 /// Parses the `<filter> <value> ...` form.
-fn kill_filter(args: &[Bytes]) -> Result<KillFilter, CmdError> {
+fn kill_filter(args: &[Bytes], acl: &crate::acl::Acl) -> Result<KillFilter, CmdError> {
     let mut f = KillFilter {
         skipme: true,
         ..KillFilter::default()
@@ -390,9 +401,10 @@ fn kill_filter(args: &[Bytes]) -> Result<KillFilter, CmdError> {
         } else if eq_ignore_case(kw, "type") {
             f.kind = Some(ClientType::parse(v)?);
         } else if eq_ignore_case(kw, "user") {
-            if text != "default" {
+            if !acl.users.contains_key(&v[..]) {
                 return Err(CmdError::other(format!("ERR No such user '{text}'")));
             }
+            f.user = Some(v.clone());
         } else if eq_ignore_case(kw, "skipme") {
             f.skipme = match text.to_ascii_lowercase().as_str() {
                 "yes" => true,
@@ -416,7 +428,7 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ..KillFilter::default()
         }
     } else {
-        kill_filter(&argv[2..])?
+        kill_filter(&argv[2..], &ctx.node.acl)?
     };
     let me = ctx.client.id;
     let mut victims: Vec<u64> = ctx
@@ -443,7 +455,7 @@ fn kill(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         && filter.id.is_none()
         && filter.addr.is_none()
         && filter.laddr.is_none()
-        && !filter.other_user
+        && filter.user.is_none()
         && ctx.node.repl.restart_master_link(ctx.node.clock.mono_ms());
     if old_form {
         if victims.is_empty() {

@@ -115,9 +115,28 @@ fn flag_words(bits: u32) -> Vec<Reply> {
         .collect()
 }
 
-/// ACL categories (`@read`, `@string`, ...) in Redis's category order, derived from the flags
-/// and the group.
-fn acl_categories(bits: u32, group: &str) -> Vec<&'static str> {
+/// ACL categories (`@read`, `@string`, ...) in Redis's category order: the ACL registry's
+/// (Redis's own), or derived from the flags and the group.
+fn acl_categories(name: &str, bits: u32, group: &str) -> Vec<String> {
+    // The ACL registry holds Redis's own categories for every command Redis has.
+    let reg = crate::acl::categories::registry();
+    if let Some(id) = reg.id(name) {
+        let cats = reg.cmds[id].categories;
+        return crate::acl::categories::NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| cats & (1 << i) != 0)
+            .map(|(_, n)| format!("@{n}"))
+            .collect();
+    }
+    derived_categories(bits, group)
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Categories from flags and group, for a name the ACL registry does not know.
+fn derived_categories(bits: u32, group: &str) -> Vec<&'static str> {
     let group_cat = match group {
         "generic" => Some("@keyspace"),
         "string" => Some("@string"),
@@ -239,18 +258,18 @@ fn spec_info(spec: &'static CommandSpec) -> Reply {
         Reply::Integer(first as i64),
         Reply::Integer(last as i64),
         Reply::Integer(step as i64),
-        categories(spec.flags, spec.group),
+        categories(spec.name, spec.flags, spec.group),
         Reply::Array(Vec::new()),
         Reply::Array(key_specs(spec)),
         Reply::Array(subs),
     ])
 }
 
-fn categories(bits: u32, group: &str) -> Reply {
+fn categories(name: &str, bits: u32, group: &str) -> Reply {
     Reply::Array(
-        acl_categories(bits, group)
+        acl_categories(name, bits, group)
             .into_iter()
-            .map(Reply::simple)
+            .map(|c| Reply::Simple(c.into()))
             .collect(),
     )
 }
@@ -263,7 +282,7 @@ fn sub_info(sub: &'static SubSpec, group: &str) -> Reply {
         Reply::Integer(0),
         Reply::Integer(0),
         Reply::Integer(0),
-        categories(sub.flags, group),
+        categories(sub.name, sub.flags, group),
         Reply::Array(Vec::new()),
         Reply::Array(Vec::new()),
         Reply::Array(Vec::new()),
@@ -383,7 +402,7 @@ fn list(_ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
                 let cat = format!("@{}", String::from_utf8_lossy(value).to_ascii_lowercase());
                 names
                     .iter()
-                    .filter(|(_, f, g)| acl_categories(*f, g).contains(&cat.as_str()))
+                    .filter(|(n, f, g)| acl_categories(n, *f, g).contains(&cat))
                     .map(|(n, _, _)| *n)
                     .collect()
             } else if eq_ignore_case(kind, "pattern") {

@@ -5,6 +5,7 @@
 //! gets the node state and the client through [`Ctx`] and the whole argv (name included, as in
 //! Redis), already checked against the arity; it returns a reply or a [`CmdError`].
 
+pub mod acl;
 pub mod bitfield;
 pub mod bits;
 pub mod blocking;
@@ -206,6 +207,7 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(bitfield::COMMANDS.iter())
         .chain(hll::COMMANDS.iter())
         .chain(scripting::COMMANDS.iter())
+        .chain(acl::COMMANDS.iter())
 }
 
 /// Looks a command up by name, case-insensitively.

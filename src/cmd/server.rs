@@ -131,36 +131,34 @@ fn select(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
-/// Checks a username/password pair against the only user, `default`. Without requirepass the
-/// default user is `nopass`, so any password is accepted, as in Redis.
-fn credentials_ok(ctx: &Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
-    }
-    match &ctx.node.config.requirepass {
-        None => true,
-        Some(p) => p.as_bytes() == pass,
+/// Logs the client in as `user` if the pair is valid (Redis's ACLAuthenticateUser); a failure
+/// is logged in ACL LOG under the command's name as typed (`cmd`).
+fn authenticate(ctx: &mut Ctx<'_>, cmd: &Bytes, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+    if ctx.node.acl.credentials_ok(user, pass) {
+        ctx.client.authenticated = true;
+        ctx.client.user = Bytes::copy_from_slice(user);
+        Ok(())
+    } else {
+        crate::acl::node_hooks::log_auth_failure(ctx.node, ctx.client, cmd, user);
+        Err(CmdError::other(WRONGPASS))
     }
 }
 
-/// `AUTH pass` or `AUTH user pass`.
+/// `AUTH pass` (the default user) or `AUTH user pass`.
 fn auth(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
-            if ctx.node.config.requirepass.is_none() {
+            if ctx.node.acl.default_user().nopass {
                 return Err(CmdError::other(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 ));
             }
-            (b"default", pass)
+            (crate::acl::DEFAULT_USER, pass)
         }
         [_, user, pass] => (user, pass),
         _ => return Err(CmdError::Syntax),
     };
-    if !credentials_ok(ctx, user, pass) {
-        return Err(CmdError::other(WRONGPASS));
-    }
-    ctx.client.authenticated = true;
+    authenticate(ctx, &argv[0], user, pass)?;
     Ok(Reply::ok())
 }
 
@@ -205,10 +203,7 @@ fn hello(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         if eq_ignore_case(&argv[j], "auth") && more >= 2 {
-            if !credentials_ok(ctx, &argv[j + 1], &argv[j + 2]) {
-                return Err(CmdError::other(WRONGPASS));
-            }
-            ctx.client.authenticated = true;
+            authenticate(ctx, &argv[0], &argv[j + 1], &argv[j + 2])?;
             j += 3;
         } else if eq_ignore_case(&argv[j], "setname") && more >= 1 {
             set_client_name(ctx, &argv[j + 1])?;

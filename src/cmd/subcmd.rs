@@ -68,6 +68,7 @@ pub fn unknown_subcommand(word: &[u8], container: &str) -> CmdError {
 /// DOCS. Containers written elsewhere list theirs by adding a line here.
 pub fn subcommands_of(name: &str) -> &'static [SubSpec] {
     match name {
+        "acl" => super::acl::SUBCOMMANDS,
         "client" => super::client::SUBCOMMANDS,
         "command" => super::command::SUBCOMMANDS,
         "config" => super::configcmd::SUBCOMMANDS,
@@ -93,6 +94,6 @@ pub fn help_reply(container: &str, lines: &[&'static str]) -> crate::resp::Reply
     )];
     out.extend(lines.iter().map(|l| Reply::simple(l)));
     out.push(Reply::simple("HELP"));
-    out.push(Reply::simple("    Print this help."));
+    out.push(Reply::simple("    Prints this help."));
     Reply::Array(out)
 }

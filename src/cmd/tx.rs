@@ -256,7 +256,9 @@ fn reset(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     ctx.client.name = None;
     ctx.client.readonly = false;
     ctx.client.asking = false;
-    ctx.client.authenticated = ctx.node.config.requirepass.is_none();
+    // Back to the default user, logged in only if it needs no password (Redis's RESET).
+    ctx.client.user = Bytes::from_static(crate::acl::DEFAULT_USER);
+    ctx.client.authenticated = ctx.node.acl.new_connections_authenticated();
     Ok(Reply::simple("RESET"))
 }
 

@@ -185,6 +185,16 @@ impl Run<'_> {
         if denied(spec, argv) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
+        let client = &self.client;
+        if let Some(d) = self
+            .node
+            .acl_denied(client, spec, argv, crate::acl::log::Context::Lua)
+        {
+            return Err(format!(
+                "ERR The user executing the script {}",
+                d.script_text()
+            ));
+        }
         let rest = &self.node.rest;
         if self.read_only && spec.is_write() {
             return Err("ERR Write commands are not allowed from read-only scripts.".into());
@@ -238,7 +248,7 @@ impl Run<'_> {
         Ok(spec)
     }
 
-    /// redis.acl_check_cmd: keyslot has no ACL users, so every known command is allowed.
+    /// redis.acl_check_cmd: whether the script's user may run the command with these arguments.
     fn acl_check(&mut self, lua: &Lua, args: Variadic<Value>) -> mlua::Result<(bool, Value)> {
         let fail = |text: &str| -> mlua::Result<(bool, Value)> {
             Ok((false, convert::error_table(lua, text.as_bytes())?))
@@ -251,10 +261,27 @@ impl Run<'_> {
             Value::Number(n) => fmt_g(*n, 17).into_bytes(),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         };
-        match cmd::lookup(&name) {
-            Some(spec) if spec.arity_ok(args.len()) => Ok((true, Value::Boolean(true))),
-            _ => fail("ERR Invalid command passed to redis.acl_check_cmd()"),
+        let Some(spec) = cmd::lookup(&name).filter(|s| s.arity_ok(args.len())) else {
+            return fail("ERR Invalid command passed to redis.acl_check_cmd()");
+        };
+        let mut argv = Vec::with_capacity(args.len());
+        for a in args.iter() {
+            match a {
+                Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
+                Value::Number(n) => argv.push(Bytes::from(fmt_g(*n, 17))),
+                Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
+                _ => {
+                    return fail("ERR Lua redis lib command arguments must be strings or integers")
+                }
+            }
         }
+        let allowed = self
+            .node
+            .rest
+            .acl
+            .check(&self.client.user, spec, &argv)
+            .is_ok();
+        Ok((true, Value::Boolean(allowed)))
     }
 }
 
@@ -422,6 +449,8 @@ pub fn run_script(
         _ => None,
     };
     let mut client = Client::new(u64::MAX, String::new(), String::new(), 0, true);
+    // The script runs as its caller's user: redis.call is checked against its rules.
+    client.user = caller.user.clone();
     client.in_exec = true;
     client.last_cmd = "eval";
     let mailbox = node.rest.scripting.mailbox.clone();
