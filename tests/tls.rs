@@ -479,3 +479,170 @@ fn keyslot_replica_of_redis_server_tls_master() {
     );
     drop(master);
 }
+
+/// The other way: a redis-server 7.0.15 replica (tls-replication) of a keyslot TLS-only master.
+#[test]
+fn redis_server_replica_of_keyslot_tls_master() {
+    if !tools_present("redis_server_replica_of_keyslot_tls_master") {
+        return;
+    }
+    let tmp = TempDir::new("tls-interop-rev");
+    let certs = Certs::make(&tmp.path().join("certs"));
+    let master_port = free_port();
+    let master = keyslot_tls_only(&certs, &tmp.path().join("master"), master_port, &[]);
+    for i in 0..50 {
+        let (r, _) = tls_cli(
+            &certs,
+            master_port,
+            &["SET", &format!("k{i}"), &format!("v{i}")],
+        );
+        assert_eq!(r, "OK");
+    }
+    let replica_port = free_port();
+    let mut rargs: Vec<String> = vec![
+        "--port".into(),
+        "0".into(),
+        "--tls-port".into(),
+        replica_port.to_string(),
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        "".into(),
+        "--appendonly".into(),
+        "no".into(),
+        "--tls-replication".into(),
+        "yes".into(),
+        "--replicaof".into(),
+        "127.0.0.1".into(),
+        master_port.to_string(),
+    ];
+    rargs.extend(certs.server_args());
+    let replica = TlsServer::start(
+        Path::new("redis-server"),
+        &tmp.path().join("replica"),
+        replica_port,
+        &rargs,
+        &certs,
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            tls_cli(&certs, replica_port, &["INFO", "replication"])
+                .0
+                .contains("master_link_status:up")
+        }),
+        "redis-server replica never linked to the keyslot TLS master; its log:\n{}\nmaster log:\n{}",
+        replica.log(),
+        master.log()
+    );
+    tls_cli(&certs, master_port, &["SET", "after-sync", "streamed"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            tls_cli(&certs, replica_port, &["GET", "after-sync"]).0 == "streamed"
+        }),
+        "the live stream did not reach redis-server over TLS"
+    );
+    assert_eq!(tls_cli(&certs, replica_port, &["DBSIZE"]).0, "51");
+    let (info, _) = tls_cli(&certs, master_port, &["INFO", "replication"]);
+    assert!(
+        info.contains(&format!("port={replica_port}")),
+        "keyslot's INFO does not list redis-server's TLS port {replica_port}:\n{info}"
+    );
+}
+
+/// Ports in a tls-cluster node with both a plaintext and a TLS port, keyslot against
+/// redis-server 7.0.15 configured alike: plaintext clients are given the plaintext port in
+/// CLUSTER SLOTS and NODES, TLS clients the TLS port; CLUSTER SHARDS lists both; the bus is on
+/// tls-port + 10000.
+#[test]
+fn tls_cluster_ports_as_redis_server() {
+    if !tools_present("tls_cluster_ports_as_redis_server") {
+        return;
+    }
+    let tmp = TempDir::new("tls-ports");
+    let certs = Certs::make(&tmp.path().join("certs"));
+    let mut seen = Vec::new();
+    for (name, bin) in [
+        ("keyslot", common::keyslot_bin()),
+        ("redis", PathBuf::from("redis-server")),
+    ] {
+        let (port, tls_port) = (free_port(), free_port());
+        let dir = tmp.path().join(name);
+        let mut args: Vec<String> = [
+            "--port",
+            &port.to_string(),
+            "--tls-port",
+            &tls_port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--cluster-enabled",
+            "yes",
+            "--tls-cluster",
+            "yes",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(certs.server_args());
+        let _server = TlsServer::start(&bin, &dir, tls_port, &args, &certs);
+        let plain = |a: &[&str]| common::cli(port, a);
+        assert_eq!(plain(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]), "OK");
+        let id = plain(&["CLUSTER", "MYID"]);
+        let scrub = |text: String| {
+            text.replace(&id, "ID")
+                .replace(&(tls_port + 10000).to_string(), "BUSPORT")
+                .replace(&tls_port.to_string(), "TLSPORT")
+                .replace(&port.to_string(), "PORT")
+        };
+        let nodes_addr = |text: String| {
+            text.lines()
+                .next()
+                .and_then(|l| l.split(' ').nth(1))
+                .unwrap_or("")
+                .to_string()
+        };
+        let shards_ports: Vec<String> = {
+            let text = tls_cli(&certs, tls_port, &["CLUSTER", "SHARDS"]).0;
+            let lines: Vec<&str> = text.lines().collect();
+            lines
+                .windows(2)
+                .filter(|w| w[0].ends_with("port"))
+                .map(|w| format!("{} {}", w[0], w[1]))
+                .collect()
+        };
+        let view = vec![
+            scrub(plain(&["CLUSTER", "SLOTS"])),
+            scrub(tls_cli(&certs, tls_port, &["CLUSTER", "SLOTS"]).0),
+            scrub(nodes_addr(plain(&["CLUSTER", "NODES"]))),
+            scrub(nodes_addr(
+                tls_cli(&certs, tls_port, &["CLUSTER", "NODES"]).0,
+            )),
+            scrub(shards_ports.join("\n")),
+        ];
+        seen.push((name, view));
+    }
+    let (k, r) = (&seen[0].1, &seen[1].1);
+    for (i, what) in [
+        "CLUSTER SLOTS (plaintext client)",
+        "CLUSTER SLOTS (TLS client)",
+        "CLUSTER NODES address (plaintext client)",
+        "CLUSTER NODES address (TLS client)",
+        "CLUSTER SHARDS ports",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(k[i], r[i], "{what}: keyslot vs redis-server");
+    }
+    assert!(
+        k[0].contains("PORT") && !k[0].contains("TLSPORT"),
+        "{}",
+        k[0]
+    );
+    assert!(k[1].contains("TLSPORT"), "{}", k[1]);
+    assert_eq!(k[2], "127.0.0.1:PORT@BUSPORT");
+    assert_eq!(k[3], "127.0.0.1:TLSPORT@BUSPORT");
+}

@@ -97,9 +97,12 @@ where
 {
     let handshake = ctx.acceptor.accept(stream);
     match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), handshake).await {
-        Ok(Ok(tls)) => Ok(MaybeTls::Tls(Box::new(tokio_rustls::TlsStream::Server(
-            tls,
-        )))),
+        Ok(Ok(tls)) => {
+            crate::mark!("TLS handshake done: accepted");
+            Ok(MaybeTls::Tls(Box::new(tokio_rustls::TlsStream::Server(
+                tls,
+            ))))
+        }
         Ok(Err(e)) => Err(e),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -117,9 +120,12 @@ where
     let name = server_name(host)?;
     let handshake = ctx.connector.connect(name, stream);
     match tokio::time::timeout(Duration::from_millis(HANDSHAKE_TIMEOUT_MS), handshake).await {
-        Ok(Ok(tls)) => Ok(MaybeTls::Tls(Box::new(tokio_rustls::TlsStream::Client(
-            tls,
-        )))),
+        Ok(Ok(tls)) => {
+            crate::mark!("TLS handshake done: connected");
+            Ok(MaybeTls::Tls(Box::new(tokio_rustls::TlsStream::Client(
+                tls,
+            ))))
+        }
         Ok(Err(e)) => Err(e),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
