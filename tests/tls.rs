@@ -80,7 +80,6 @@ impl Certs {
 
 /// A server process (keyslot or redis-server) listening for TLS, killed on drop.
 struct TlsServer {
-    tls_port: u16,
     child: Option<Child>,
     dir: PathBuf,
 }
@@ -98,7 +97,6 @@ impl TlsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
         let s = TlsServer {
-            tls_port,
             child: Some(child),
             dir: dir.to_path_buf(),
         };
