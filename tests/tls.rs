@@ -221,7 +221,9 @@ fn redis_cli_tls_set_get_and_plaintext_client_fails_cleanly() {
 
 /// Six keyslot nodes with only TLS ports, tls-cluster and tls-replication, created by
 /// `redis-cli --tls --cluster create --cluster-replicas 1`; written keys reach the replicas,
-/// a master is SIGKILLed, its replica is promoted, and every key is still readable.
+/// one slot moves with MIGRATE (source to target over TLS) and one with CLUSTER MIGRATESLOTS
+/// (the SYNCSLOTS link over TLS), a master is SIGKILLed, its replica is promoted, and every key
+/// is still readable.
 #[test]
 fn tls_cluster_forms_replicates_and_fails_over() {
     if !tools_present("tls_cluster") {
@@ -338,36 +340,94 @@ fn tls_cluster_forms_replicates_and_fails_over() {
         keys.len()
     );
 
-    // SIGKILL the master of tls-key-0's slot; its replica takes over.
-    let (slot, _) = tls_cli(&certs, ports[0], &["CLUSTER", "KEYSLOT", "tls-key-0"]);
-    let slot: u16 = slot.parse().expect("slot");
-    let owner_line = lines
+    // MIGRATE over TLS (tls-cluster): move tls-key-1's slot by hand, as redis-cli reshard does.
+    let slot_of = |key: &str| -> u16 {
+        let (s, _) = tls_cli(&certs, ports[0], &["CLUSTER", "KEYSLOT", key]);
+        s.parse().expect("slot")
+    };
+    let s1 = slot_of("tls-key-1");
+    let (src_id, src_port) = owner_of(&lines, s1);
+    let (dst_id, dst_port) = other_master(&lines, &src_id);
+    let (s1t, dstt) = (s1.to_string(), dst_port.to_string());
+    let ok = |port: u16, args: &[&str]| {
+        let (r, e) = tls_cli(&certs, port, args);
+        assert_eq!(r, "OK", "{args:?} on {port}: {e}");
+    };
+    ok(
+        dst_port,
+        &["CLUSTER", "SETSLOT", &s1t, "IMPORTING", &src_id],
+    );
+    ok(
+        src_port,
+        &["CLUSTER", "SETSLOT", &s1t, "MIGRATING", &dst_id],
+    );
+    let (in_slot, _) = tls_cli(&certs, src_port, &["CLUSTER", "GETKEYSINSLOT", &s1t, "100"]);
+    let in_slot: Vec<&str> = in_slot.lines().collect();
+    assert!(in_slot.contains(&"tls-key-1"), "{in_slot:?}");
+    let mut migrate = vec!["MIGRATE", "127.0.0.1", &dstt, "", "0", "5000", "KEYS"];
+    migrate.extend(in_slot.iter().copied());
+    ok(src_port, &migrate);
+    // Target first, then the source, then the other master (SETSLOT is for masters only).
+    let mut masters: Vec<u16> = lines
         .lines()
-        .find(|l| {
-            l.contains("master")
-                && l.split(' ').skip(8).any(|r| match r.split_once('-') {
-                    Some((a, b)) => {
-                        a.parse::<u16>().is_ok_and(|a| a <= slot)
-                            && b.parse::<u16>().is_ok_and(|b| slot <= b)
-                    }
-                    None => r.parse::<u16>() == Ok(slot),
-                })
-        })
-        .unwrap_or_else(|| panic!("no owner of slot {slot}:\n{lines}"))
-        .to_string();
-    let owner_id = owner_line.split(' ').next().unwrap().to_string();
-    let owner_port: u16 = owner_line
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .split('@')
-        .next()
-        .unwrap()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+        .filter(|l| l.split(' ').nth(2).is_some_and(|f| f.contains("master")))
+        .map(|l| id_port(l).1)
+        .filter(|p| *p != dst_port && *p != src_port)
+        .collect();
+    masters.splice(0..0, [dst_port, src_port]);
+    for p in &masters {
+        ok(*p, &["CLUSTER", "SETSLOT", &s1t, "NODE", &dst_id]);
+    }
+    let (n, _) = tls_cli(&certs, dst_port, &["CLUSTER", "COUNTKEYSINSLOT", &s1t]);
+    assert_eq!(
+        n,
+        in_slot.len().to_string(),
+        "keys of slot {s1} on the target"
+    );
+
+    // Atomic slot migration (SYNCSLOTS link over TLS): tls-key-2's slot.
+    let s2 = slot_of("tls-key-2");
+    let lines = view(ports[0]);
+    let (src2_id, src2_port) = owner_of(&lines, s2);
+    let (dst2_id, dst2_port) = other_master(&lines, &src2_id);
+    let s2t = s2.to_string();
+    ok(
+        src2_port,
+        &[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            &s2t,
+            &s2t,
+            "NODE",
+            &dst2_id,
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            tls_cli(&certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"])
+                .0
+                .lines()
+                .any(|l| l == "success")
+        }),
+        "atomic migration over TLS did not succeed: {}",
+        tls_cli(&certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"]).0
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            tls_cli(&certs, dst2_port, &["CLUSTER", "COUNTKEYSINSLOT", &s2t]).0 != "0"
+        }),
+        "slot {s2} keys did not reach the target"
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || all_ok(&[0, 1, 2, 3, 4, 5])),
+        "cluster not ok after the migrations"
+    );
+
+    // SIGKILL the master of tls-key-0's slot; its replica takes over.
+    let lines = view(ports[0]);
+    let slot = slot_of("tls-key-0");
+    let (owner_id, owner_port) = owner_of(&lines, slot);
     let replica_line = lines
         .lines()
         .find(|l| l.split(' ').nth(3) == Some(owner_id.as_str()))
@@ -399,6 +459,48 @@ fn tls_cluster_forms_replicates_and_fails_over() {
     }
     // A plaintext client of this TLS-only cluster has no port to use: none listens.
     drop(nodes);
+}
+
+/// The (id, port) of the master owning `slot` in a CLUSTER NODES text.
+fn owner_of(nodes: &str, slot: u16) -> (String, u16) {
+    let line = nodes
+        .lines()
+        .find(|l| {
+            l.split(' ').nth(2).is_some_and(|f| f.contains("master"))
+                && l.split(' ').skip(8).any(|r| match r.split_once('-') {
+                    Some((a, b)) => {
+                        a.parse::<u16>().is_ok_and(|a| a <= slot)
+                            && b.parse::<u16>().is_ok_and(|b| slot <= b)
+                    }
+                    None => r.parse::<u16>() == Ok(slot),
+                })
+        })
+        .unwrap_or_else(|| panic!("no owner of slot {slot}:\n{nodes}"));
+    id_port(line)
+}
+
+/// A master of the CLUSTER NODES text other than `id` that owns slots.
+fn other_master(nodes: &str, id: &str) -> (String, u16) {
+    let line = nodes
+        .lines()
+        .find(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            f[0] != id && f[2].contains("master") && !f[2].contains("fail") && f.len() > 8
+        })
+        .unwrap_or_else(|| panic!("no other master than {id}:\n{nodes}"));
+    id_port(line)
+}
+
+/// (id, client port) of a CLUSTER NODES line.
+fn id_port(line: &str) -> (String, u16) {
+    let f: Vec<&str> = line.split(' ').collect();
+    let port = f[1]
+        .split('@')
+        .next()
+        .and_then(|a| a.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (f[0].to_string(), port)
 }
 
 /// A keyslot replica replicates from a redis-server 7.0.15 master over TLS (tls-replication
