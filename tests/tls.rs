@@ -753,3 +753,38 @@ fn tls_cluster_ports_as_redis_server() {
         k[4]
     );
 }
+
+/// `tls-auth-clients optional` and `no`: a client without a certificate is served; with
+/// `optional` a certificate, when given, is still checked (the CA's client certificate works).
+#[test]
+fn tls_auth_clients_optional_and_no() {
+    if !tools_present("tls_auth_clients_optional_and_no") {
+        return;
+    }
+    let tmp = TempDir::new("tls-auth");
+    let certs = Certs::make(&tmp.path().join("certs"));
+    for mode in ["optional", "no"] {
+        let port = free_port();
+        let _node = keyslot_tls_only(
+            &certs,
+            &tmp.path().join(mode),
+            port,
+            &["--tls-auth-clients", mode],
+        );
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["--tls", "--cacert", &certs.file("ca.crt")])
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "PING"]);
+        let (out, _) = run_with_timeout(&mut cmd, Duration::from_secs(10));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "PONG",
+            "tls-auth-clients {mode}, no client certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            tls_cli(&certs, port, &["PING"]).0,
+            "PONG",
+            "{mode}, with a certificate"
+        );
+    }
+}
