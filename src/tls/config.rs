@@ -345,3 +345,92 @@ impl ServerCertVerifier for RefuseAll {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        Config::from_args(&args).expect("config")
+    }
+
+    fn error(args: &[&str]) -> TlsError {
+        match TlsContext::from_config(&config(args)) {
+            Ok(_) => panic!("{args:?} built a TLS context"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn no_tls_option_means_no_context() {
+        assert!(TlsContext::from_config(&config(&[])).expect("ok").is_none());
+    }
+
+    #[test]
+    fn missing_files_and_ca_are_named() {
+        assert!(matches!(
+            error(&["--tls-port", "7000"]),
+            TlsError::NoCertFile
+        ));
+        assert!(matches!(
+            error(&["--tls-port", "7000", "--tls-cert-file", "c.pem"]),
+            TlsError::NoKeyFile
+        ));
+        // Client certificates are required by default, so a CA must be given.
+        let e = error(&[
+            "--tls-port",
+            "7000",
+            "--tls-cert-file",
+            "c",
+            "--tls-key-file",
+            "k",
+        ]);
+        assert!(matches!(e, TlsError::NoCa), "{e}");
+        // tls-cluster needs a CA to check peers even when clients are not asked.
+        let e = error(&[
+            "--tls-cluster",
+            "yes",
+            "--tls-auth-clients",
+            "no",
+            "--tls-cert-file",
+            "c",
+            "--tls-key-file",
+            "k",
+        ]);
+        assert!(matches!(e, TlsError::NoCa), "{e}");
+    }
+
+    #[test]
+    fn encrypted_keys_and_old_protocols_are_refused() {
+        let base = [
+            "--tls-port",
+            "7000",
+            "--tls-auth-clients",
+            "no",
+            "--tls-cert-file",
+            "/nonexistent/c.pem",
+            "--tls-key-file",
+            "/nonexistent/k.pem",
+        ];
+        let mut args = base.to_vec();
+        args.extend(["--tls-key-file-pass", "secret"]);
+        assert!(matches!(error(&args), TlsError::EncryptedKey));
+        let mut args = base.to_vec();
+        args.extend(["--tls-protocols", "TLSv1.1 TLSv1.2"]);
+        assert!(matches!(error(&args), TlsError::Protocols(_)));
+        // Valid options, missing file: the path is in the message.
+        let e = error(&base);
+        assert!(
+            matches!(&e, TlsError::Cert { path, .. } if path == "/nonexistent/c.pem"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn protocol_names_are_read_as_redis_writes_them() {
+        assert_eq!(protocol_versions("").expect("default").len(), 2);
+        assert_eq!(protocol_versions("TLSv1.3").expect("1.3").len(), 1);
+        assert_eq!(protocol_versions("tlsv1.2 TLSv1.3").expect("both").len(), 2);
+    }
+}
