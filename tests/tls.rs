@@ -140,6 +140,11 @@ fn tls_cli(certs: &Certs, port: u16, args: &[&str]) -> (String, String) {
 
 /// A keyslot node with only a TLS port (`port 0`).
 fn keyslot_tls_only(certs: &Certs, dir: &Path, tls_port: u16, extra: &[&str]) -> TlsServer {
+    tls_only(&common::keyslot_bin(), certs, dir, tls_port, extra)
+}
+
+/// `bin` (keyslot-server or redis-server) with only a TLS port.
+fn tls_only(bin: &Path, certs: &Certs, dir: &Path, tls_port: u16, extra: &[&str]) -> TlsServer {
     let mut args: Vec<String> = vec![
         "--port".into(),
         "0".into(),
@@ -152,7 +157,7 @@ fn keyslot_tls_only(certs: &Certs, dir: &Path, tls_port: u16, extra: &[&str]) ->
     ];
     args.extend(certs.server_args());
     args.extend(extra.iter().map(|s| s.to_string()));
-    TlsServer::start(&common::keyslot_bin(), dir, tls_port, &args, certs)
+    TlsServer::start(bin, dir, tls_port, &args, certs)
 }
 
 #[test]
@@ -229,7 +234,24 @@ fn tls_cluster_forms_replicates_and_fails_over() {
     if !tools_present("tls_cluster") {
         return;
     }
-    let tmp = TempDir::new("tls-cluster");
+    tls_cluster_run("tls-cluster", false);
+}
+
+/// The same with redis-server 7.0.15 as every other node: keyslot's rustls bus and
+/// replication links and redis-server's OpenSSL ones talk to each other (the atomic migration
+/// step is left out: Redis 7.0 has no CLUSTER MIGRATESLOTS).
+#[test]
+fn mixed_tls_cluster_with_redis_server_nodes() {
+    if !tools_present("mixed_tls_cluster") {
+        return;
+    }
+    tls_cluster_run("tls-mixed", true);
+}
+
+/// Six TLS-only nodes (keyslot, or keyslot and redis-server alternating when `mixed`) through
+/// create, replication, MIGRATE, atomic migration (keyslot only), SIGKILL and failover.
+fn tls_cluster_run(tag: &str, mixed: bool) {
+    let tmp = TempDir::new(tag);
     let certs = Certs::make(&tmp.path().join("certs"));
     let mut nodes = Vec::new();
     let mut ports = Vec::new();
@@ -237,7 +259,13 @@ fn tls_cluster_forms_replicates_and_fails_over() {
         let port = free_port();
         let dir = tmp.path().join(format!("node{i}"));
         let timeout = NODE_TIMEOUT_MS.to_string();
-        let node = keyslot_tls_only(
+        let bin = if mixed && i % 2 == 1 {
+            PathBuf::from("redis-server")
+        } else {
+            common::keyslot_bin()
+        };
+        let node = tls_only(
+            &bin,
             &certs,
             &dir,
             port,
@@ -386,39 +414,9 @@ fn tls_cluster_forms_replicates_and_fails_over() {
     );
 
     // Atomic slot migration (SYNCSLOTS link over TLS): tls-key-2's slot.
-    let s2 = slot_of("tls-key-2");
-    let lines = view(ports[0]);
-    let (src2_id, src2_port) = owner_of(&lines, s2);
-    let (dst2_id, dst2_port) = other_master(&lines, &src2_id);
-    let s2t = s2.to_string();
-    ok(
-        src2_port,
-        &[
-            "CLUSTER",
-            "MIGRATESLOTS",
-            "SLOTSRANGE",
-            &s2t,
-            &s2t,
-            "NODE",
-            &dst2_id,
-        ],
-    );
-    assert!(
-        wait_until(Duration::from_secs(30), || {
-            tls_cli(&certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"])
-                .0
-                .lines()
-                .any(|l| l == "success")
-        }),
-        "atomic migration over TLS did not succeed: {}",
-        tls_cli(&certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"]).0
-    );
-    assert!(
-        wait_until(Duration::from_secs(10), || {
-            tls_cli(&certs, dst2_port, &["CLUSTER", "COUNTKEYSINSLOT", &s2t]).0 != "0"
-        }),
-        "slot {s2} keys did not reach the target"
-    );
+    if !mixed {
+        atomic_migration_over_tls(&certs, &ports, slot_of("tls-key-2"));
+    }
     assert!(
         wait_until(Duration::from_secs(20), || all_ok(&[0, 1, 2, 3, 4, 5])),
         "cluster not ok after the migrations"
@@ -459,6 +457,48 @@ fn tls_cluster_forms_replicates_and_fails_over() {
     }
     // A plaintext client of this TLS-only cluster has no port to use: none listens.
     drop(nodes);
+}
+
+/// CLUSTER MIGRATESLOTS of `slot` from its owner to another master; the SYNCSLOTS link goes to
+/// the target's announced (TLS) port.
+fn atomic_migration_over_tls(certs: &Certs, ports: &[u16], slot: u16) {
+    let ok = |port: u16, args: &[&str]| {
+        let (r, e) = tls_cli(certs, port, args);
+        assert_eq!(r, "OK", "{args:?} on {port}: {e}");
+    };
+    let s2 = slot;
+    let lines = tls_cli(certs, ports[0], &["CLUSTER", "NODES"]).0;
+    let (src2_id, src2_port) = owner_of(&lines, s2);
+    let (dst2_id, dst2_port) = other_master(&lines, &src2_id);
+    let s2t = s2.to_string();
+    ok(
+        src2_port,
+        &[
+            "CLUSTER",
+            "MIGRATESLOTS",
+            "SLOTSRANGE",
+            &s2t,
+            &s2t,
+            "NODE",
+            &dst2_id,
+        ],
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || {
+            tls_cli(certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"])
+                .0
+                .lines()
+                .any(|l| l == "success")
+        }),
+        "atomic migration over TLS did not succeed: {}",
+        tls_cli(certs, src2_port, &["CLUSTER", "GETSLOTMIGRATIONS"]).0
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            tls_cli(certs, dst2_port, &["CLUSTER", "COUNTKEYSINSLOT", &s2t]).0 != "0"
+        }),
+        "slot {s2} keys did not reach the target"
+    );
 }
 
 /// The (id, port) of the master owning `slot` in a CLUSTER NODES text.
