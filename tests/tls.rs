@@ -828,3 +828,92 @@ fn tls_auth_clients_optional_and_no() {
         );
     }
 }
+
+/// -MOVED in a tls-cluster whose nodes also have a plaintext port: a plaintext client is sent
+/// to the plaintext port, a TLS client to the TLS port; keyslot against a pair of
+/// redis-server 7.0.15 nodes set up alike.
+#[test]
+fn moved_names_the_port_of_the_clients_kind_as_redis_server() {
+    if !tools_present("moved_names_the_port_of_the_clients_kind") {
+        return;
+    }
+    let tmp = TempDir::new("tls-moved");
+    let certs = Certs::make(&tmp.path().join("certs"));
+    let mut seen = Vec::new();
+    for (name, bin) in [
+        ("keyslot", common::keyslot_bin()),
+        ("redis", PathBuf::from("redis-server")),
+    ] {
+        let mut servers = Vec::new();
+        let mut pairs = Vec::new();
+        for i in 0..2 {
+            let (port, tls_port) = (free_port(), free_port());
+            let dir = tmp.path().join(format!("{name}{i}"));
+            let mut args: Vec<String> = [
+                "--port",
+                &port.to_string(),
+                "--tls-port",
+                &tls_port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--cluster-enabled",
+                "yes",
+                "--tls-cluster",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            args.extend(certs.server_args());
+            servers.push(TlsServer::start(&bin, &dir, tls_port, &args, &certs));
+            pairs.push((port, tls_port));
+        }
+        let (a, b) = (pairs[0], pairs[1]);
+        let meet = common::cli(a.0, &["CLUSTER", "MEET", "127.0.0.1", &b.1.to_string()]);
+        assert_eq!(meet, "OK");
+        assert_eq!(
+            common::cli(a.0, &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]),
+            "OK"
+        );
+        assert_eq!(
+            common::cli(b.0, &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]),
+            "OK"
+        );
+        let b_id = common::cli(b.0, &["CLUSTER", "MYID"]);
+        let knows_b = wait_until(Duration::from_secs(20), || {
+            common::cli(a.0, &["CLUSTER", "NODES"])
+                .lines()
+                .any(|l| l.starts_with(&b_id) && l.contains("connected 8192-16383"))
+        });
+        assert!(
+            knows_b,
+            "{name}: node a never learned b's slots over the TLS bus:\n{}",
+            common::cli(a.0, &["CLUSTER", "NODES"])
+        );
+        assert!(
+            wait_until(Duration::from_secs(20), || common::cli(
+                a.0,
+                &["CLUSTER", "INFO"]
+            )
+            .contains("cluster_state:ok")),
+            "{name}: cluster_state never ok"
+        );
+        // "foo" hashes to slot 12182, b's.
+        let scrub = |t: String| {
+            t.replace(&b.1.to_string(), "B_TLS_PORT")
+                .replace(&b.0.to_string(), "B_PORT")
+        };
+        let plain = scrub(common::cli(a.0, &["GET", "foo"]).trim_end().to_string());
+        let tls = scrub(tls_cli(&certs, a.1, &["GET", "foo"]).0);
+        println!("{name}: plaintext {plain:?}, TLS {tls:?}");
+        seen.push((plain, tls));
+        drop(servers);
+    }
+    assert_eq!(seen[0], seen[1], "keyslot vs redis-server");
+    assert_eq!(seen[0].0, "MOVED 12182 127.0.0.1:B_PORT");
+    assert_eq!(seen[0].1, "MOVED 12182 127.0.0.1:B_TLS_PORT");
+}

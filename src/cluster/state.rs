@@ -1375,7 +1375,9 @@ impl ClusterState {
             return;
         }
         let changed = match self.nodes.get(id) {
-            Some(n) => n.ip != ip || n.port != h.port || n.cport != h.cport,
+            // pport too, as Redis's nodeUpdateAddressIfNeeded: a node met through its TLS port
+            // learns its plaintext one here.
+            Some(n) => n.ip != ip || n.port != h.port || n.cport != h.cport || n.pport != h.pport,
             None => false,
         };
         if changed {
