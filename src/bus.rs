@@ -15,6 +15,7 @@ use crate::faultpoint::FaultPoint;
 use crate::log::Level;
 use crate::node::Node;
 use crate::server::CRON_INTERVAL_MS;
+use crate::tls::{MaybeTls, TlsContext};
 use bytes::BytesMut;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
+
+/// A bus connection: TLS both ways with `tls-cluster`, plain otherwise.
+type BusStream = MaybeTls<TcpStream>;
 
 /// How long an outbound connect may take before it counts as failed.
 const CONNECT_TIMEOUT_MS: u64 = 1000;
@@ -33,7 +37,7 @@ enum BusInput {
     /// A complete message arrived on a link.
     Message { link: LinkId, bytes: Vec<u8> },
     /// An outbound connect finished.
-    Connected { link: LinkId, stream: TcpStream },
+    Connected { link: LinkId, stream: BusStream },
     /// An outbound connect failed, or a link closed (EOF, error, malformed frame).
     Closed { link: LinkId },
     /// A frame's prefix was invalid (signature, or a length its type cannot have): the link
@@ -43,7 +47,7 @@ enum BusInput {
         error: wire::WireError,
     },
     /// A peer connected to our bus port.
-    Accepted { stream: TcpStream, peer_ip: String },
+    Accepted { stream: BusStream, peer_ip: String },
 }
 
 /// A live link: where to hand bytes to write, and our local IP on it.
@@ -70,19 +74,40 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
         Ok(n) => n.rest.cluster_wakeup.clone(),
         Err(_) => return,
     };
+    // tls-cluster: the bus speaks TLS both ways (Redis's connCreateTLS for cluster links).
+    let tls = match node.lock() {
+        Ok(n) => n.rest.tls.clone().filter(|t| t.cluster),
+        Err(_) => return,
+    };
     let accept_tx = tx.clone();
+    let (accept_tls, accept_node) = (tls.clone(), node.clone());
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let msg = BusInput::Accepted {
-                        stream,
-                        peer_ip: peer.ip().to_string(),
+                    let peer_ip = peer.ip().to_string();
+                    let Some(ctx) = accept_tls.clone() else {
+                        let msg = BusInput::Accepted {
+                            stream: MaybeTls::Plain(stream),
+                            peer_ip,
+                        };
+                        if accept_tx.send(msg).is_err() {
+                            return;
+                        }
+                        continue;
                     };
-                    if accept_tx.send(msg).is_err() {
-                        return;
-                    }
+                    // The handshake runs in its own task: a peer that stalls it never holds
+                    // up the next accept.
+                    let (tx, node) = (accept_tx.clone(), accept_node.clone());
+                    tokio::spawn(async move {
+                        match crate::tls::stream::accept(&ctx, stream).await {
+                            Ok(stream) => {
+                                let _ = tx.send(BusInput::Accepted { stream, peer_ip });
+                            }
+                            Err(e) => log_tls_failure(&node, "accepting", &peer_ip, &e),
+                        }
+                    });
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
@@ -90,6 +115,7 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
     });
     let mut driver = Driver {
         node,
+        tls,
         tx,
         links: BTreeMap::new(),
         pending_connects: BTreeMap::new(),
@@ -117,6 +143,8 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
 
 struct Driver {
     node: Arc<Mutex<Node>>,
+    /// Set with `tls-cluster`: outgoing links run the TLS client handshake.
+    tls: Option<Arc<TlsContext>>,
     /// For link tasks to report to the driver.
     tx: mpsc::UnboundedSender<BusInput>,
     links: BTreeMap<LinkId, LinkHandle>,
@@ -267,8 +295,9 @@ impl Driver {
     }
 
     /// Starts the reader and writer tasks of a connected stream.
-    fn attach(&mut self, link: LinkId, stream: TcpStream) {
+    fn attach(&mut self, link: LinkId, stream: BusStream) {
         let local_ip = stream
+            .get_ref()
             .local_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
@@ -401,6 +430,7 @@ impl Driver {
                 NetOp::Connect { link, ip, cport } => {
                     self.pending_connects.insert(link, ());
                     let tx = self.tx.clone();
+                    let (tls, node) = (self.tls.clone(), self.node.clone());
                     tokio::spawn(async move {
                         let addr = format_addr(&ip, cport);
                         let attempt = tokio::time::timeout(
@@ -411,7 +441,15 @@ impl Driver {
                         let msg = match attempt {
                             Ok(Ok(stream)) => {
                                 let _ = stream.set_nodelay(true);
-                                BusInput::Connected { link, stream }
+                                match crate::tls::stream::maybe_connect(tls.as_deref(), &ip, stream)
+                                    .await
+                                {
+                                    Ok(stream) => BusInput::Connected { link, stream },
+                                    Err(e) => {
+                                        log_tls_failure(&node, "connecting to", &ip, &e);
+                                        BusInput::Closed { link }
+                                    }
+                                }
                             }
                             _ => BusInput::Closed { link },
                         };
@@ -420,6 +458,17 @@ impl Driver {
                 }
             }
         }
+    }
+}
+
+/// Logs a failed TLS handshake on a bus link; the link is retried as any failed link is.
+fn log_tls_failure(node: &Arc<Mutex<Node>>, what: &str, ip: &str, e: &std::io::Error) {
+    if let Ok(n) = node.lock() {
+        n.rest.logger.log(
+            Level::Verbose,
+            n.rest.clock.unix_ms(),
+            &format!("Cluster bus TLS handshake failed {} {}: {}", what, ip, e),
+        );
     }
 }
 

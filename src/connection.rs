@@ -56,6 +56,7 @@ pub async fn serve<S>(
     stream: S,
     addr: String,
     laddr: String,
+    tls: bool,
 ) -> ConnectionEnd
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -73,7 +74,14 @@ where
         return ConnectionEnd::Refused;
     }
     let mut client = match node.lock() {
-        Ok(mut n) => n.connect_client(addr, laddr),
+        Ok(mut n) => {
+            let mut c = n.connect_client(addr, laddr);
+            c.tls = tls;
+            if let Some(entry) = n.rest.clients.get_mut(&c.id) {
+                entry.tls = tls;
+            }
+            c
+        }
         Err(_) => return ConnectionEnd::Killed,
     };
     let id = client.id;

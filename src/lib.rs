@@ -30,3 +30,4 @@ pub mod scripting;
 pub mod server;
 pub mod slot;
 pub mod storage;
+pub mod tls;

@@ -48,6 +48,9 @@ pub const ALL: &[&str] = &[
     "partial resync accepted",
     "full resync",
     "partial resync refused: backlog does not cover the offset",
+    // TLS (crate::tls): the handshakes a tls-cluster scenario must run over simulated streams.
+    "TLS handshake done: accepted",
+    "TLS handshake done: connected",
 ];
 
 /// Counts one pass over a rare path: `mark!("UPDATE applied")`.

@@ -22,6 +22,7 @@
 
 use crate::node::Node;
 use crate::resp::Reply;
+use crate::tls::MaybeTls;
 use bytes::{Bytes, BytesMut};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -40,7 +41,7 @@ const REPLY_LINE_MAX_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct CachedSocket {
     /// The TCP connection (madsim's in the simulator).
-    stream: TcpStream,
+    stream: MaybeTls<TcpStream>,
     /// The database last SELECTed on it (None: send SELECT next time), as Redis's last_dbid.
     last_dbid: Option<i64>,
     /// Node monotonic ms of its last use, for the idle timeout.
@@ -175,13 +176,17 @@ pub async fn run(node: &Arc<Mutex<Node>>, job: MigrateJob) -> Reply {
     let timeout = Duration::from_millis(job.timeout_ms);
     let mut may_retry = true;
     loop {
-        let (cached, now_ms) = match node.lock() {
-            Ok(mut g) => (g.rest.migrate.take(&name), g.rest.clock.mono_ms()),
+        let (cached, now_ms, tls) = match node.lock() {
+            Ok(mut g) => (
+                g.rest.migrate.take(&name),
+                g.rest.clock.mono_ms(),
+                g.rest.tls.clone().filter(|t| t.cluster),
+            ),
             Err(_) => return Reply::error("ERR node is shutting down"),
         };
         let mut socket = match cached {
             Some(s) => s,
-            None => match connect(&job.host, job.port, timeout).await {
+            None => match connect(&job.host, job.port, timeout, tls.as_deref()).await {
                 Connected::Yes(stream) => CachedSocket {
                     stream,
                     last_dbid: None,
@@ -289,19 +294,29 @@ fn finish(node: &Arc<Mutex<Node>>, job: &MigrateJob, deleted: &[Bytes]) {
 
 /// How a connection attempt to the target ended.
 enum Connected {
-    Yes(TcpStream),
+    Yes(MaybeTls<TcpStream>),
     /// Refused or otherwise failed at once.
     Refused,
     /// No answer within the timeout.
     TimedOut,
 }
 
-async fn connect(host: &str, port: u16, timeout: Duration) -> Connected {
+/// Connects to the target; with `tls-cluster`, over TLS (Redis's MIGRATE creates a TLS
+/// connection exactly when tls-cluster is on). A failed handshake counts as refused.
+async fn connect(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    tls: Option<&crate::tls::TlsContext>,
+) -> Connected {
     let addr = format!("{}:{}", host, port);
     match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => {
             let _ = s.set_nodelay(true);
-            Connected::Yes(s)
+            match crate::tls::stream::maybe_connect(tls, host, s).await {
+                Ok(s) => Connected::Yes(s),
+                Err(_) => Connected::Refused,
+            }
         }
         Ok(Err(_)) => Connected::Refused,
         Err(_) => Connected::TimedOut,
@@ -310,7 +325,11 @@ async fn connect(host: &str, port: u16, timeout: Duration) -> Connected {
 
 /// Writes the whole request in 64 KiB chunks, each within the timeout (as Redis's
 /// connSyncWrite loop), then flushes (madsim sends on flush).
-async fn send(stream: &mut TcpStream, bytes: &[u8], timeout: Duration) -> Result<(), IoFailure> {
+async fn send(
+    stream: &mut MaybeTls<TcpStream>,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), IoFailure> {
     for chunk in bytes.chunks(64 * 1024) {
         match tokio::time::timeout(timeout, stream.write_all(chunk)).await {
             Ok(Ok(())) => {}
@@ -391,7 +410,7 @@ struct LineReader {
 impl LineReader {
     async fn line(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut MaybeTls<TcpStream>,
         timeout: Duration,
     ) -> Result<Vec<u8>, IoFailure> {
         loop {

@@ -22,6 +22,9 @@ use std::sync::Arc;
 pub struct Client {
     /// CLIENT ID: unique per node, increasing.
     pub id: u64,
+    /// Connected over TLS. In a tls-cluster, plaintext clients are told the plaintext ports
+    /// (CLUSTER SLOTS/NODES/REPLICAS, -MOVED/-ASK), as Redis does.
+    pub tls: bool,
     /// Peer address `ip:port` (CLIENT LIST addr=).
     pub addr: String,
     /// Local address `ip:port` (CLIENT LIST laddr=).
@@ -129,6 +132,7 @@ impl Client {
             rewrite: None,
             propagate: None,
             slot_link: false,
+            tls: false,
         }
     }
 }
@@ -195,6 +199,9 @@ pub struct NodeRest {
     pub storage: Arc<dyn crate::storage::Storage>,
     /// Wakes the cluster bus driver when a command queued cluster outputs (MEET, FAILOVER...).
     pub cluster_wakeup: Arc<tokio::sync::Notify>,
+    /// The TLS configurations (crate::tls), when a TLS port, tls-replication or tls-cluster is
+    /// configured; set once at startup by `server::run`.
+    pub tls: Option<Arc<crate::tls::TlsContext>>,
     /// Monotonic ms until which write commands wait (CLUSTER FAILOVER pauses the master's
     /// writes until its replica caught up); 0 when not paused.
     pub write_pause_until_ms: u64,
@@ -334,6 +341,7 @@ impl Node {
                 cluster: None,
                 storage,
                 cluster_wakeup: Arc::new(tokio::sync::Notify::new()),
+                tls: None,
                 write_pause_until_ms: 0,
                 client_pause: ClientPause::default(),
                 cluster_events: None,
@@ -938,7 +946,7 @@ impl Node {
                     Some(owner)
                         if owner != cluster.myself && !cluster.importing.contains_key(&slot) =>
                     {
-                        if let Some(e) = self.redirect_error("MOVED", slot, owner) {
+                        if let Some(e) = self.redirect_error("MOVED", slot, owner, client) {
                             out = Some(e.to_reply());
                         }
                     }
@@ -963,9 +971,11 @@ impl Node {
         kind: &str,
         slot: u16,
         node: crate::cluster::NodeId,
+        client: &Client,
     ) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         let n = cluster.nodes.get(&node)?;
+        let port = cmd::cluster::client_port(&self.rest, client, n);
         let preferred = self
             .rest
             .config
@@ -976,7 +986,7 @@ impl Node {
             kind,
             slot,
             cmd::cluster::endpoint(n, preferred),
-            n.port
+            port
         )))
     }
 
@@ -1129,10 +1139,10 @@ impl Node {
         match cluster.route(slot, query) {
             crate::cluster::routing::Route::Local => None,
             crate::cluster::routing::Route::Moved { slot, node } => {
-                self.redirect_error("MOVED", slot, node)
+                self.redirect_error("MOVED", slot, node, client)
             }
             crate::cluster::routing::Route::Ask { slot, node } => {
-                self.redirect_error("ASK", slot, node)
+                self.redirect_error("ASK", slot, node, client)
             }
             crate::cluster::routing::Route::Error(text) => Some(CmdError::other(text)),
         }
@@ -1303,12 +1313,27 @@ impl Node {
     /// The cluster tunables from the config.
     fn cluster_config(&self) -> crate::cluster::state::ClusterConfig {
         let c = &self.rest.config;
-        let port = match c.int("cluster-announce-port") {
-            0 => c.port,
-            p => p as u16,
+        // Redis's deriveAnnouncedPorts: with tls-cluster the TLS port is the one announced
+        // (and the bus port derives from it), the plaintext one travels as pport.
+        let tls_cluster = c.bool("tls-cluster");
+        let base = if tls_cluster {
+            c.int("tls-port") as u16
+        } else {
+            c.port
+        };
+        let (announce_port, announce_tls_port) = (
+            c.int("cluster-announce-port") as u16,
+            c.int("cluster-announce-tls-port") as u16,
+        );
+        let (port, pport) = if tls_cluster && announce_tls_port != 0 {
+            (announce_tls_port, announce_port)
+        } else if announce_port != 0 {
+            (announce_port, if tls_cluster { c.port } else { 0 })
+        } else {
+            (base, if tls_cluster { c.port } else { 0 })
         };
         let cport = match (c.int("cluster-announce-bus-port"), c.int("cluster-port")) {
-            (0, 0) => c.port.wrapping_add(10000),
+            (0, 0) => base.wrapping_add(10000),
             (0, p) => p as u16,
             (p, _) => p as u16,
         };
@@ -1331,6 +1356,7 @@ impl Node {
                 .map(str::to_string),
             port,
             cport,
+            pport,
             planted: self
                 .rest
                 .cluster

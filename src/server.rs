@@ -103,9 +103,20 @@ async fn bind_listeners(bind: &str, port: u16) -> Result<Vec<TcpListener>, Serve
 /// Starts a node with `config` and serves until a fatal error.
 pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     let port = config.port;
+    let tls_port = config.int("tls-port") as u16;
     let bind = config.get("bind").unwrap_or("*").to_string();
     let cluster = config.cluster_enabled;
+    let tls = crate::tls::TlsContext::from_config(&config)
+        .map_err(|e| ServerError::Startup(format!("Failed to configure TLS: {}", e)))?;
+    let tls_cluster = tls.as_ref().is_some_and(|t| t.cluster);
+    if tls_cluster && tls_port == 0 {
+        return Err(ServerError::Startup(
+            "tls-cluster yes needs a tls-port: the cluster announces it".into(),
+        ));
+    }
+    // With tls-cluster the bus port derives from the TLS port, as Redis's clusterInit does.
     let cport = match config.int("cluster-port") {
+        0 if tls_cluster => tls_port.wrapping_add(10000),
         0 => port.wrapping_add(10000),
         p => p as u16,
     };
@@ -119,11 +130,30 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     node.load_acl_at_startup().map_err(|e| {
         ServerError::Startup(format!("Aborting Redis startup because of ACL errors: {e}"))
     })?;
+    // INFO's tcp_port and the like: the plain port, else the TLS one (Redis's rule).
+    if port == 0 && tls_port != 0 {
+        node.rest.port = tls_port;
+    }
+    node.rest.tls = tls.clone();
     if cluster {
         node.start_cluster().map_err(ServerError::Startup)?;
     }
     let node = Arc::new(Mutex::new(node));
-    let listeners = bind_listeners(&bind, port).await?;
+    // `port 0` with a TLS port: TLS only.
+    let listeners = if port == 0 && tls_port != 0 {
+        Vec::new()
+    } else {
+        bind_listeners(&bind, port).await?
+    };
+    let tls_listeners = match (&tls, tls_port) {
+        (Some(_), p) if p != 0 => bind_listeners(&bind, p).await.map_err(|e| match e {
+            ServerError::NoListener(p) => {
+                ServerError::Startup(format!("Failed listening on port {} (TLS), aborting.", p))
+            }
+            other => other,
+        })?,
+        _ => Vec::new(),
+    };
     let bus_listener = if cluster {
         let mut l = bind_listeners(&bind, cport).await?;
         Some(l.remove(0))
@@ -139,7 +169,7 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         &format!(
             "Running mode={}, port={}.",
             if cluster { "cluster" } else { "standalone" },
-            port
+            if port != 0 { port } else { tls_port }
         ),
     );
     log(Level::Notice, "Server initialized");
@@ -150,7 +180,13 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     // Clients may connect while the dataset loads: they get -LOADING (see crate::persist).
     let mut accepts = Vec::new();
     for listener in listeners {
-        accepts.push(tokio::spawn(accept_loop(node.clone(), listener)));
+        accepts.push(tokio::spawn(accept_loop(node.clone(), listener, None)));
+    }
+    if let Some(ctx) = &tls {
+        for listener in tls_listeners {
+            let ctx = Some(ctx.clone());
+            accepts.push(tokio::spawn(accept_loop(node.clone(), listener, ctx)));
+        }
     }
     if let Err(e) = crate::persist::load_at_startup(&node).await {
         for a in &accepts {
@@ -179,7 +215,13 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     Ok(())
 }
 
-async fn accept_loop(node: Arc<Mutex<Node>>, listener: TcpListener) {
+/// Accepts clients on `listener`; with `tls`, each runs the TLS handshake first (in its own
+/// task, so a slow or plaintext peer never holds up the next accept).
+async fn accept_loop(
+    node: Arc<Mutex<Node>>,
+    listener: TcpListener,
+    tls: Option<Arc<crate::tls::TlsContext>>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -189,18 +231,42 @@ async fn accept_loop(node: Arc<Mutex<Node>>, listener: TcpListener) {
                 continue;
             }
         };
-        spawn_connection(node.clone(), stream, peer);
+        spawn_connection(node.clone(), stream, peer, tls.clone());
     }
 }
 
-fn spawn_connection(node: Arc<Mutex<Node>>, stream: TcpStream, peer: SocketAddr) {
+fn spawn_connection(
+    node: Arc<Mutex<Node>>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<Arc<crate::tls::TlsContext>>,
+) {
     let _ = stream.set_nodelay(true);
     let local = stream
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
     tokio::spawn(async move {
-        connection::serve(node, stream, peer.to_string(), local).await;
+        let stream = match tls {
+            None => crate::tls::MaybeTls::Plain(stream),
+            Some(ctx) => match crate::tls::stream::accept(&ctx, stream).await {
+                Ok(s) => s,
+                Err(e) => {
+                    // Redis 7.0 logs this line (the TLS library's reason, no address) at warning
+                    // level and goes on serving everyone else.
+                    if let Ok(n) = node.lock() {
+                        n.rest.logger.log(
+                            Level::Warning,
+                            n.rest.clock.unix_ms(),
+                            &format!("Error accepting a client connection: {}", e),
+                        );
+                    }
+                    return;
+                }
+            },
+        };
+        let is_tls = stream.is_tls();
+        connection::serve(node, stream, peer.to_string(), local, is_tls).await;
     });
 }
 

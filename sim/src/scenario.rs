@@ -348,6 +348,9 @@ struct ConfigFile {
     #[serde(default)]
     planted: Vec<String>,
     fault_points: Option<Spanned<FaultPointsFile>>,
+    /// Bus and replication over TLS (see `WorldConfig::tls`).
+    #[serde(default)]
+    tls: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -802,6 +805,7 @@ pub fn parse(text: &str, file: &str, default_name: &str) -> Result<Scenario, Sce
         planted,
         clocks,
         fault_points,
+        tls: config.tls,
     };
     let w = f.workload.unwrap_or_default();
     let workload = Workload {
@@ -1466,6 +1470,9 @@ impl Scenario {
             "\n[config]\nnode_timeout = {}",
             q(&format_duration(self.world.node_timeout_ms))
         );
+        if self.world.tls {
+            let _ = writeln!(s, "tls = true");
+        }
         if !self.world.extra_args.is_empty() {
             let a: Vec<String> = self.world.extra_args.iter().map(|a| q(a)).collect();
             let _ = writeln!(s, "extra_args = [{}]", a.join(", "));

@@ -52,6 +52,12 @@ pub struct WorldConfig {
     /// Fault points each node process may turn on (drawn per process from the seed); empty,
     /// the default, leaves node code untouched.
     pub fault_points: Vec<FaultPoint>,
+    /// The scenario's `tls = true`: every node also listens for TLS on [`TLS_PORT_OFFSET`]
+    /// above its client port and runs the bus and replication over TLS (tls-cluster,
+    /// tls-replication), with the test certificates of [`tls_fixture`]. The workload and the
+    /// admin stay on the plaintext port, which a tls-cluster node gives plaintext clients in
+    /// its redirects, as Redis does.
+    pub tls: bool,
 }
 
 impl Default for WorldConfig {
@@ -64,6 +70,7 @@ impl Default for WorldConfig {
             planted: PlantedSet::default(),
             clocks: Default::default(),
             fault_points: Vec::new(),
+            tls: false,
         }
     }
 }
@@ -1114,8 +1121,36 @@ fn node_args(config: &WorldConfig, port: u16) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if config.tls {
+        let file = |name: &str| tls_fixture(name);
+        let tls_args = [
+            ("--tls-port", (port + TLS_PORT_OFFSET).to_string()),
+            ("--tls-cluster", "yes".to_string()),
+            ("--tls-replication", "yes".to_string()),
+            // The bus keeps port+10000 (a tls-cluster would derive it from the TLS port).
+            ("--cluster-port", (port + 10000).to_string()),
+            ("--tls-cert-file", file("server.crt")),
+            ("--tls-key-file", file("server.key")),
+            ("--tls-ca-cert-file", file("ca.crt")),
+        ];
+        for (name, value) in tls_args {
+            args.push(name.to_string());
+            args.push(value);
+        }
+    }
     args.extend(config.extra_args.iter().cloned());
     args
+}
+
+/// A node's TLS port is this far above its client port in a `tls = true` scenario.
+pub const TLS_PORT_OFFSET: u16 = 100;
+
+/// The path of a committed test certificate file (sim/tls/, made by
+/// scripts/gen-tls-certs.sh with Ed25519 keys, valid 2000-2199 so madsim's clock, which starts
+/// near 2022, falls inside). One certificate serves every node: peers check the chain, not the
+/// name, as Redis does.
+pub fn tls_fixture(name: &str) -> String {
+    format!("{}/tls/{}", env!("CARGO_MANIFEST_DIR"), name)
 }
 
 /// The admin's work: redis-cli --cluster create's sequence.

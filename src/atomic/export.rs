@@ -7,6 +7,7 @@ use crate::cluster::{NodeId, SlotBitmap};
 use crate::db::Db;
 use crate::faultpoint::FaultPoint;
 use crate::node::{Node, NodeRest, NodeView};
+use crate::tls::MaybeTls;
 use bytes::BytesMut;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -284,7 +285,7 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
         node.lock()
             .map_err(|_| Stop::Failed("node lock poisoned".into()))
     };
-    let (addr, auth, timeout, start_cmd) = {
+    let (addr, auth, timeout, start_cmd, tls, host) = {
         let g = lock()?;
         check(&g.rest, name)?;
         let job = g
@@ -303,6 +304,9 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
         } else {
             format!("{}:{}", t.ip, t.port)
         };
+        // The target's announced port is its TLS port in a tls-cluster: speak TLS there.
+        let tls = g.rest.tls.clone().filter(|t| t.cluster);
+        let host = t.ip.clone();
         let cfg = &g.rest.config;
         let auth = cfg.get("masterauth").filter(|s| !s.is_empty()).map(|p| {
             match cfg.get("masteruser").filter(|s| !s.is_empty()) {
@@ -327,13 +331,18 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
             auth,
             timeout,
             crate::replication::encode_command(&refs),
+            tls,
+            host,
         )
     };
-    let mut stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
         Ok(Ok(s)) => s,
         _ => return Err(Stop::Failed("could not connect to the target".into())),
     };
     let _ = stream.set_nodelay(true);
+    let mut stream = crate::tls::stream::maybe_connect(tls.as_deref(), &host, stream)
+        .await
+        .map_err(|e| Stop::Failed(format!("TLS handshake with the target failed: {}", e)))?;
     let mut reader = Lines::default();
     if let Some(a) = auth {
         send(&mut stream, &a, timeout).await?;
@@ -498,7 +507,11 @@ async fn await_outcome(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> 
     }
 }
 
-async fn send(stream: &mut TcpStream, bytes: &[u8], timeout: Duration) -> Result<(), Stop> {
+async fn send(
+    stream: &mut MaybeTls<TcpStream>,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), Stop> {
     let fail = || Stop::Failed("write to the target failed".into());
     for chunk in bytes.chunks(64 * 1024) {
         match tokio::time::timeout(timeout, stream.write_all(chunk)).await {
@@ -514,7 +527,7 @@ async fn send(stream: &mut TcpStream, bytes: &[u8], timeout: Duration) -> Result
 
 async fn expect_ok(
     reader: &mut Lines,
-    stream: &mut TcpStream,
+    stream: &mut MaybeTls<TcpStream>,
     timeout: Duration,
 ) -> Result<(), Stop> {
     let line = reader.line(stream, timeout).await?;
@@ -533,7 +546,11 @@ struct Lines {
 }
 
 impl Lines {
-    async fn line(&mut self, stream: &mut TcpStream, timeout: Duration) -> Result<Vec<u8>, Stop> {
+    async fn line(
+        &mut self,
+        stream: &mut MaybeTls<TcpStream>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, Stop> {
         loop {
             if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
                 let mut line = self.buf.split_to(pos + 1).to_vec();

@@ -200,6 +200,9 @@ pub struct ClusterConfig {
     /// Our client port and bus port, as announced.
     pub port: u16,
     pub cport: u16,
+    /// With tls-cluster, `port` is the TLS port and this the plaintext one (0 when there is
+    /// none), announced so plaintext clients can be redirected to it (Redis's pport).
+    pub pport: u16,
     /// Planted protocol bugs for the simulator to catch (see [`super::planted`]). Only tests
     /// set them; empty in the real server.
     pub planted: PlantedSet,
@@ -220,6 +223,7 @@ impl Default for ClusterConfig {
             announce_hostname: None,
             port: 6379,
             cport: 16379,
+            pport: 0,
             planted: PlantedSet::default(),
         }
     }
@@ -362,6 +366,7 @@ impl ClusterState {
         let mut me = ClusterNode::new(myself, MYSELF | MASTER, 0);
         me.port = config.port;
         me.cport = config.cport;
+        me.pport = config.pport;
         if let Some(ip) = &config.announce_ip {
             me.ip = ip.clone();
         }
@@ -566,6 +571,7 @@ impl ClusterState {
         let mut h = Header::new(kind, self.myself);
         h.port = self.config.port;
         h.cport = self.config.cport;
+        h.pport = self.config.pport;
         h.current_epoch = self.current_epoch;
         h.config_epoch = config_epoch;
         h.offset = self.repl_offset;
@@ -1369,7 +1375,9 @@ impl ClusterState {
             return;
         }
         let changed = match self.nodes.get(id) {
-            Some(n) => n.ip != ip || n.port != h.port || n.cport != h.cport,
+            // pport too, as Redis's nodeUpdateAddressIfNeeded: a node met through its TLS port
+            // learns its plaintext one here.
+            Some(n) => n.ip != ip || n.port != h.port || n.cport != h.cport || n.pport != h.pport,
             None => false,
         };
         if changed {
@@ -2650,12 +2658,13 @@ impl ClusterState {
         }
         self.current_epoch = conf.current_epoch;
         self.last_vote_epoch = conf.last_vote_epoch;
-        let (port, cport) = (self.config.port, self.config.cport);
+        let (port, cport, pport) = (self.config.port, self.config.cport, self.config.pport);
         let announce = self.config.announce_ip.clone();
         let me = self.me_mut();
         me.flags |= MYSELF;
         me.port = port;
         me.cport = cport;
+        me.pport = pport;
         if let Some(ip) = announce {
             me.ip = ip;
         }

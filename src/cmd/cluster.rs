@@ -759,14 +759,49 @@ pub fn node_line(s: &ClusterState, n: &ClusterNode, now_ms: u64, unix_ms: u64) -
 
 /// CLUSTER NODES text: one line per node, each ending with `\n`.
 pub fn nodes_text(s: &ClusterState, now_ms: u64, unix_ms: u64, include_handshake: bool) -> String {
+    nodes_text_ports(s, now_ms, unix_ms, include_handshake, false)
+}
+
+/// CLUSTER NODES text; with `use_pport` each node's plaintext port stands where it has one
+/// (a plaintext client of a tls-cluster, as Redis's clusterGenNodesDescription).
+fn nodes_text_ports(
+    s: &ClusterState,
+    now_ms: u64,
+    unix_ms: u64,
+    include_handshake: bool,
+    use_pport: bool,
+) -> String {
     let mut out = String::new();
     for n in s.nodes.values() {
         if !include_handshake && n.in_handshake() {
             continue;
         }
-        crate::cluster::nodes_conf::format_line(&node_line(s, n, now_ms, unix_ms), &mut out);
+        let mut line = node_line(s, n, now_ms, unix_ms);
+        if use_pport && n.pport != 0 {
+            line.port = n.pport;
+        }
+        crate::cluster::nodes_conf::format_line(&line, &mut out);
     }
     out
+}
+
+/// Whether `client` is told plaintext ports: it is not on TLS and the cluster announces TLS
+/// ports (tls-cluster), Redis's `use_pport`.
+pub fn use_pport(node: &crate::node::NodeRest, client: &crate::node::Client) -> bool {
+    !client.tls && node.tls.as_ref().is_some_and(|t| t.cluster)
+}
+
+/// The port to give `client` for node `n` (see [`use_pport`]).
+pub fn client_port(
+    node: &crate::node::NodeRest,
+    client: &crate::node::Client,
+    n: &ClusterNode,
+) -> u16 {
+    if use_pport(node, client) && n.pport != 0 {
+        n.pport
+    } else {
+        n.port
+    }
 }
 
 /// nodes.conf contents: the node lines (no handshake nodes) and the vars line.
@@ -792,13 +827,15 @@ pub fn nodes_conf_text(s: &ClusterState, unix_ms: u64) -> String {
 
 fn nodes(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
     let (now, unix) = (ctx.node.clock.mono_ms(), ctx.node.clock.unix_ms());
+    let pport = use_pport(ctx.node, ctx.client);
     let s = state(ctx)?;
-    let text = nodes_text(s, now, unix, true);
+    let text = nodes_text_ports(s, now, unix, true, pport);
     Ok(text_reply(ctx, text))
 }
 
 fn replicas(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (now, unix) = (ctx.node.clock.mono_ms(), ctx.node.clock.unix_ms());
+    let pport = use_pport(ctx.node, ctx.client);
     let s = state(ctx)?;
     let id = parse_node_id(&argv[2]).ok_or_else(|| unknown_node(&argv[2]))?;
     let Some(n) = s.nodes.get(&id) else {
@@ -810,7 +847,11 @@ fn replicas(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let mut out = Vec::new();
     for r in s.replicas_of(&id) {
         let mut line = String::new();
-        crate::cluster::nodes_conf::format_line(&node_line(s, r, now, unix), &mut line);
+        let mut l = node_line(s, r, now, unix);
+        if pport && r.pport != 0 {
+            l.port = r.pport;
+        }
+        crate::cluster::nodes_conf::format_line(&l, &mut line);
         let line = line.trim_end_matches('\n').to_string();
         out.push(Reply::Bulk(Bytes::from(line)));
     }
@@ -830,14 +871,19 @@ pub fn endpoint(n: &ClusterNode, preferred: &str) -> String {
     }
 }
 
-fn slot_node_entry(n: &ClusterNode, preferred: &str) -> Reply {
+fn slot_node_entry(n: &ClusterNode, preferred: &str, use_pport: bool) -> Reply {
+    let port = if use_pport && n.pport != 0 {
+        n.pport
+    } else {
+        n.port
+    };
     let mut meta = Vec::new();
     if preferred != "ip" && !n.ip.is_empty() {
         meta.push((Reply::bulk("ip"), Reply::bulk(&n.ip)));
     }
     Reply::Array(vec![
         Reply::bulk(endpoint(n, preferred)),
-        Reply::Integer(n.port as i64),
+        Reply::Integer(port as i64),
         Reply::bulk(n.id.as_str()),
         Reply::Map(meta),
     ])
@@ -850,6 +896,7 @@ fn slots(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         .get("cluster-preferred-endpoint-type")
         .unwrap_or("ip")
         .to_string();
+    let pport = use_pport(ctx.node, ctx.client);
     let s = state(ctx)?;
     // One entry per maximal run of one owner, in slot order: each owner's runs, then sorted.
     let mut runs: Vec<(u16, u16, &ClusterNode)> = Vec::new();
@@ -864,13 +911,13 @@ fn slots(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         let mut entry = vec![
             Reply::Integer(start as i64),
             Reply::Integer(end as i64),
-            slot_node_entry(master, &preferred),
+            slot_node_entry(master, &preferred, pport),
         ];
         for r in s.replicas_of(&master.id) {
             if r.is_failed() {
                 continue;
             }
-            entry.push(slot_node_entry(r, &preferred));
+            entry.push(slot_node_entry(r, &preferred, pport));
         }
         out.push(Reply::Array(entry));
     }
@@ -878,6 +925,8 @@ fn slots(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 }
 
 fn shards(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    // Redis takes tls-cluster as saying whether a node's port is its TLS one.
+    let tls_cluster = ctx.node.tls.as_ref().is_some_and(|t| t.cluster);
     let s = state(ctx)?;
     let my_offset = s.repl_offset;
     let node_map = |n: &ClusterNode| {
@@ -893,12 +942,20 @@ fn shards(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
         } else {
             "online"
         };
-        let mut m = vec![
-            (Reply::bulk("id"), Reply::bulk(n.id.as_str())),
-            (Reply::bulk("port"), Reply::Integer(n.port as i64)),
-            (Reply::bulk("ip"), Reply::bulk(&n.ip)),
-            (Reply::bulk("endpoint"), Reply::bulk(&n.ip)),
-        ];
+        let (plaintext_port, tls_port) = if tls_cluster {
+            (n.pport, n.port)
+        } else {
+            (n.port, 0)
+        };
+        let mut m = vec![(Reply::bulk("id"), Reply::bulk(n.id.as_str()))];
+        if plaintext_port != 0 {
+            m.push((Reply::bulk("port"), Reply::Integer(plaintext_port as i64)));
+        }
+        if tls_port != 0 {
+            m.push((Reply::bulk("tls-port"), Reply::Integer(tls_port as i64)));
+        }
+        m.push((Reply::bulk("ip"), Reply::bulk(&n.ip)));
+        m.push((Reply::bulk("endpoint"), Reply::bulk(&n.ip)));
         if let Some(h) = n.hostname.as_ref().filter(|h| !h.is_empty()) {
             m.push((Reply::bulk("hostname"), Reply::bulk(h)));
         }

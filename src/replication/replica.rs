@@ -105,7 +105,8 @@ fn set_link(
 
 /// A connection to the master with a read buffer.
 struct Link {
-    stream: TcpStream,
+    /// TLS with `tls-replication`, as Redis's replica connects with connCreateTLS then.
+    stream: crate::tls::MaybeTls<TcpStream>,
     buf: BytesMut,
 }
 
@@ -179,6 +180,11 @@ async fn sync_once(
     .await
     .map_err(|_| SyncError::Timeout)??;
     let _ = stream.set_nodelay(true);
+    let tls = {
+        let n = node.lock().map_err(|_| SyncError::Superseded)?;
+        n.rest.tls.clone().filter(|t| t.replication)
+    };
+    let stream = crate::tls::stream::maybe_connect(tls.as_deref(), host, stream).await?;
     let mut link = Link {
         stream,
         buf: BytesMut::with_capacity(64 * 1024),
@@ -186,6 +192,13 @@ async fn sync_once(
     let (masterauth, masteruser, my_port, replid, offset) = {
         let n = node.lock().map_err(|_| SyncError::Superseded)?;
         let cfg = &n.rest.config;
+        // The port the master will list us under: the TLS one with tls-replication (Redis).
+        let tls_port = cfg.int("tls-port") as u16;
+        let my_port = if tls.is_some() && tls_port != 0 {
+            tls_port
+        } else {
+            n.rest.port
+        };
         (
             cfg.get("masterauth")
                 .filter(|s| !s.is_empty())
@@ -193,7 +206,7 @@ async fn sync_once(
             cfg.get("masteruser")
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
-            n.rest.port,
+            my_port,
             n.rest.repl.replid.clone(),
             n.rest.repl.offset,
         )
