@@ -15,6 +15,7 @@ pub mod connection;
 pub mod db;
 pub mod evict;
 pub mod faultpoint;
+pub mod fuzzing;
 pub mod glob;
 pub mod limits;
 pub mod log;

@@ -1,13 +1,6 @@
-//! Cluster bus messages: frame cutting (per-type length bounds) and decoding.
+//! Cluster bus messages, whole and through the frame reader. The calls live in `keyslot::fuzzing`, shared with the test that
+//! replays the committed corpora (tests/fuzz_corpora.rs).
 #![no_main]
-use keyslot::cluster::wire::{decode, FrameReader};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = decode(data);
-    let mut r = FrameReader::new();
-    r.push(data);
-    while let Ok(Some(frame)) = r.next_frame() {
-        let _ = decode(&frame);
-    }
-});
+fuzz_target!(|data: &[u8]| keyslot::fuzzing::bus_wire(data));

@@ -1,12 +1,6 @@
-//! nodes.conf lines.
+//! nodes.conf lines. The calls live in `keyslot::fuzzing`, shared with the test that
+//! replays the committed corpora (tests/fuzz_corpora.rs).
 #![no_main]
-use keyslot::cluster::nodes_conf::parse_line;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        for line in text.lines() {
-            let _ = parse_line(line);
-        }
-    }
-});
+fuzz_target!(|data: &[u8]| keyslot::fuzzing::nodes_conf(data));

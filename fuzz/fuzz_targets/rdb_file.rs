@@ -1,8 +1,6 @@
-//! RDB files as loaded at startup / received in a full resync.
+//! Whole RDB files. The calls live in `keyslot::fuzzing`, shared with the test that
+//! replays the committed corpora (tests/fuzz_corpora.rs).
 #![no_main]
-use keyslot::rdb::snapshot::read_snapshot;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = read_snapshot(data);
-});
+fuzz_target!(|data: &[u8]| keyslot::fuzzing::rdb_file(data));

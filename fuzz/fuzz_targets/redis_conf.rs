@@ -1,11 +1,6 @@
-//! redis.conf text.
+//! redis.conf text. The calls live in `keyslot::fuzzing`, shared with the test that
+//! replays the committed corpora (tests/fuzz_corpora.rs).
 #![no_main]
-use keyslot::config::Config;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let mut c = Config::default();
-        let _ = c.load_text(text);
-    }
-});
+fuzz_target!(|data: &[u8]| keyslot::fuzzing::redis_conf(data));
