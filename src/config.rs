@@ -274,8 +274,10 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("lazyfree-lazy-server-del", Kind::Bool, "no"),
     opt("lazyfree-lazy-user-del", Kind::Bool, "no"),
     opt("lazyfree-lazy-user-flush", Kind::Bool, "no"),
-    opt("busy-reply-threshold", INT, "5000"),
-    opt("lua-time-limit", INT, "5000"),
+    alias(
+        opt("busy-reply-threshold", INT, "5000"),
+        &["lua-time-limit"],
+    ),
     opt("activerehashing", Kind::Bool, "yes"),
     opt("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1"),
     opt(

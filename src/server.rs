@@ -119,6 +119,10 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     if cluster {
         node.start_cluster().map_err(ServerError::Startup)?;
     }
+    let shared = connection::Shared {
+        busy: node.rest.scripting.busy.clone(),
+        clock: node.rest.clock.clone(),
+    };
     let node = Arc::new(Mutex::new(node));
     let listeners = bind_listeners(&bind, port).await?;
     let bus_listener = if cluster {
@@ -140,14 +144,18 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         ),
     );
     log(Level::Notice, "Server initialized");
-    let shutdown = match node.lock() {
+    let shutdown = match crate::nodelock::lock(&node).await {
         Ok(n) => n.rest.persist.shutdown.clone(),
         Err(_) => return Err(ServerError::Startup("node lock poisoned".into())),
     };
     // Clients may connect while the dataset loads: they get -LOADING (see crate::persist).
     let mut accepts = Vec::new();
     for listener in listeners {
-        accepts.push(tokio::spawn(accept_loop(node.clone(), listener)));
+        accepts.push(tokio::spawn(accept_loop(
+            node.clone(),
+            shared.clone(),
+            listener,
+        )));
     }
     if let Err(e) = crate::persist::load_at_startup(&node).await {
         for a in &accepts {
@@ -176,7 +184,7 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     Ok(())
 }
 
-async fn accept_loop(node: Arc<Mutex<Node>>, listener: TcpListener) {
+async fn accept_loop(node: Arc<Mutex<Node>>, shared: connection::Shared, listener: TcpListener) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -186,18 +194,23 @@ async fn accept_loop(node: Arc<Mutex<Node>>, listener: TcpListener) {
                 continue;
             }
         };
-        spawn_connection(node.clone(), stream, peer);
+        spawn_connection(node.clone(), shared.clone(), stream, peer);
     }
 }
 
-fn spawn_connection(node: Arc<Mutex<Node>>, stream: TcpStream, peer: SocketAddr) {
+fn spawn_connection(
+    node: Arc<Mutex<Node>>,
+    shared: connection::Shared,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
     let _ = stream.set_nodelay(true);
     let local = stream
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
     tokio::spawn(async move {
-        connection::serve(node, stream, peer.to_string(), local).await;
+        connection::serve(node, shared, stream, peer.to_string(), local).await;
     });
 }
 
@@ -205,7 +218,7 @@ async fn cron(node: Arc<Mutex<Node>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
     loop {
         tick.tick().await;
-        match node.lock() {
+        match crate::nodelock::lock(&node).await {
             Ok(mut n) => n.cron(),
             Err(_) => return,
         }

@@ -60,7 +60,8 @@ impl NodeView<'_> {
                 ];
                 let mut rdb = Vec::new();
                 let aux: Vec<(&str, String)> = aux.iter().map(|(k, v)| (*k, v.clone())).collect();
-                super::snapshot::write(node.db.entries(), &aux, &mut rdb);
+                let functions = node.rest.scripting.library_codes();
+                super::snapshot::write(node.db.entries(), &aux, &functions, &mut rdb);
                 initial.extend_from_slice(header.as_bytes());
                 initial.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
                 initial.extend_from_slice(&rdb);
@@ -113,7 +114,7 @@ pub async fn feed<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let pending = match node.lock() {
+    let pending = match crate::nodelock::lock(&node).await {
         Ok(mut n) => n.rest.repl.pending_feeds.remove(&client_id),
         Err(_) => None,
     };
@@ -145,7 +146,10 @@ pub async fn feed<R, W>(
         loop {
             loop {
                 match parser.parse(&mut input, &limits) {
-                    Ok(Some(argv)) => on_replica_command(&node, client_id, &argv),
+                    Ok(Some(argv)) => {
+                        crate::nodelock::wait_free(&node).await;
+                        on_replica_command(&node, client_id, &argv)
+                    }
                     Ok(None) => break,
                     Err(_) => return,
                 }
@@ -162,7 +166,9 @@ pub async fn feed<R, W>(
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
         loop {
             tick.tick().await;
-            let Ok(mut n) = node.lock() else { return };
+            let Ok(mut n) = crate::nodelock::lock(&node).await else {
+                return;
+            };
             if n.rest.killed_clients.remove(&client_id) {
                 return;
             }
@@ -175,7 +181,7 @@ pub async fn feed<R, W>(
         _ = writing => {}
         _ = reading => {}
     }
-    if let Ok(mut n) = node.lock() {
+    if let Ok(mut n) = crate::nodelock::lock(&node).await {
         n.rest.repl.replicas.remove(&client_id);
         n.rest.repl.pending_feeds.remove(&client_id);
         n.log(crate::log::Level::Notice, "Connection with replica lost.");
@@ -186,7 +192,7 @@ pub async fn feed<R, W>(
 /// 500 ms, as a stalled socket or process would.
 async fn delay_if_chosen(node: &Arc<Mutex<Node>>) {
     use crate::faultpoint::FaultPoint;
-    let delay = match node.lock() {
+    let delay = match crate::nodelock::lock(&node).await {
         Ok(mut n) => {
             let d = n
                 .rest

@@ -6,6 +6,7 @@
 //! there and nothing else, and can write nothing. `redis.call` reaches the node through a
 //! per-run hook (see [`run`]), so the commands a script runs take the node's normal path.
 
+pub mod busy;
 pub mod convert;
 pub mod functions;
 pub mod libs;
@@ -57,12 +58,17 @@ pub struct Scripting {
     pub mailbox: Mailbox,
     /// FUNCTION libraries, their functions, and the environment they run in.
     pub functions: functions::Functions,
+    /// The running script's state, read by connections that do not hold the node.
+    pub busy: Arc<busy::Busy>,
+    /// The logger and clock the instruction hook uses.
+    sink: LogSink,
 }
 
 /// See [`Scripting::mailbox`].
 pub type Mailbox = Arc<Mutex<Option<Vec<Bytes>>>>;
 
 /// What `redis.log` writes through: the node's logger and clock.
+#[derive(Clone)]
 pub struct LogSink {
     pub logger: Arc<crate::log::Logger>,
     pub clock: Arc<crate::clock::Clock>,
@@ -115,7 +121,9 @@ impl Scripting {
         let hooks = lua.create_table()?;
         let rand = Arc::new(Mutex::new(rand48::Rand48::default()));
         let mailbox: Mailbox = Arc::new(Mutex::new(None));
-        let rust = Self::rust_helpers(&lua, sink, rand.clone(), &hooks, &mailbox)?;
+        let busy = Arc::new(busy::Busy::default());
+        install_hook(&lua, count_hook(), busy.clone(), sink.clone());
+        let rust = Self::rust_helpers(&lua, sink.clone(), rand.clone(), &hooks, &mailbox)?;
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
             .set_name(INTERNAL)
@@ -149,7 +157,19 @@ impl Scripting {
             scripts: BTreeMap::new(),
             rand,
             mailbox,
+            busy,
+            sink,
         })
+    }
+
+    /// After a killed script: the hook goes back to counting instructions.
+    pub fn restore_hook(&self) {
+        install_hook(
+            &self.lua,
+            count_hook(),
+            self.busy.clone(),
+            self.sink.clone(),
+        );
     }
 
     /// The helpers the prelude wraps: sha1hex, log, random, randomseed, the error handler.
@@ -325,6 +345,52 @@ impl Scripting {
     pub fn memory(&self) -> usize {
         self.lua.used_memory()
     }
+}
+
+/// The hook's usual trigger: every [`busy::HOOK_PERIOD`] instructions.
+fn count_hook() -> mlua::HookTriggers {
+    mlua::HookTriggers::new().every_nth_instruction(busy::HOOK_PERIOD)
+}
+
+/// The instruction hook (Redis's luaMaskCountHook): notes when a script passes
+/// busy-reply-threshold and stops a script that SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE
+/// asked to stop. Once killed it runs on every line, so a script that catches the error with
+/// pcall meets it again on its next line. Only user code is stopped: keyslot's own Lua
+/// (the runner that turns the error into the reply) finishes.
+fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, sink: LogSink) {
+    lua.set_hook(triggers, move |lua, debug| {
+        let (stop, log) = busy.check(sink.clock.mono_ms());
+        if let Some(line) = log {
+            sink.logger
+                .log(crate::log::Level::Warning, sink.clock.unix_ms(), &line);
+        }
+        if !stop {
+            return Ok(mlua::VmState::Continue);
+        }
+        let user = matches!(
+            debug.source().source.as_deref(),
+            Some(USER_SCRIPT) | Some(run::USER_FUNCTION)
+        );
+        if !user {
+            return Ok(mlua::VmState::Continue);
+        }
+        if !busy.line_hook_set() {
+            sink.logger.log(
+                crate::log::Level::Warning,
+                sink.clock.unix_ms(),
+                "Lua script killed by user with SCRIPT KILL.",
+            );
+            busy.mark_line_hook();
+            install_hook(
+                lua,
+                mlua::HookTriggers::EVERY_LINE,
+                busy.clone(),
+                sink.clone(),
+            );
+        }
+        let v = convert::error_table(lua, busy::KILLED.as_bytes())?;
+        Err(mlua::Error::external(Raised(v)))
+    });
 }
 
 /// The text of an mlua error as Lua itself would print it (no mlua decorations).
