@@ -174,10 +174,12 @@ fn load_files(
                         apply(db, rest, &argv);
                     }
                 }
-                Next::Corrupt(at, why) => return Err(format!(
+                Next::Corrupt(at, why) => {
+                    return Err(format!(
                     "ERR Bad file format reading the append only file {} at offset {at} ({why})",
                     f.name
-                )),
+                ))
+                }
                 // A truncated tail or an open MULTI at the end is left out, as at startup.
                 _ => break,
             }
