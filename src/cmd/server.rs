@@ -324,6 +324,8 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Ok(Reply::Error(
             String::from_utf8_lossy(&argv[2]).into_owned().into(),
         ))
+    } else if eq_ignore_case(sub, "object") && argc == 3 {
+        super::object::debug_object(ctx, &argv[2])
     } else if eq_ignore_case(sub, "reload") {
         let o =
             crate::persist::reload::ReloadOptions::parse(&argv[2..]).map_err(CmdError::other)?;
