@@ -236,6 +236,20 @@ impl Run<'_> {
                 }
             }
         }
+        // XREAD / XREADGROUP with BLOCK is refused from scripts (Redis checks it while
+        // parsing the options, before STREAMS), whatever the timeout.
+        if matches!(spec.name, "xread" | "xreadgroup")
+            && argv
+                .iter()
+                .skip(1)
+                .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+                .any(|a| a.eq_ignore_ascii_case(b"block"))
+        {
+            return Err(format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(&argv[0])
+            ));
+        }
         Ok(spec)
     }
 
