@@ -247,7 +247,7 @@ async fn flush_guarded<W: AsyncWrite + Unpin>(
                 pos += n;
             }
             _ = tick => {
-                let now = match crate::nodelock::lock(&node).await {
+                let now = match crate::nodelock::lock(node).await {
                     Ok(g) => g.rest.clock.mono_ms(),
                     Err(_) => return Err(ConnectionEnd::Killed),
                 };
@@ -467,136 +467,141 @@ where
             // A script of this client ran on its own thread: the locked part runs once more
             // for its bookkeeping even when the batch is empty.
             let mut after_script = false;
-            while ran_any {
-                // A script command to run away from the runtime thread (see run_script).
-                let mut script: Option<Vec<Bytes>> = None;
-                // `try_lock`, not `lock`: while a script runs on its thread the runtime thread
-                // must stay free to answer -BUSY (crate::scripting::busy).
-                let ran = match node.try_lock() {
-                    Err(std::sync::TryLockError::Poisoned(_)) => return ConnectionEnd::Killed,
-                    Err(std::sync::TryLockError::WouldBlock) => false,
-                    Ok(mut g) => {
-                        if client.id == 0 {
-                            if let Some(refusal) = register(&mut g, client) {
-                                output.extend_from_slice(refusal.as_bytes());
-                                end = Some(ConnectionEnd::Refused);
+            // A `loop` inside: `continue` re-locks after a script ran on its thread.
+            if ran_any {
+                loop {
+                    // A script command to run away from the runtime thread (see run_script).
+                    let mut script: Option<Vec<Bytes>> = None;
+                    // `try_lock`, not `lock`: while a script runs on its thread the runtime thread
+                    // must stay free to answer -BUSY (crate::scripting::busy).
+                    let ran = match node.try_lock() {
+                        Err(std::sync::TryLockError::Poisoned(_)) => return ConnectionEnd::Killed,
+                        Err(std::sync::TryLockError::WouldBlock) => false,
+                        Ok(mut g) => {
+                            if client.id == 0 {
+                                if let Some(refusal) = register(&mut g, client) {
+                                    output.extend_from_slice(refusal.as_bytes());
+                                    end = Some(ConnectionEnd::Refused);
+                                    batch.clear();
+                                }
+                            }
+                            if unwatch {
+                                g.rest.watches.unwatch_all(client.id);
+                                unwatch = false;
+                            }
+                            let mut done = 0;
+                            for argv in batch.iter() {
+                                if g.must_wait(client, argv) {
+                                    break;
+                                }
+                                if offload_script(client, argv) {
+                                    script = Some(argv.clone());
+                                    break;
+                                }
+                                let reply = g.execute(client, argv);
+                                done += 1;
+                                if client.push_channel && push_rx.is_none() {
+                                    push_rx = g.rest.hub.take_rx(client.id);
+                                }
+                                if let Some(rx) = push_rx.as_mut() {
+                                    drain_pushes(rx, client, &mut output);
+                                }
+                                reply.encode(client.proto, &mut output);
+                                if client.close_after_reply {
+                                    end = Some(ConnectionEnd::Quit);
+                                    break;
+                                }
+                                // PSYNC turned this connection into a replica feed; WAIT, blocking
+                                // commands and MIGRATE block the client: the rest of the batch waits.
+                                if client.replica_feed
+                                    || client.wait.is_some()
+                                    || client.blocked
+                                    || client.migrate.is_some()
+                                {
+                                    break;
+                                }
+                            }
+                            if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
+                                // The node exited on a fatal AOF error (see AofSink::exited): no reply
+                                // computed since may leave it.
+                                return ConnectionEnd::Killed;
+                            }
+                            batch.drain(..done);
+                            if end.is_some() {
                                 batch.clear();
                             }
-                        }
-                        if unwatch {
-                            g.rest.watches.unwatch_all(client.id);
-                            unwatch = false;
-                        }
-                        let mut done = 0;
-                        for argv in batch.iter() {
-                            if g.must_wait(client, argv) {
-                                break;
-                            }
-                            if offload_script(client, argv) {
-                                script = Some(argv.clone());
-                                break;
-                            }
-                            let reply = g.execute(client, argv);
-                            done += 1;
-                            if client.push_channel && push_rx.is_none() {
-                                push_rx = g.rest.hub.take_rx(client.id);
-                            }
-                            if let Some(rx) = push_rx.as_mut() {
-                                drain_pushes(rx, client, &mut output);
-                            }
-                            reply.encode(client.proto, &mut output);
-                            if client.close_after_reply {
-                                end = Some(ConnectionEnd::Quit);
-                                break;
-                            }
-                            // PSYNC turned this connection into a replica feed; WAIT, blocking
-                            // commands and MIGRATE block the client: the rest of the batch waits.
-                            if client.replica_feed
-                                || client.wait.is_some()
-                                || client.blocked
-                                || client.migrate.is_some()
+                            if let Some(d) =
+                                g.rest.repl.tap.aof.as_ref().and_then(|a| a.durability())
                             {
-                                break;
+                                durable = Some(d);
                             }
+                            if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
+                                g.rest.cluster_wakeup.notify_one();
+                            }
+                            if let Some(generation) = g.rest.repl.task_needed.take() {
+                                tokio::spawn(crate::replication::replica::run(
+                                    node.clone(),
+                                    generation,
+                                ));
+                            }
+                            for name in std::mem::take(&mut g.rest.atomic.spawn) {
+                                tokio::spawn(crate::atomic::export::run(node.clone(), name));
+                            }
+                            g.rest.stats.total_net_output_bytes += (output.len() - counted) as u64;
+                            counted = output.len();
+                            idle_timeout_ms = g.rest.config.timeout_s * 1000;
+                            if let Some(entry) = g.rest.clients.get_mut(&client.id) {
+                                entry.clone_from(client);
+                            }
+                            if g.rest.killed_clients.remove(&client.id) {
+                                end = Some(ConnectionEnd::Killed);
+                            }
+                            true
                         }
-                        if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
-                            // The node exited on a fatal AOF error (see AofSink::exited): no reply
-                            // computed since may leave it.
-                            return ConnectionEnd::Killed;
-                        }
-                        batch.drain(..done);
-                        if end.is_some() {
+                    };
+                    if ran {
+                        let Some(argv) = script.filter(|_| end.is_none()) else {
+                            break;
+                        };
+                        let reply = match run_script(node, client, argv).await {
+                            Ok(r) => r,
+                            Err(e) => return e,
+                        };
+                        batch.remove(0);
+                        reply.encode(client.proto, &mut output);
+                        if client.close_after_reply {
+                            end = Some(ConnectionEnd::Quit);
                             batch.clear();
                         }
-                        if let Some(d) = g.rest.repl.tap.aof.as_ref().and_then(|a| a.durability()) {
-                            durable = Some(d);
-                        }
-                        if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
-                            g.rest.cluster_wakeup.notify_one();
-                        }
-                        if let Some(generation) = g.rest.repl.task_needed.take() {
-                            tokio::spawn(crate::replication::replica::run(
-                                node.clone(),
-                                generation,
-                            ));
-                        }
-                        for name in std::mem::take(&mut g.rest.atomic.spawn) {
-                            tokio::spawn(crate::atomic::export::run(node.clone(), name));
-                        }
-                        g.rest.stats.total_net_output_bytes += (output.len() - counted) as u64;
-                        counted = output.len();
-                        idle_timeout_ms = g.rest.config.timeout_s * 1000;
-                        if let Some(entry) = g.rest.clients.get_mut(&client.id) {
-                            entry.clone_from(client);
-                        }
-                        if g.rest.killed_clients.remove(&client.id) {
-                            end = Some(ConnectionEnd::Killed);
-                        }
-                        true
+                        after_script = true;
+                        continue;
                     }
-                };
-                if ran {
-                    let Some(argv) = script.filter(|_| end.is_none()) else {
-                        break;
-                    };
-                    let reply = match run_script(node, client, argv).await {
-                        Ok(r) => r,
-                        Err(e) => return e,
-                    };
-                    batch.remove(0);
-                    reply.encode(client.proto, &mut output);
-                    if client.close_after_reply {
-                        end = Some(ConnectionEnd::Quit);
-                        batch.clear();
+                    // A script holds the node: answer what may be answered now, else wait.
+                    let now = clock.mono_ms();
+                    let mut answered = false;
+                    while let Some(argv) = batch.first() {
+                        let Some(reply) = busy.answer(client, argv, now, &mut unwatch) else {
+                            break;
+                        };
+                        reply.encode(client.proto, &mut output);
+                        batch.remove(0);
+                        answered = true;
+                        if client.close_after_reply {
+                            end = Some(ConnectionEnd::Quit);
+                            batch.clear();
+                            break;
+                        }
                     }
-                    after_script = true;
-                    continue;
-                }
-                // A script holds the node: answer what may be answered now, else wait.
-                let now = clock.mono_ms();
-                let mut answered = false;
-                while let Some(argv) = batch.first() {
-                    let Some(reply) = busy.answer(client, argv, now, &mut unwatch) else {
-                        break;
-                    };
-                    reply.encode(client.proto, &mut output);
-                    batch.remove(0);
-                    answered = true;
-                    if client.close_after_reply {
-                        end = Some(ConnectionEnd::Quit);
-                        batch.clear();
+                    if end.is_some() || (batch.is_empty() && !after_script) {
                         break;
                     }
-                }
-                if end.is_some() || (batch.is_empty() && !after_script) {
-                    break;
-                }
-                if !answered {
-                    if let Err(e) = flush_output(&mut writer, &mut output).await {
-                        return e;
+                    if !answered {
+                        if let Err(e) = flush_output(&mut writer, &mut output).await {
+                            return e;
+                        }
+                        counted = 0;
+                        tokio::time::sleep(BUSY_POLL).await;
                     }
-                    counted = 0;
-                    tokio::time::sleep(BUSY_POLL).await;
                 }
             }
             if end.is_some() {
@@ -605,13 +610,13 @@ where
             if let Some(job) = client.migrate.take() {
                 // MIGRATE talks to its target without the node lock; this client waits.
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
-                    if let Ok(mut g) = crate::nodelock::lock(&node).await {
+                    if let Ok(mut g) = crate::nodelock::lock(node).await {
                         g.migrate_finish(&job.held, &[]);
                     }
                     return e;
                 }
                 let reply = crate::migrate::run(node, *job).await;
-                if let Ok(mut g) = crate::nodelock::lock(&node).await {
+                if let Ok(mut g) = crate::nodelock::lock(node).await {
                     if reply.is_error() {
                         g.count_error(&reply);
                     }
@@ -746,7 +751,7 @@ where
 {
     loop {
         let sleep_ms = {
-            let Ok(mut g) = crate::nodelock::lock(&node).await else {
+            let Ok(mut g) = crate::nodelock::lock(node).await else {
                 return Err(ConnectionEnd::Killed);
             };
             if g.rest.killed_clients.remove(&client.id) {
@@ -785,7 +790,7 @@ where
                 // A client that half-closes while blocked is gone (Redis frees it on EOF).
                 Ok(0) => return Err(ConnectionEnd::Eof),
                 Ok(n) => {
-                    if let Ok(mut g) = crate::nodelock::lock(&node).await {
+                    if let Ok(mut g) = crate::nodelock::lock(node).await {
                         g.rest.stats.total_net_input_bytes += n as u64;
                     }
                 }
@@ -802,7 +807,7 @@ async fn wait_for_acks(node: &Arc<Mutex<Node>>, client: &mut Client) -> usize {
         return 0;
     };
     loop {
-        let (acked, now, notify) = match crate::nodelock::lock(&node).await {
+        let (acked, now, notify) = match crate::nodelock::lock(node).await {
             Ok(g) => (
                 g.rest.repl.acked(req.offset),
                 g.rest.clock.mono_ms(),

@@ -458,14 +458,14 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
 /// target owning the slots (success) or two node timeouts pass (the source keeps them).
 async fn await_outcome(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
     let deadline = {
-        let g = crate::nodelock::lock(&node)
+        let g = crate::nodelock::lock(node)
             .await
             .map_err(|_| Stop::Cancelled)?;
         g.rest.clock.mono_ms() + 2 * super::import::link_timeout_ms(&g.rest)
     };
     loop {
         {
-            let mut g = crate::nodelock::lock(&node)
+            let mut g = crate::nodelock::lock(node)
                 .await
                 .map_err(|_| Stop::Cancelled)?;
             let n = &mut *g;

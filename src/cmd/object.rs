@@ -280,37 +280,6 @@ pub fn estimate(key: &[u8], v: &Value) -> u64 {
     crate::db::mem::entry_bytes(key, v) as u64
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::node::testing::TestNode;
-
-    #[test]
-    fn encodings_follow_thresholds() {
-        let mut t = TestNode::new();
-        t.run(&["SET", "i", "12345"]);
-        t.run(&["SET", "e", "hello"]);
-        let long = "x".repeat(45);
-        t.run(&["SET", "r", &long]);
-        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "i"]), "$3\r\nint\r\n");
-        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "e"]), "$6\r\nembstr\r\n");
-        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "r"]), "$3\r\nraw\r\n");
-        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "nope"]), "$-1\r\n");
-        t.run(&["SADD", "s", "1", "2"]);
-        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "s"]), "$6\r\nintset\r\n");
-        t.run(&["SADD", "s", "a"]);
-        assert_eq!(
-            t.run_text(&["OBJECT", "ENCODING", "s"]),
-            "$9\r\nhashtable\r\n"
-        );
-        assert_eq!(
-            t.run_text(&["OBJECT", "REFCOUNT", "i"]),
-            ":1\r\n",
-            "12345 is not a shared integer"
-        );
-        assert!(t.run_text(&["MEMORY", "USAGE", "r"]).starts_with(':'));
-    }
-}
-
 /// DEBUG OBJECT key: Redis's one-line summary (the address is the entry's, the refcount and
 /// encoding those OBJECT REFCOUNT / ENCODING give, serializedlength the RDB body's length,
 /// lru and lru_seconds_idle from the key's access bits).
@@ -341,4 +310,35 @@ pub fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
         )
         .into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::testing::TestNode;
+
+    #[test]
+    fn encodings_follow_thresholds() {
+        let mut t = TestNode::new();
+        t.run(&["SET", "i", "12345"]);
+        t.run(&["SET", "e", "hello"]);
+        let long = "x".repeat(45);
+        t.run(&["SET", "r", &long]);
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "i"]), "$3\r\nint\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "e"]), "$6\r\nembstr\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "r"]), "$3\r\nraw\r\n");
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "nope"]), "$-1\r\n");
+        t.run(&["SADD", "s", "1", "2"]);
+        assert_eq!(t.run_text(&["OBJECT", "ENCODING", "s"]), "$6\r\nintset\r\n");
+        t.run(&["SADD", "s", "a"]);
+        assert_eq!(
+            t.run_text(&["OBJECT", "ENCODING", "s"]),
+            "$9\r\nhashtable\r\n"
+        );
+        assert_eq!(
+            t.run_text(&["OBJECT", "REFCOUNT", "i"]),
+            ":1\r\n",
+            "12345 is not a shared integer"
+        );
+        assert!(t.run_text(&["MEMORY", "USAGE", "r"]).starts_with(':'));
+    }
 }

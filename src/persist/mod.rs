@@ -875,7 +875,7 @@ async fn insert_entries(
     let mut it = entries.into_iter().peekable();
     while it.peek().is_some() {
         {
-            let mut n = crate::nodelock::lock(&node)
+            let mut n = crate::nodelock::lock(node)
                 .await
                 .map_err(|_| "node lock poisoned".to_string())?;
             let now = n.rest.clock.unix_ms();
@@ -915,7 +915,7 @@ async fn decode_rdb(bytes: Vec<u8>) -> Result<crate::rdb::Snapshot, crate::rdb::
 /// file and offset.
 pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
     let (aof_on, storage, rdb_name, names, clock) = {
-        let mut n = crate::nodelock::lock(&node)
+        let mut n = crate::nodelock::lock(node)
             .await
             .map_err(|_| "node lock poisoned".to_string())?;
         let aof_on = n.rest.config.bool("appendonly");
@@ -939,7 +939,7 @@ pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
     } else {
         load_rdb(node, &*storage, &rdb_name).await
     };
-    let mut n = crate::nodelock::lock(&node)
+    let mut n = crate::nodelock::lock(node)
         .await
         .map_err(|_| "node lock poisoned".to_string())?;
     n.rest.persist.loading = None;
@@ -977,7 +977,7 @@ async fn load_rdb(
         }
     };
     let total = bytes.len() as u64;
-    if let Ok(mut n) = crate::nodelock::lock(&node).await {
+    if let Ok(mut n) = crate::nodelock::lock(node).await {
         if let Some(l) = n.rest.persist.loading.as_mut() {
             l.total_bytes = total;
         }
@@ -985,7 +985,7 @@ async fn load_rdb(
     let snap = decode_rdb(bytes)
         .await
         .map_err(|e| format!("Fatal error loading the DB ({}): {}. Exiting.", name, e))?;
-    if let Ok(n) = crate::nodelock::lock(&node).await {
+    if let Ok(n) = crate::nodelock::lock(node).await {
         let ver = snap.aux.get("redis-ver").cloned().unwrap_or_default();
         n.log(
             Level::Notice,
@@ -995,7 +995,7 @@ async fn load_rdb(
     let aux = snap.aux;
     let functions = snap.functions;
     let (loaded, expired) = insert_entries(node, snap.entries).await?;
-    let mut n = crate::nodelock::lock(&node)
+    let mut n = crate::nodelock::lock(node)
         .await
         .map_err(|_| "node lock poisoned".to_string())?;
     n.rest
@@ -1038,7 +1038,7 @@ async fn load_aof(
     let manifest = match names.read_manifest(storage)? {
         Some(m) => m,
         None => {
-            if let Ok(n) = crate::nodelock::lock(&node).await {
+            if let Ok(n) = crate::nodelock::lock(node).await {
                 n.log(
                     Level::Notice,
                     &format!("The AOF directory {} doesn't exist", names.dir),
@@ -1073,7 +1073,7 @@ async fn load_aof(
                 ))
             }
         };
-        if let Ok(mut n) = crate::nodelock::lock(&node).await {
+        if let Ok(mut n) = crate::nodelock::lock(node).await {
             if let Some(l) = n.rest.persist.loading.as_mut() {
                 l.total_bytes += bytes.len() as u64;
             }
@@ -1088,7 +1088,7 @@ async fn load_aof(
             })?;
             let functions = snap.functions;
             let (loaded, _) = insert_entries(node, snap.entries).await?;
-            if let Ok(mut n) = crate::nodelock::lock(&node).await {
+            if let Ok(mut n) = crate::nodelock::lock(node).await {
                 n.rest
                     .scripting
                     .load_snapshot_libraries(&functions)
@@ -1118,7 +1118,7 @@ async fn load_aof(
         let mut end_state;
         loop {
             {
-                let mut n = crate::nodelock::lock(&node)
+                let mut n = crate::nodelock::lock(node)
                     .await
                     .map_err(|_| "node lock poisoned".to_string())?;
                 let mut applied = 0;
@@ -1159,7 +1159,7 @@ async fn load_aof(
             }
             tokio::task::yield_now().await;
         }
-        let mut n = crate::nodelock::lock(&node)
+        let mut n = crate::nodelock::lock(node)
             .await
             .map_err(|_| "node lock poisoned".to_string())?;
         match end_state {
@@ -1226,7 +1226,7 @@ async fn load_aof(
             l.loaded_bytes = file_start + data.len() as u64;
         }
     }
-    if let Ok(n) = crate::nodelock::lock(&node).await {
+    if let Ok(n) = crate::nodelock::lock(node).await {
         n.log(
             Level::Notice,
             &format!("DB loaded from append only file: {} commands", total_cmds),

@@ -192,7 +192,7 @@ pub async fn feed<R, W>(
 /// 500 ms, as a stalled socket or process would.
 async fn delay_if_chosen(node: &Arc<Mutex<Node>>) {
     use crate::faultpoint::FaultPoint;
-    let delay = match crate::nodelock::lock(&node).await {
+    let delay = match crate::nodelock::lock(node).await {
         Ok(mut n) => {
             let d = n
                 .rest

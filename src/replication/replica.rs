@@ -184,7 +184,7 @@ async fn sync_once(
         buf: BytesMut::with_capacity(64 * 1024),
     };
     let (masterauth, masteruser, my_port, replid, offset) = {
-        let n = crate::nodelock::lock(&node)
+        let n = crate::nodelock::lock(node)
             .await
             .map_err(|_| SyncError::Superseded)?;
         let cfg = &n.rest.config;
@@ -246,7 +246,7 @@ async fn sync_once(
             set_link(node, generation, LinkState::Sync, |_| {});
             let rdb = read_snapshot_payload(&mut link).await?;
             let snapshot = super::snapshot::read(&rdb).map_err(SyncError::Snapshot)?;
-            let mut n = crate::nodelock::lock(&node)
+            let mut n = crate::nodelock::lock(node)
                 .await
                 .map_err(|_| SyncError::Superseded)?;
             if n.rest.repl.generation != generation {
@@ -289,7 +289,7 @@ async fn sync_once(
             );
         }
         Some("+CONTINUE") => {
-            let mut n = crate::nodelock::lock(&node)
+            let mut n = crate::nodelock::lock(node)
                 .await
                 .map_err(|_| SyncError::Superseded)?;
             if let Some(new_id) = words.next().filter(|w| !w.is_empty()) {
@@ -387,7 +387,7 @@ async fn stream_commands(
                 }
             }
             if !applied.is_empty() {
-                let mut n = crate::nodelock::lock(&node)
+                let mut n = crate::nodelock::lock(node)
                     .await
                     .map_err(|_| SyncError::Superseded)?;
                 if n.rest.repl.generation != generation {
@@ -430,7 +430,7 @@ async fn stream_commands(
         tokio::select! {
             biased;
             _ = ack.tick() => {
-                if crate::nodelock::lock(&node).await.map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
+                if crate::nodelock::lock(node).await.map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
                     return Err(SyncError::Superseded);
                 }
                 send_ack(node, link).await?;

@@ -243,9 +243,7 @@ impl Busy {
             return None;
         }
         let name = argv.first()?;
-        let Some(spec) = cmd::lookup(name) else {
-            return None;
-        };
+        let spec = cmd::lookup(name)?;
         if !client.authenticated || !spec.arity_ok(argv.len()) {
             // The node gives these their exact errors once the script ends.
             return None;
