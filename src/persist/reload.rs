@@ -93,6 +93,7 @@ pub fn debug_reload(db: &mut Db, rest: &mut NodeRest, o: ReloadOptions) -> Resul
 /// (an RDB preamble base, then the commands). Nothing it applies is written to the AOF or
 /// sent to replicas again.
 pub fn debug_loadaof(db: &mut Db, rest: &mut NodeRest) -> Result<(), String> {
+    finish_running_job(rest);
     if let Some(sink) = rest.repl.tap.aof.as_mut() {
         let _ = sink.sync_now();
     }
@@ -218,4 +219,28 @@ fn apply(db: &mut Db, rest: &mut NodeRest, argv: &[Bytes]) {
     let _ = (spec.handler)(&mut ctx, argv);
     db.settle();
     db.expiry = saved;
+}
+
+/// Lets a background save or AOF rewrite end first (CONFIG SET appendonly yes starts the
+/// rewrite that writes the base the manifest will name): Redis's DEBUG LOADAOF reads the
+/// files as they are once that is done. Real node only: in the simulator the job is a task of
+/// the same thread and cannot be waited for here.
+fn finish_running_job(rest: &mut NodeRest) {
+    #[cfg(not(madsim))]
+    if let Some(job) = rest.persist.job.take() {
+        let start = std::time::Instant::now();
+        let result = loop {
+            let done = job.result.lock().ok().and_then(|mut g| g.take());
+            if let Some(r) = done {
+                break r;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(60) {
+                break Err("the background job did not end".to_string());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        super::finish_job(rest, job, result);
+    }
+    #[cfg(madsim)]
+    let _ = rest;
 }
