@@ -465,3 +465,16 @@ EVAL 'return redis.pcall("xread","COUNT",1,"STREAMS","s","0")' 1 s
 "#,
     );
 }
+
+/// FUNCTION FLUSH's argument errors.
+#[test]
+fn function_flush_arguments_match_redis() {
+    compare_lines(
+        "lua_function_flush_args",
+        r#"
+FUNCTION FLUSH bad_arg
+FUNCTION FLUSH sync extra_arg
+FUNCTION FLUSH ASYNC
+"#,
+    );
+}
