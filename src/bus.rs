@@ -70,7 +70,7 @@ impl LinkHandle {
 /// Runs the cluster bus of `node` on `listener` until the node is dropped.
 pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
     let (tx, mut rx) = mpsc::unbounded_channel::<BusInput>();
-    let wakeup = match node.lock() {
+    let wakeup = match crate::nodelock::lock(&node).await {
         Ok(n) => n.rest.cluster_wakeup.clone(),
         Err(_) => return,
     };
@@ -123,22 +123,40 @@ pub async fn run(node: Arc<Mutex<Node>>, listener: TcpListener) {
     };
     let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
     loop {
+        // The driver's handlers lock the node synchronously: while a script holds it on its
+        // own thread, wait here instead of blocking the runtime (see crate::nodelock).
+        crate::nodelock::wait_free(&driver.node).await;
         // A deadline the state machine asked for between ticks (an election's start).
         let deadline = driver.next_deadline();
         // `biased`: tokio's unbiased select draws from a thread-local RNG seeded from a
         // process-wide counter, so branch order (and the simulator's story) would depend on
         // what else ran in the process. The tick comes first so a busy channel never starves it.
-        tokio::select! {
+        let wake = tokio::select! {
             biased;
-            _ = tick.tick() => driver.tick(),
-            _ = sleep_until_or_forever(deadline) => driver.timeout(),
-            _ = wakeup.notified() => driver.drain_only(),
+            _ = tick.tick() => Wake::Tick,
+            _ = sleep_until_or_forever(deadline) => Wake::Timeout,
+            _ = wakeup.notified() => Wake::Drain,
             input = rx.recv() => match input {
-                Some(input) => driver.handle(input),
+                Some(input) => Wake::Input(input),
                 None => return,
             },
+        };
+        crate::nodelock::wait_free(&driver.node).await;
+        match wake {
+            Wake::Tick => driver.tick(),
+            Wake::Timeout => driver.timeout(),
+            Wake::Drain => driver.drain_only(),
+            Wake::Input(input) => driver.handle(input),
         }
     }
+}
+
+/// What woke the bus driver.
+enum Wake {
+    Tick,
+    Timeout,
+    Drain,
+    Input(BusInput),
 }
 
 struct Driver {

@@ -196,6 +196,37 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("stream-node-max-bytes", Kind::Memory, "4096"),
     opt("stream-node-max-entries", INT, "100"),
     opt("hll-sparse-max-bytes", Kind::Memory, "3000"),
+    // The encoding thresholds of Redis 7.0: accepted and shown (the test suites set them);
+    // keyslot keeps one representation per type, so they change no behaviour.
+    alias(
+        opt("hash-max-listpack-entries", Kind::Memory, "128"),
+        &["hash-max-ziplist-entries"],
+    ),
+    alias(
+        opt("hash-max-listpack-value", Kind::Memory, "64"),
+        &["hash-max-ziplist-value"],
+    ),
+    alias(
+        opt(
+            "list-max-listpack-size",
+            Kind::Int {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            "-2",
+        ),
+        &["list-max-ziplist-size"],
+    ),
+    opt("list-compress-depth", INT, "0"),
+    opt("set-max-intset-entries", Kind::Memory, "512"),
+    alias(
+        opt("zset-max-listpack-entries", Kind::Memory, "128"),
+        &["zset-max-ziplist-entries"],
+    ),
+    alias(
+        opt("zset-max-listpack-value", Kind::Memory, "64"),
+        &["zset-max-ziplist-value"],
+    ),
     opt("client-query-buffer-limit", Kind::Memory, "1073741824"),
     opt("maxmemory", Kind::Memory, "0"),
     // Accepted and shown (CONFIG GET maxmemory* answers what Redis 7.0 does); client memory is
@@ -301,8 +332,10 @@ pub const OPTIONS: &[OptSpec] = &[
     opt("lazyfree-lazy-server-del", Kind::Bool, "no"),
     opt("lazyfree-lazy-user-del", Kind::Bool, "no"),
     opt("lazyfree-lazy-user-flush", Kind::Bool, "no"),
-    opt("busy-reply-threshold", INT, "5000"),
-    opt("lua-time-limit", INT, "5000"),
+    alias(
+        opt("busy-reply-threshold", INT, "5000"),
+        &["lua-time-limit"],
+    ),
     opt("activerehashing", Kind::Bool, "yes"),
     opt("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1"),
     opt(

@@ -24,6 +24,11 @@ const WRITE_PAUSE_POLL_MS: u64 = 10;
 const BLOCKED_CHECK_MS: u64 = 100;
 /// How often a stalled write re-checks the output soft limit (Redis's clientsCron pace).
 const OBUF_CHECK_MS: u64 = 100;
+/// proto-max-bulk-len and client-query-buffer-limit until the node is first reached.
+const DEFAULT_MAX_BULK: u64 = 512 * 1024 * 1024;
+const DEFAULT_QUERY_LIMIT: usize = 1024 * 1024 * 1024;
+/// How often a client waiting for a running script's end looks again.
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// Why a connection ended.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,7 @@ pub enum ConnectionEnd {
 /// Serves one client until it leaves or breaks the protocol.
 pub async fn serve<S>(
     node: Arc<Mutex<Node>>,
+    shared: Shared,
     stream: S,
     addr: String,
     laddr: String,
@@ -62,7 +68,22 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut stream = stream;
-    let refusal = match node.lock() {
+    if shared.busy.is_timed_out() {
+        // A script holds the node past busy-reply-threshold: Redis accepts the client from
+        // inside the script's hook and answers it -BUSY; so does keyslot, registering the
+        // client (admission checks, id) once the node is free (see `register`).
+        let auth = !shared.busy.auth_required();
+        let mut client = Client::new(0, addr.clone(), laddr.clone(), 0, auth);
+        client.tls = tls;
+        let end = serve_client(&node, &shared, stream, &mut client).await;
+        if client.id != 0 {
+            if let Ok(mut n) = crate::nodelock::lock(&node).await {
+                n.disconnect_client(client.id);
+            }
+        }
+        return end;
+    }
+    let refusal = match crate::nodelock::lock(&node).await {
         Ok(mut n) => n.admit(&addr),
         Err(_) => return ConnectionEnd::Killed,
     };
@@ -73,7 +94,7 @@ where
         let _ = stream.shutdown().await;
         return ConnectionEnd::Refused;
     }
-    let mut client = match node.lock() {
+    let mut client = match crate::nodelock::lock(&node).await {
         Ok(mut n) => {
             let mut c = n.connect_client(addr, laddr);
             c.tls = tls;
@@ -85,8 +106,8 @@ where
         Err(_) => return ConnectionEnd::Killed,
     };
     let id = client.id;
-    let end = serve_client(&node, stream, &mut client).await;
-    if let Ok(mut n) = node.lock() {
+    let end = serve_client(&node, &shared, stream, &mut client).await;
+    if let Ok(mut n) = crate::nodelock::lock(&node).await {
         if let ConnectionEnd::Protocol(e) = &end {
             n.rest.stats.protocol_errors += 1;
             let level = if matches!(e, ProtocolError::HttpProbe) {
@@ -235,7 +256,7 @@ async fn flush_guarded<W: AsyncWrite + Unpin>(
                 pos += n;
             }
             _ = tick => {
-                let now = match node.lock() {
+                let now = match crate::nodelock::lock(node).await {
                     Ok(g) => g.rest.clock.mono_ms(),
                     Err(_) => return Err(ConnectionEnd::Killed),
                 };
@@ -287,10 +308,42 @@ fn encode_msg(msg: ClientMsg, client: &mut Client, output: &mut BytesMut) {
     }
 }
 
-async fn serve_client<S>(node: &Arc<Mutex<Node>>, stream: S, client: &mut Client) -> ConnectionEnd
+/// What a connection reads without the node lock: the running script's state and the clock.
+#[derive(Clone)]
+pub struct Shared {
+    pub busy: Arc<crate::scripting::busy::Busy>,
+    pub clock: Arc<crate::clock::Clock>,
+}
+
+/// Registers a client accepted while a script held the node (id 0): the admission checks
+/// and its id now, keeping what it did meanwhile (MULTI, the protocol). The refusal text when
+/// it is not admitted.
+fn register(g: &mut Node, client: &mut Client) -> Option<&'static str> {
+    if let Some(refusal) = g.admit(&client.addr) {
+        return Some(refusal);
+    }
+    let mut registered = g.connect_client(client.addr.clone(), client.laddr.clone());
+    registered.tls = client.tls;
+    if let Some(entry) = g.rest.clients.get_mut(&registered.id) {
+        entry.tls = client.tls;
+    }
+    registered.multi = client.multi.take();
+    registered.multi_error = client.multi_error;
+    registered.proto = client.proto;
+    *client = registered;
+    None
+}
+
+async fn serve_client<S>(
+    node: &Arc<Mutex<Node>>,
+    shared: &Shared,
+    stream: S,
+    client: &mut Client,
+) -> ConnectionEnd
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let (busy, clock) = (shared.busy.clone(), shared.clock.clone());
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut parser = RequestParser::new();
     let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
@@ -304,10 +357,23 @@ where
     };
     // `timeout`: an idle normal client is closed after this long without sending anything
     // (pub/sub clients are exempt; blocked clients and replicas wait elsewhere).
-    let mut idle_timeout_ms = match node.lock() {
-        Ok(g) => g.rest.config.timeout_s * 1000,
-        Err(_) => return ConnectionEnd::Killed,
+    // Read without waiting for the node (a script may hold it): until the node is reached,
+    // Redis's defaults.
+    let (mut idle_timeout_ms, mut limits) = match node.try_lock() {
+        Ok(g) => (
+            g.rest.config.timeout_s * 1000,
+            (
+                g.rest.config.proto_max_bulk_len,
+                g.rest.config.client_query_buffer_limit as usize,
+            ),
+        ),
+        Err(std::sync::TryLockError::Poisoned(_)) => return ConnectionEnd::Killed,
+        Err(std::sync::TryLockError::WouldBlock) => (0, (DEFAULT_MAX_BULK, DEFAULT_QUERY_LIMIT)),
     };
+    // Input bytes read while a script held the node, counted at the next read.
+    let mut uncounted_input = 0u64;
+    // DISCARD / EXEC answered while a script ran: the watched keys go at the next lock.
+    let mut unwatch = false;
     loop {
         input.reserve(READ_CHUNK_BYTES);
         let idle_limit = (idle_timeout_ms != 0 && client.subs == 0)
@@ -346,7 +412,7 @@ where
                 // client ran, when it was still of the normal class (no limit by default): a
                 // stale guard let a never-reading subscriber's write stall forever without
                 // looking at the limits (limits_compat found it, intermittently, under load).
-                match node.lock() {
+                match crate::nodelock::lock(node).await {
                     Ok(mut g) => {
                         g.rest.stats.total_net_output_bytes += output.len() as u64;
                         guard.refresh(&g, client);
@@ -368,9 +434,14 @@ where
                 continue;
             }
         };
-        let (max_bulk_len, query_limit) = match node.lock() {
+        let (max_bulk_len, query_limit) = match node.try_lock() {
+            Err(std::sync::TryLockError::WouldBlock) => {
+                uncounted_input += n as u64;
+                limits
+            }
             Ok(mut g) => {
-                g.rest.stats.total_net_input_bytes += n as u64;
+                g.rest.stats.total_net_input_bytes += n as u64 + uncounted_input;
+                uncounted_input = 0;
                 idle_timeout_ms = g.rest.config.timeout_s * 1000;
                 guard.refresh(&g, client);
                 (
@@ -380,6 +451,7 @@ where
             }
             Err(_) => return ConnectionEnd::Killed,
         };
+        limits = (max_bulk_len, query_limit);
         // Parse every complete command of this read and run them under one lock; a protocol
         // error ends the batch, and the commands before it still run, as in Redis. While the
         // client is unauthenticated, commands run one at a time, since AUTH changes the limits
@@ -410,71 +482,151 @@ where
                 }
             }
             let ran_any = !batch.is_empty();
+            // Output bytes of this read already counted in the stats.
+            let mut counted = 0usize;
+            // A script of this client ran on its own thread: the locked part runs once more
+            // for its bookkeeping even when the batch is empty.
+            let mut after_script = false;
+            // A `loop` inside: `continue` re-locks after a script ran on its thread.
             if ran_any {
-                let Ok(mut g) = node.lock() else {
-                    return ConnectionEnd::Killed;
-                };
-                // A client killed while idle (CLIENT KILL, its ACL user deleted) runs nothing
-                // more.
-                if g.rest.killed_clients.remove(&client.id) {
-                    return ConnectionEnd::Killed;
-                }
-                let mut done = 0;
-                for argv in batch.iter() {
-                    if g.must_wait(client, argv) {
+                loop {
+                    // A script command to run away from the runtime thread (see run_script).
+                    let mut script: Option<Vec<Bytes>> = None;
+                    // `try_lock`, not `lock`: while a script runs on its thread the runtime thread
+                    // must stay free to answer -BUSY (crate::scripting::busy).
+                    let ran = match node.try_lock() {
+                        Err(std::sync::TryLockError::Poisoned(_)) => return ConnectionEnd::Killed,
+                        Err(std::sync::TryLockError::WouldBlock) => false,
+                        Ok(mut g) => {
+                            if client.id == 0 {
+                                if let Some(refusal) = register(&mut g, client) {
+                                    output.extend_from_slice(refusal.as_bytes());
+                                    end = Some(ConnectionEnd::Refused);
+                                    batch.clear();
+                                }
+                            }
+                            // A client killed while idle (CLIENT KILL, its ACL user deleted)
+                            // runs nothing more.
+                            if g.rest.killed_clients.remove(&client.id) {
+                                return ConnectionEnd::Killed;
+                            }
+                            if unwatch {
+                                g.rest.watches.unwatch_all(client.id);
+                                unwatch = false;
+                            }
+                            let mut done = 0;
+                            for argv in batch.iter() {
+                                if g.must_wait(client, argv) {
+                                    break;
+                                }
+                                if offload_script(client, argv) {
+                                    script = Some(argv.clone());
+                                    break;
+                                }
+                                let reply = g.execute(client, argv);
+                                done += 1;
+                                if client.push_channel && push_rx.is_none() {
+                                    push_rx = g.rest.hub.take_rx(client.id);
+                                }
+                                if let Some(rx) = push_rx.as_mut() {
+                                    drain_pushes(rx, client, &mut output);
+                                }
+                                reply.encode(client.proto, &mut output);
+                                if client.close_after_reply {
+                                    end = Some(ConnectionEnd::Quit);
+                                    break;
+                                }
+                                // PSYNC turned this connection into a replica feed; WAIT, blocking
+                                // commands and MIGRATE block the client: the rest of the batch waits.
+                                if client.replica_feed
+                                    || client.wait.is_some()
+                                    || client.blocked
+                                    || client.migrate.is_some()
+                                {
+                                    break;
+                                }
+                            }
+                            if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
+                                // The node exited on a fatal AOF error (see AofSink::exited): no reply
+                                // computed since may leave it.
+                                return ConnectionEnd::Killed;
+                            }
+                            batch.drain(..done);
+                            if end.is_some() {
+                                batch.clear();
+                            }
+                            if let Some(d) =
+                                g.rest.repl.tap.aof.as_ref().and_then(|a| a.durability())
+                            {
+                                durable = Some(d);
+                            }
+                            if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
+                                g.rest.cluster_wakeup.notify_one();
+                            }
+                            if let Some(generation) = g.rest.repl.task_needed.take() {
+                                tokio::spawn(crate::replication::replica::run(
+                                    node.clone(),
+                                    generation,
+                                ));
+                            }
+                            for name in std::mem::take(&mut g.rest.atomic.spawn) {
+                                tokio::spawn(crate::atomic::export::run(node.clone(), name));
+                            }
+                            g.rest.stats.total_net_output_bytes += (output.len() - counted) as u64;
+                            counted = output.len();
+                            idle_timeout_ms = g.rest.config.timeout_s * 1000;
+                            if let Some(entry) = g.rest.clients.get_mut(&client.id) {
+                                entry.clone_from(client);
+                            }
+                            if g.rest.killed_clients.remove(&client.id) {
+                                end = Some(ConnectionEnd::Killed);
+                            }
+                            true
+                        }
+                    };
+                    if ran {
+                        let Some(argv) = script.filter(|_| end.is_none()) else {
+                            break;
+                        };
+                        let reply = match run_script(node, client, argv).await {
+                            Ok(r) => r,
+                            Err(e) => return e,
+                        };
+                        batch.remove(0);
+                        reply.encode(client.proto, &mut output);
+                        if client.close_after_reply {
+                            end = Some(ConnectionEnd::Quit);
+                            batch.clear();
+                        }
+                        after_script = true;
+                        continue;
+                    }
+                    // A script holds the node: answer what may be answered now, else wait.
+                    let now = clock.mono_ms();
+                    let mut answered = false;
+                    while let Some(argv) = batch.first() {
+                        let Some(reply) = busy.answer(client, argv, now, &mut unwatch) else {
+                            break;
+                        };
+                        reply.encode(client.proto, &mut output);
+                        batch.remove(0);
+                        answered = true;
+                        if client.close_after_reply {
+                            end = Some(ConnectionEnd::Quit);
+                            batch.clear();
+                            break;
+                        }
+                    }
+                    if end.is_some() || (batch.is_empty() && !after_script) {
                         break;
                     }
-                    let reply = g.execute(client, argv);
-                    done += 1;
-                    if client.push_channel && push_rx.is_none() {
-                        push_rx = g.rest.hub.take_rx(client.id);
+                    if !answered {
+                        if let Err(e) = flush_output(&mut writer, &mut output).await {
+                            return e;
+                        }
+                        counted = 0;
+                        tokio::time::sleep(BUSY_POLL).await;
                     }
-                    if let Some(rx) = push_rx.as_mut() {
-                        drain_pushes(rx, client, &mut output);
-                    }
-                    reply.encode(client.proto, &mut output);
-                    if client.close_after_reply {
-                        end = Some(ConnectionEnd::Quit);
-                        break;
-                    }
-                    // PSYNC turned this connection into a replica feed; WAIT, blocking
-                    // commands and MIGRATE block the client: the rest of the batch waits.
-                    if client.replica_feed
-                        || client.wait.is_some()
-                        || client.blocked
-                        || client.migrate.is_some()
-                    {
-                        break;
-                    }
-                }
-                if g.rest.repl.tap.aof.as_ref().is_some_and(|a| a.exited) {
-                    // The node exited on a fatal AOF error (see AofSink::exited): no reply
-                    // computed since may leave it.
-                    return ConnectionEnd::Killed;
-                }
-                batch.drain(..done);
-                if end.is_some() {
-                    batch.clear();
-                }
-                if let Some(d) = g.rest.repl.tap.aof.as_ref().and_then(|a| a.durability()) {
-                    durable = Some(d);
-                }
-                if g.rest.cluster.as_ref().is_some_and(|c| c.has_output()) {
-                    g.rest.cluster_wakeup.notify_one();
-                }
-                if let Some(generation) = g.rest.repl.task_needed.take() {
-                    tokio::spawn(crate::replication::replica::run(node.clone(), generation));
-                }
-                for name in std::mem::take(&mut g.rest.atomic.spawn) {
-                    tokio::spawn(crate::atomic::export::run(node.clone(), name));
-                }
-                g.rest.stats.total_net_output_bytes += output.len() as u64;
-                idle_timeout_ms = g.rest.config.timeout_s * 1000;
-                if let Some(entry) = g.rest.clients.get_mut(&client.id) {
-                    entry.clone_from(client);
-                }
-                if g.rest.killed_clients.remove(&client.id) {
-                    end = Some(ConnectionEnd::Killed);
                 }
             }
             if end.is_some() {
@@ -483,13 +635,13 @@ where
             if let Some(job) = client.migrate.take() {
                 // MIGRATE talks to its target without the node lock; this client waits.
                 if let Err(e) = flush_output(&mut writer, &mut output).await {
-                    if let Ok(mut g) = node.lock() {
+                    if let Ok(mut g) = crate::nodelock::lock(node).await {
                         g.migrate_finish(&job.held, &[]);
                     }
                     return e;
                 }
                 let reply = crate::migrate::run(node, *job).await;
-                if let Ok(mut g) = node.lock() {
+                if let Ok(mut g) = crate::nodelock::lock(node).await {
                     if reply.is_error() {
                         g.count_error(&reply);
                     }
@@ -568,14 +720,16 @@ where
         // is closed and none of them is sent (Redis stops writing to a client it will close).
         let pending = output.len() as u64 + push_rx.as_ref().map_or(0, |rx| rx.queued());
         if guard.may_trip(client, pending) {
-            let now = match node.lock() {
+            // Not while a script holds the node: the check comes back with the next read.
+            let now = match node.try_lock() {
                 Ok(g) => {
                     guard.refresh(&g, client);
-                    g.rest.clock.mono_ms()
+                    Some(g.rest.clock.mono_ms())
                 }
+                Err(std::sync::TryLockError::WouldBlock) => None,
                 Err(_) => return ConnectionEnd::Killed,
             };
-            if guard.over(client, pending, now) {
+            if now.is_some_and(|now| guard.over(client, pending, now)) {
                 return ConnectionEnd::OutputBufferLimit;
             }
         }
@@ -622,7 +776,7 @@ where
 {
     loop {
         let sleep_ms = {
-            let Ok(mut g) = node.lock() else {
+            let Ok(mut g) = crate::nodelock::lock(node).await else {
                 return Err(ConnectionEnd::Killed);
             };
             if g.rest.killed_clients.remove(&client.id) {
@@ -661,7 +815,7 @@ where
                 // A client that half-closes while blocked is gone (Redis frees it on EOF).
                 Ok(0) => return Err(ConnectionEnd::Eof),
                 Ok(n) => {
-                    if let Ok(mut g) = node.lock() {
+                    if let Ok(mut g) = crate::nodelock::lock(node).await {
                         g.rest.stats.total_net_input_bytes += n as u64;
                     }
                 }
@@ -678,7 +832,7 @@ async fn wait_for_acks(node: &Arc<Mutex<Node>>, client: &mut Client) -> usize {
         return 0;
     };
     loop {
-        let (acked, now, notify) = match node.lock() {
+        let (acked, now, notify) = match crate::nodelock::lock(node).await {
             Ok(g) => (
                 g.rest.repl.acked(req.offset),
                 g.rest.clock.mono_ms(),
@@ -692,5 +846,52 @@ async fn wait_for_acks(node: &Arc<Mutex<Node>>, client: &mut Client) -> usize {
         let wait_ms = (req.deadline_ms - now).min(100);
         let _ = tokio::time::timeout(std::time::Duration::from_millis(wait_ms), notify.notified())
             .await;
+    }
+}
+
+/// Whether `argv` is a script (EVAL*, FCALL*) to run on its own thread. Only in the real
+/// server: the simulator stays on one thread and runs scripts inline (deterministic, and a
+/// script there cannot be killed, which no scenario needs).
+fn offload_script(client: &Client, argv: &[Bytes]) -> bool {
+    if cfg!(madsim) || client.multi.is_some() || !client.authenticated || client.slot_link {
+        return false;
+    }
+    argv.first()
+        .and_then(|name| crate::cmd::lookup(name))
+        .is_some_and(|spec| crate::scripting::run::is_script_command(spec.name))
+}
+
+/// Runs a script command on a blocking thread that holds the node for the script's whole
+/// run, while this task (and the runtime thread) waits without holding anything: other
+/// connections meanwhile wait for the lock and, past busy-reply-threshold, are answered
+/// -BUSY (see `crate::scripting::busy`).
+async fn run_script(
+    node: &Arc<Mutex<Node>>,
+    client: &mut Client,
+    argv: Vec<Bytes>,
+) -> Result<crate::resp::Reply, ConnectionEnd> {
+    #[cfg(not(madsim))]
+    {
+        let node = node.clone();
+        let mut c = client.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let mut g = node.lock().ok()?;
+            let reply = g.execute(&mut c, &argv);
+            Some((c, reply))
+        });
+        match job.await {
+            Ok(Some((c, reply))) => {
+                *client = c;
+                Ok(reply)
+            }
+            _ => Err(ConnectionEnd::Killed),
+        }
+    }
+    #[cfg(madsim)]
+    {
+        let mut g = crate::nodelock::lock(node)
+            .await
+            .map_err(|_| ConnectionEnd::Killed)?;
+        Ok(g.execute(client, &argv))
     }
 }

@@ -104,7 +104,7 @@ fn main() -> ExitCode {
                     logger.log(Level::Warning, clock.unix_ms(), "Received SIGTERM scheduling shutdown...");
                     let node = started.lock().ok().and_then(|s| s.clone());
                     let Some(node) = node else { return Ok(()) };
-                    let saved = match node.lock() {
+                    let saved = match keyslot::nodelock::lock(&node).await {
                         Ok(mut n) => keyslot::persist::prepare_shutdown(
                             &mut n.view(),
                             keyslot::persist::ShutdownSave::Default,

@@ -176,7 +176,7 @@ pub async fn run(node: &Arc<Mutex<Node>>, job: MigrateJob) -> Reply {
     let timeout = Duration::from_millis(job.timeout_ms);
     let mut may_retry = true;
     loop {
-        let (cached, now_ms, tls) = match node.lock() {
+        let (cached, now_ms, tls) = match crate::nodelock::lock(node).await {
             Ok(mut g) => (
                 g.rest.migrate.take(&name),
                 g.rest.clock.mono_ms(),
@@ -266,7 +266,7 @@ pub async fn run(node: &Arc<Mutex<Node>>, job: MigrateJob) -> Reply {
                     (None, None) => Reply::ok(),
                 };
                 let keep = a.target_error.is_none() && a.read_failure.is_none();
-                if let Ok(mut g) = node.lock() {
+                if let Ok(mut g) = crate::nodelock::lock(node).await {
                     g.migrate_finish(&job.held, deleted);
                     if keep {
                         socket.last_dbid = Some(job.dbid);

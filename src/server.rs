@@ -138,6 +138,10 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
     if cluster {
         node.start_cluster().map_err(ServerError::Startup)?;
     }
+    let shared = connection::Shared {
+        busy: node.rest.scripting.busy.clone(),
+        clock: node.rest.clock.clone(),
+    };
     let node = Arc::new(Mutex::new(node));
     // `port 0` with a TLS port: TLS only.
     let listeners = if port == 0 && tls_port != 0 {
@@ -173,19 +177,29 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         ),
     );
     log(Level::Notice, "Server initialized");
-    let shutdown = match node.lock() {
+    let shutdown = match crate::nodelock::lock(&node).await {
         Ok(n) => n.rest.persist.shutdown.clone(),
         Err(_) => return Err(ServerError::Startup("node lock poisoned".into())),
     };
     // Clients may connect while the dataset loads: they get -LOADING (see crate::persist).
     let mut accepts = Vec::new();
     for listener in listeners {
-        accepts.push(tokio::spawn(accept_loop(node.clone(), listener, None)));
+        accepts.push(tokio::spawn(accept_loop(
+            node.clone(),
+            shared.clone(),
+            listener,
+            None,
+        )));
     }
     if let Some(ctx) = &tls {
         for listener in tls_listeners {
             let ctx = Some(ctx.clone());
-            accepts.push(tokio::spawn(accept_loop(node.clone(), listener, ctx)));
+            accepts.push(tokio::spawn(accept_loop(
+                node.clone(),
+                shared.clone(),
+                listener,
+                ctx,
+            )));
         }
     }
     if let Err(e) = crate::persist::load_at_startup(&node).await {
@@ -219,6 +233,7 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
 /// task, so a slow or plaintext peer never holds up the next accept).
 async fn accept_loop(
     node: Arc<Mutex<Node>>,
+    shared: connection::Shared,
     listener: TcpListener,
     tls: Option<Arc<crate::tls::TlsContext>>,
 ) {
@@ -231,12 +246,13 @@ async fn accept_loop(
                 continue;
             }
         };
-        spawn_connection(node.clone(), stream, peer, tls.clone());
+        spawn_connection(node.clone(), shared.clone(), stream, peer, tls.clone());
     }
 }
 
 fn spawn_connection(
     node: Arc<Mutex<Node>>,
+    shared: connection::Shared,
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<Arc<crate::tls::TlsContext>>,
@@ -254,7 +270,7 @@ fn spawn_connection(
                 Err(e) => {
                     // Redis 7.0 logs this line (the TLS library's reason, no address) at warning
                     // level and goes on serving everyone else.
-                    if let Ok(n) = node.lock() {
+                    if let Ok(n) = crate::nodelock::lock(&node).await {
                         n.rest.logger.log(
                             Level::Warning,
                             n.rest.clock.unix_ms(),
@@ -266,7 +282,7 @@ fn spawn_connection(
             },
         };
         let is_tls = stream.is_tls();
-        connection::serve(node, stream, peer.to_string(), local, is_tls).await;
+        connection::serve(node, shared, stream, peer.to_string(), local, is_tls).await;
     });
 }
 
@@ -274,7 +290,7 @@ async fn cron(node: Arc<Mutex<Node>>) {
     let mut tick = tokio::time::interval(Duration::from_millis(CRON_INTERVAL_MS));
     loop {
         tick.tick().await;
-        match node.lock() {
+        match crate::nodelock::lock(&node).await {
             Ok(mut n) => n.cron(),
             Err(_) => return,
         }

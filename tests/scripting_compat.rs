@@ -450,3 +450,31 @@ fn scripts_replicate_as_effects() {
     );
     assert_eq!(replica.cli(&["EXISTS", "local"]).trim(), "0");
 }
+
+/// XREAD / XREADGROUP with BLOCK are refused from scripts, with the command name as called.
+#[test]
+fn xread_block_refused_matches_redis() {
+    compare_lines(
+        "lua_xread_block",
+        r#"
+XADD s 1-1 f v
+XGROUP CREATE s g 0
+EVAL 'return redis.pcall("xread","BLOCK",0,"STREAMS","s","$")' 1 s
+EVAL 'return redis.pcall("XREADGROUP","group","g","c","BLOCK",0,"STREAMS","s",">")' 1 s
+EVAL 'return redis.pcall("xread","COUNT",1,"STREAMS","s","0")' 1 s
+"#,
+    );
+}
+
+/// FUNCTION FLUSH's argument errors.
+#[test]
+fn function_flush_arguments_match_redis() {
+    compare_lines(
+        "lua_function_flush_args",
+        r#"
+FUNCTION FLUSH bad_arg
+FUNCTION FLUSH sync extra_arg
+FUNCTION FLUSH ASYNC
+"#,
+    );
+}

@@ -151,7 +151,7 @@ enum Step {
 /// job in a terminal state and the slots either given away (success) or still ours.
 pub async fn run(node: Arc<Mutex<Node>>, name: String) {
     let result = drive(&node, &name).await;
-    let Ok(mut g) = node.lock() else {
+    let Ok(mut g) = crate::nodelock::lock(&node).await else {
         return;
     };
     match result {
@@ -471,12 +471,16 @@ async fn drive(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
 /// target owning the slots (success) or two node timeouts pass (the source keeps them).
 async fn await_outcome(node: &Arc<Mutex<Node>>, name: &str) -> Result<(), Stop> {
     let deadline = {
-        let g = node.lock().map_err(|_| Stop::Cancelled)?;
+        let g = crate::nodelock::lock(node)
+            .await
+            .map_err(|_| Stop::Cancelled)?;
         g.rest.clock.mono_ms() + 2 * super::import::link_timeout_ms(&g.rest)
     };
     loop {
         {
-            let mut g = node.lock().map_err(|_| Stop::Cancelled)?;
+            let mut g = crate::nodelock::lock(node)
+                .await
+                .map_err(|_| Stop::Cancelled)?;
             let n = &mut *g;
             let Some(job) = n.rest.atomic.job(name).cloned() else {
                 return Err(Stop::Failed("the job disappeared".into()));

@@ -32,7 +32,7 @@ pub(super) async fn announce(
 ) -> Result<(), Stop> {
     let poisoned = || Stop::Failed("node lock poisoned".into());
     let (offset, replicas, deadline, notify) = {
-        let mut g = node.lock().map_err(|_| poisoned())?;
+        let mut g = crate::nodelock::lock(node).await.map_err(|_| poisoned())?;
         let rest = &mut g.rest;
         let job = rest
             .atomic
@@ -50,7 +50,7 @@ pub(super) async fn announce(
     };
     loop {
         let (acked, now) = {
-            let g = node.lock().map_err(|_| poisoned())?;
+            let g = crate::nodelock::lock(node).await.map_err(|_| poisoned())?;
             (g.rest.repl.acked(offset), g.rest.clock.mono_ms())
         };
         if acked >= replicas {

@@ -280,6 +280,38 @@ pub fn estimate(key: &[u8], v: &Value) -> u64 {
     crate::db::mem::entry_bytes(key, v) as u64
 }
 
+/// DEBUG OBJECT key: Redis's one-line summary (the address is the entry's, the refcount and
+/// encoding those OBJECT REFCOUNT / ENCODING give, serializedlength the RDB body's length,
+/// lru and lru_seconds_idle from the key's access bits).
+pub fn debug_object(ctx: &mut Ctx<'_>, key: &[u8]) -> CmdResult {
+    let now_ms = ctx.now_ms;
+    super::keys::expire_key(ctx, key);
+    let Some(e) = ctx.db.get_untouched(key, now_ms) else {
+        return Err(CmdError::other("ERR no such key"));
+    };
+    let refcount = match &e.value {
+        Value::Str(s) if super::parse_i64(s).is_some_and(|n| (0..10000).contains(&n)) => {
+            i32::MAX as i64
+        }
+        _ => 1,
+    };
+    let mut body = Vec::new();
+    crate::rdb::write_value_body(&mut body, &e.value, true);
+    let idle_s = access::idle_ms(e.lru, now_ms) / 1000;
+    Ok(Reply::Simple(
+        format!(
+            "Value at:{:p} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            &e.value as *const Value,
+            refcount,
+            encoding_name(&e.value),
+            body.len(),
+            e.lru,
+            idle_s
+        )
+        .into(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::node::testing::TestNode;

@@ -42,6 +42,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         psync,
     ),
     spec(
+        "sync",
+        1,
+        flags::ADMIN | flags::STALE,
+        "Internal command used for replication",
+        sync,
+    ),
+    spec(
         "replicaof",
         3,
         flags::ADMIN | flags::STALE,
@@ -111,6 +118,25 @@ fn psync(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     node.psync(ctx.client, &argv[1], &argv[2])?;
     // The reply (+FULLRESYNC / +CONTINUE) is written by the feeder, ahead of the stream.
+    Ok(Reply::NoReply)
+}
+
+/// `SYNC`: the old full resync (Redis's test suite reads a server's replication stream with
+/// it): PSYNC's full sync without the `+FULLRESYNC` line, the snapshot then the stream.
+fn sync(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
+    if ctx.client.replica_feed {
+        return Err(CmdError::other("ERR Replica already connected"));
+    }
+    let mut node = crate::node::NodeView {
+        db: ctx.db,
+        rest: ctx.node,
+    };
+    node.psync(ctx.client, b"?", b"-1")?;
+    if let Some(feed) = ctx.node.repl.pending_feeds.get_mut(&ctx.client.id) {
+        if let Some(end) = feed.initial.windows(2).position(|w| w == b"\r\n") {
+            feed.initial.drain(..end + 2);
+        }
+    }
     Ok(Reply::NoReply)
 }
 

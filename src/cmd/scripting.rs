@@ -319,6 +319,13 @@ fn function_delete(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() > 3 {
+        // Redis's FUNCTION FLUSH takes at most one argument (arity -2, max 3).
+        return Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+            String::from_utf8_lossy(&argv[1])
+        )));
+    }
     let ok = match argv.len() {
         2 => true,
         3 => super::eq_ignore_case(&argv[2], "sync") || super::eq_ignore_case(&argv[2], "async"),

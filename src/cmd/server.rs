@@ -319,6 +319,16 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         Ok(Reply::Error(
             String::from_utf8_lossy(&argv[2]).into_owned().into(),
         ))
+    } else if eq_ignore_case(sub, "object") && argc == 3 {
+        super::object::debug_object(ctx, &argv[2])
+    } else if eq_ignore_case(sub, "reload") {
+        let o =
+            crate::persist::reload::ReloadOptions::parse(&argv[2..]).map_err(CmdError::other)?;
+        crate::persist::reload::debug_reload(ctx.db, ctx.node, o).map_err(CmdError::other)?;
+        Ok(Reply::ok())
+    } else if eq_ignore_case(sub, "loadaof") && argc == 2 {
+        crate::persist::reload::debug_loadaof(ctx.db, ctx.node).map_err(CmdError::other)?;
+        Ok(Reply::ok())
     } else if eq_ignore_case(sub, "populate") && (3..=5).contains(&argc) {
         debug_populate(ctx, argv)
     } else if eq_ignore_case(sub, "clusterlink") {

@@ -29,6 +29,7 @@
 
 pub mod aof;
 pub mod group_sync;
+pub mod reload;
 
 use crate::cmd::{CmdError, CommandSpec};
 use crate::db::{Db, Entry};
@@ -303,17 +304,25 @@ fn snapshot_aux(rest: &NodeRest, aof_base: bool) -> Vec<(&'static str, String)> 
 fn encode(
     entries: impl Iterator<Item = (Bytes, Entry)>,
     aux: &[(&'static str, String)],
+    functions: &[Bytes],
 ) -> Vec<u8> {
     let entries: Vec<(Bytes, Entry)> = entries.collect();
     let mut out = Vec::new();
-    crate::rdb::write_snapshot(entries.iter().map(|(k, e)| (k, e)), aux, &mut out);
+    crate::rdb::write_snapshot_with_functions(
+        entries.iter().map(|(k, e)| (k, e)),
+        aux,
+        functions,
+        &mut out,
+    );
     out
 }
 
-/// Serializes straight from the keyspace (SAVE, shutdown: the node is blocked anyway).
-fn encode_db(db: &Db, aux: &[(&'static str, String)]) -> Vec<u8> {
+/// Serializes straight from the keyspace (SAVE, shutdown: the node is blocked anyway), with
+/// the FUNCTION libraries.
+fn encode_db(db: &Db, rest: &NodeRest, aux: &[(&'static str, String)]) -> Vec<u8> {
     let mut out = Vec::new();
-    crate::rdb::write_snapshot(db.entries(), aux, &mut out);
+    let functions = rest.scripting.library_codes();
+    crate::rdb::write_snapshot_with_functions(db.entries(), aux, &functions, &mut out);
     out
 }
 
@@ -328,7 +337,7 @@ fn clone_dataset(db: &Db) -> Vec<(Bytes, Entry)> {
 pub fn save(view: &mut NodeView<'_>) -> Result<(), String> {
     let rest = &mut *view.rest;
     let name = dbfilename(rest);
-    let bytes = encode_db(view.db, &snapshot_aux(rest, false));
+    let bytes = encode_db(view.db, rest, &snapshot_aux(rest, false));
     match rest.storage.write_atomic(&name, &bytes) {
         Ok(()) => {
             rest.persist.lastsave_unix_s = rest.clock.unix_ms() / 1000;
@@ -390,12 +399,13 @@ fn start_job(rest: &mut NodeRest, db: &Db, kind: JobKind, path: String, aof_base
     rest.persist.latest_fork_usec = rest.clock.mono_us().saturating_sub(t0_us);
     let keys_total = entries.len() as u64;
     let aux = snapshot_aux(rest, aof_base);
+    let functions = rest.scripting.library_codes();
     let storage = rest.storage.clone();
     let cancel = Arc::new(AtomicBool::new(false));
     let result: JobResult = Arc::new(Mutex::new(None));
     let c2 = cancel.clone();
     let work = Box::new(move || {
-        let bytes = encode(entries.into_iter(), &aux);
+        let bytes = encode(entries.into_iter(), &aux, &functions);
         if c2.load(Ordering::SeqCst) {
             return Err("cancelled".to_string());
         }
@@ -865,7 +875,9 @@ async fn insert_entries(
     let mut it = entries.into_iter().peekable();
     while it.peek().is_some() {
         {
-            let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+            let mut n = crate::nodelock::lock(node)
+                .await
+                .map_err(|_| "node lock poisoned".to_string())?;
             let now = n.rest.clock.unix_ms();
             n.db.set_now(now);
             let master = !n.rest.repl.is_replica();
@@ -903,7 +915,9 @@ async fn decode_rdb(bytes: Vec<u8>) -> Result<crate::rdb::Snapshot, crate::rdb::
 /// file and offset.
 pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
     let (aof_on, storage, rdb_name, names, clock) = {
-        let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+        let mut n = crate::nodelock::lock(node)
+            .await
+            .map_err(|_| "node lock poisoned".to_string())?;
         let aof_on = n.rest.config.bool("appendonly");
         n.rest.persist.loading = Some(Loading {
             start_unix_s: n.rest.clock.unix_ms() / 1000,
@@ -925,7 +939,9 @@ pub async fn load_at_startup(node: &Arc<Mutex<Node>>) -> Result<(), String> {
     } else {
         load_rdb(node, &*storage, &rdb_name).await
     };
-    let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+    let mut n = crate::nodelock::lock(node)
+        .await
+        .map_err(|_| "node lock poisoned".to_string())?;
     n.rest.persist.loading = None;
     result?;
     let secs = clock.mono_us().saturating_sub(started_us) as f64 / 1e6;
@@ -961,7 +977,7 @@ async fn load_rdb(
         }
     };
     let total = bytes.len() as u64;
-    if let Ok(mut n) = node.lock() {
+    if let Ok(mut n) = crate::nodelock::lock(node).await {
         if let Some(l) = n.rest.persist.loading.as_mut() {
             l.total_bytes = total;
         }
@@ -969,7 +985,7 @@ async fn load_rdb(
     let snap = decode_rdb(bytes)
         .await
         .map_err(|e| format!("Fatal error loading the DB ({}): {}. Exiting.", name, e))?;
-    if let Ok(n) = node.lock() {
+    if let Ok(n) = crate::nodelock::lock(node).await {
         let ver = snap.aux.get("redis-ver").cloned().unwrap_or_default();
         n.log(
             Level::Notice,
@@ -977,8 +993,15 @@ async fn load_rdb(
         );
     }
     let aux = snap.aux;
+    let functions = snap.functions;
     let (loaded, expired) = insert_entries(node, snap.entries).await?;
-    let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+    let mut n = crate::nodelock::lock(node)
+        .await
+        .map_err(|_| "node lock poisoned".to_string())?;
+    n.rest
+        .scripting
+        .load_snapshot_libraries(&functions)
+        .map_err(|e| format!("Failed loading library: {e}. Exiting."))?;
     restore_repl_info(&mut n.rest, &aux);
     n.rest.persist.load_keys_loaded = loaded;
     n.rest.persist.load_keys_expired = expired;
@@ -1015,7 +1038,7 @@ async fn load_aof(
     let manifest = match names.read_manifest(storage)? {
         Some(m) => m,
         None => {
-            if let Ok(n) = node.lock() {
+            if let Ok(n) = crate::nodelock::lock(node).await {
                 n.log(
                     Level::Notice,
                     &format!("The AOF directory {} doesn't exist", names.dir),
@@ -1050,7 +1073,7 @@ async fn load_aof(
                 ))
             }
         };
-        if let Ok(mut n) = node.lock() {
+        if let Ok(mut n) = crate::nodelock::lock(node).await {
             if let Some(l) = n.rest.persist.loading.as_mut() {
                 l.total_bytes += bytes.len() as u64;
             }
@@ -1063,8 +1086,13 @@ async fn load_aof(
                     f.name, e
                 )
             })?;
+            let functions = snap.functions;
             let (loaded, _) = insert_entries(node, snap.entries).await?;
-            if let Ok(mut n) = node.lock() {
+            if let Ok(mut n) = crate::nodelock::lock(node).await {
+                n.rest
+                    .scripting
+                    .load_snapshot_libraries(&functions)
+                    .map_err(|e| format!("Failed loading library: {e}. Exiting."))?;
                 if let Some(l) = n.rest.persist.loading.as_mut() {
                     l.loaded_bytes += len;
                 }
@@ -1090,7 +1118,9 @@ async fn load_aof(
         let mut end_state;
         loop {
             {
-                let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+                let mut n = crate::nodelock::lock(node)
+                    .await
+                    .map_err(|_| "node lock poisoned".to_string())?;
                 let mut applied = 0;
                 end_state = None;
                 while applied < LOAD_BATCH {
@@ -1129,7 +1159,9 @@ async fn load_aof(
             }
             tokio::task::yield_now().await;
         }
-        let mut n = node.lock().map_err(|_| "node lock poisoned".to_string())?;
+        let mut n = crate::nodelock::lock(node)
+            .await
+            .map_err(|_| "node lock poisoned".to_string())?;
         match end_state {
             Some(Next::Corrupt(at, why)) => {
                 return Err(format!(
@@ -1194,7 +1226,7 @@ async fn load_aof(
             l.loaded_bytes = file_start + data.len() as u64;
         }
     }
-    if let Ok(n) = node.lock() {
+    if let Ok(n) = crate::nodelock::lock(node).await {
         n.log(
             Level::Notice,
             &format!("DB loaded from append only file: {} commands", total_cmds),
@@ -1219,7 +1251,7 @@ fn open_aof_at_start(n: &mut Node) -> Result<(), String> {
             seq,
             kind: FileType::Base,
         };
-        let bytes = encode_db(&n.db, &snapshot_aux(rest, true));
+        let bytes = encode_db(&n.db, rest, &snapshot_aux(rest, true));
         storage
             .write_atomic(&names.path(&base.name), &bytes)
             .map_err(io)?;

@@ -132,6 +132,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips a string in any encoding (cheaper than reading it for LZF).
+    #[cfg(test)]
     pub(crate) fn skip_string(&mut self) -> Result<(), RdbError> {
         match self.len_or_enc()? {
             Len::Plain(n) => {

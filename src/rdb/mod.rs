@@ -31,8 +31,8 @@ pub use codec::{write_len, write_string};
 pub use crc64::crc64;
 pub use object::Object;
 pub use snapshot::{
-    read_snapshot, read_snapshot_objects, write_snapshot, write_snapshot_objects, Snapshot,
-    SnapshotOf,
+    read_snapshot, read_snapshot_objects, write_snapshot, write_snapshot_objects,
+    write_snapshot_with_functions, Snapshot, SnapshotOf,
 };
 
 use crate::db::value::{FixedState, HashMapValue, SetValue, ZSet};

@@ -3,7 +3,8 @@
 //!
 //! The reader takes files of RDB versions 1 to 11 (Redis up to 7.2): it understands every
 //! opcode Redis 7.0 writes (AUX, SELECTDB, RESIZEDB, EXPIRETIME, EXPIRETIME_MS, IDLE, FREQ,
-//! FUNCTION2 — skipped, keyslot has no functions), skips empty collections as Redis does, and
+//! FUNCTION2 — each a function library's code, kept in [`SnapshotOf::functions`]), skips
+//! empty collections as Redis does, and
 //! refuses module AUX data, streams and keys outside database 0 (a cluster node has only
 //! database 0). A checksum of 0 means "not computed" (`rdbchecksum no`) and is accepted.
 
@@ -37,6 +38,8 @@ pub mod opcodes {
 pub struct SnapshotOf<T> {
     pub entries: Vec<(Bytes, T, Option<u64>)>,
     pub aux: BTreeMap<String, String>,
+    /// The FUNCTION libraries' codes (RDB_OPCODE_FUNCTION2), in file order.
+    pub functions: Vec<Bytes>,
 }
 
 /// A snapshot of keyslot values.
@@ -49,7 +52,13 @@ struct Writer<'o> {
 }
 
 impl<'o> Writer<'o> {
-    fn begin(out: &'o mut Vec<u8>, aux: &[(&str, String)], keys: usize, expires: usize) -> Self {
+    fn begin(
+        out: &'o mut Vec<u8>,
+        aux: &[(&str, String)],
+        functions: &[Bytes],
+        keys: usize,
+        expires: usize,
+    ) -> Self {
         let start = out.len();
         out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
         let given = |name: &str| aux.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
@@ -79,6 +88,11 @@ impl<'o> Writer<'o> {
         }
         let aof_base = given("aof-base").unwrap_or_else(|| "0".into());
         w.aux("aof-base", &aof_base);
+        // Redis's rdbSaveFunctions: every library after the AUX fields, before the keys.
+        for code in functions {
+            w.out.push(opcodes::FUNCTION2);
+            write_string(w.out, code, COMPRESS);
+        }
         w.out.push(opcodes::SELECTDB);
         write_len(w.out, 0);
         w.out.push(opcodes::RESIZEDB);
@@ -118,12 +132,23 @@ pub fn write_snapshot<'a>(
     aux: &[(&str, String)],
     out: &mut Vec<u8>,
 ) {
+    write_snapshot_with_functions(entries, aux, &[], out)
+}
+
+/// [`write_snapshot`] with FUNCTION libraries (their codes, each after RDB_OPCODE_FUNCTION2
+/// as Redis 7.0 writes them).
+pub fn write_snapshot_with_functions<'a>(
+    entries: impl Iterator<Item = (&'a Bytes, &'a Entry)>,
+    aux: &[(&str, String)],
+    functions: &[Bytes],
+    out: &mut Vec<u8>,
+) {
     let entries: Vec<(&Bytes, &Entry)> = entries.collect();
     let expires = entries
         .iter()
         .filter(|(_, e)| e.expire_ms().is_some())
         .count();
-    let mut w = Writer::begin(out, aux, entries.len(), expires);
+    let mut w = Writer::begin(out, aux, functions, entries.len(), expires);
     for (key, entry) in entries {
         w.key(key, entry.expire_ms(), value_rdb_type(&entry.value));
         write_value_body(w.out, &entry.value, COMPRESS);
@@ -139,7 +164,7 @@ pub fn write_snapshot_objects<'a>(
 ) {
     let entries: Vec<_> = entries.collect();
     let expires = entries.iter().filter(|e| e.2.is_some()).count();
-    let mut w = Writer::begin(out, aux, entries.len(), expires);
+    let mut w = Writer::begin(out, aux, &[], entries.len(), expires);
     for (key, obj, expire) in entries {
         w.key(key, expire, obj.rdb_type());
         obj.write_body(w.out, COMPRESS);
@@ -163,6 +188,7 @@ pub fn read_snapshot_objects(bytes: &[u8]) -> Result<SnapshotOf<Object>, RdbErro
     let mut snap = SnapshotOf {
         entries: Vec::new(),
         aux: BTreeMap::new(),
+        functions: Vec::new(),
     };
     let mut db = 0u64;
     let mut expire: Option<u64> = None;
@@ -191,7 +217,7 @@ pub fn read_snapshot_objects(bytes: &[u8]) -> Result<SnapshotOf<Object>, RdbErro
             opcodes::FREQ => {
                 r.u8()?;
             }
-            opcodes::FUNCTION2 => r.skip_string()?,
+            opcodes::FUNCTION2 => snap.functions.push(r.string()?),
             t if types::is_object_type(t) => {
                 let key = r.string()?;
                 match read_object(&mut r, t) {
@@ -232,5 +258,6 @@ pub fn read_snapshot(bytes: &[u8]) -> Result<Snapshot, RdbError> {
     Ok(Snapshot {
         entries,
         aux: snap.aux,
+        functions: snap.functions,
     })
 }

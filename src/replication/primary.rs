@@ -62,7 +62,8 @@ impl NodeView<'_> {
                 ];
                 let mut rdb = Vec::new();
                 let aux: Vec<(&str, String)> = aux.iter().map(|(k, v)| (*k, v.clone())).collect();
-                super::snapshot::write(node.db.entries(), &aux, &mut rdb);
+                let functions = node.rest.scripting.library_codes();
+                super::snapshot::write(node.db.entries(), &aux, &functions, &mut rdb);
                 initial.extend_from_slice(header.as_bytes());
                 initial.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
                 initial.extend_from_slice(&rdb);
@@ -123,7 +124,7 @@ pub async fn feed<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let pending = match node.lock() {
+    let pending = match crate::nodelock::lock(&node).await {
         Ok(mut n) => {
             let link = n
                 .rest
@@ -164,7 +165,10 @@ pub async fn feed<R, W>(
         loop {
             loop {
                 match parser.parse(&mut input, &limits) {
-                    Ok(Some(argv)) => on_replica_command(&node, client_id, &argv),
+                    Ok(Some(argv)) => {
+                        crate::nodelock::wait_free(&node).await;
+                        on_replica_command(&node, client_id, &argv)
+                    }
                     Ok(None) => break,
                     Err(_) => return,
                 }
@@ -183,7 +187,7 @@ pub async fn feed<R, W>(
         let mut soft = SoftClock::default();
         loop {
             tick.tick().await;
-            let Ok(mut n) = node.lock() else {
+            let Ok(mut n) = crate::nodelock::lock(&node).await else {
                 return false;
             };
             if n.rest.killed_clients.remove(&client_id) {
@@ -204,7 +208,7 @@ pub async fn feed<R, W>(
         _ = writing => false,
         _ = reading => false,
     };
-    if let Ok(mut n) = node.lock() {
+    if let Ok(mut n) = crate::nodelock::lock(&node).await {
         if over {
             n.rest.stats.client_output_buffer_limit_disconnections += 1;
             let addr = n
@@ -232,7 +236,7 @@ pub async fn feed<R, W>(
 /// 500 ms, as a stalled socket or process would.
 async fn delay_if_chosen(node: &Arc<Mutex<Node>>) {
     use crate::faultpoint::FaultPoint;
-    let delay = match node.lock() {
+    let delay = match crate::nodelock::lock(node).await {
         Ok(mut n) => {
             let d = n
                 .rest

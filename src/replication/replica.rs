@@ -44,7 +44,7 @@ enum SyncError {
 /// Runs the replica link of `generation` until the role changes.
 pub async fn run(node: Arc<Mutex<Node>>, generation: u64) {
     loop {
-        let target = match node.lock() {
+        let target = match crate::nodelock::lock(&node).await {
             Ok(n) if n.rest.repl.generation == generation => match &n.rest.repl.role {
                 Role::Replica(l) => Some((l.host.clone(), l.port)),
                 Role::Master => None,
@@ -69,7 +69,7 @@ pub async fn run(node: Arc<Mutex<Node>>, generation: u64) {
             return;
         }
         if let Err(e) = result {
-            if let Ok(n) = node.lock() {
+            if let Ok(n) = crate::nodelock::lock(&node).await {
                 n.log(
                     Level::Warning,
                     &format!(
@@ -190,7 +190,9 @@ async fn sync_once(
         buf: BytesMut::with_capacity(64 * 1024),
     };
     let (masterauth, masteruser, my_port, replid, offset) = {
-        let n = node.lock().map_err(|_| SyncError::Superseded)?;
+        let n = crate::nodelock::lock(node)
+            .await
+            .map_err(|_| SyncError::Superseded)?;
         let cfg = &n.rest.config;
         // The port the master will list us under: the TLS one with tls-replication (Redis).
         let tls_port = cfg.int("tls-port") as u16;
@@ -257,7 +259,9 @@ async fn sync_once(
             set_link(node, generation, LinkState::Sync, |_| {});
             let rdb = read_snapshot_payload(&mut link).await?;
             let snapshot = super::snapshot::read(&rdb).map_err(SyncError::Snapshot)?;
-            let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+            let mut n = crate::nodelock::lock(node)
+                .await
+                .map_err(|_| SyncError::Superseded)?;
             if n.rest.repl.generation != generation {
                 return Err(SyncError::Superseded);
             }
@@ -269,6 +273,16 @@ async fn sync_once(
             n.db.clear();
             let now_ms = n.rest.clock.unix_ms();
             n.db.set_now(now_ms);
+            if let Err(e) = n
+                .rest
+                .scripting
+                .load_snapshot_libraries(&snapshot.functions)
+            {
+                n.log(
+                    crate::log::Level::Warning,
+                    &format!("Failed loading library from the master's snapshot: {e}"),
+                );
+            }
             let keys = snapshot.entries.len();
             for (key, value, expire_ms) in snapshot.entries {
                 n.db.insert(key, value, expire_ms);
@@ -288,7 +302,9 @@ async fn sync_once(
             );
         }
         Some("+CONTINUE") => {
-            let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+            let mut n = crate::nodelock::lock(node)
+                .await
+                .map_err(|_| SyncError::Superseded)?;
             if let Some(new_id) = words.next().filter(|w| !w.is_empty()) {
                 let repl = &mut n.rest.repl;
                 if new_id != repl.replid {
@@ -384,7 +400,9 @@ async fn stream_commands(
                 }
             }
             if !applied.is_empty() {
-                let mut n = node.lock().map_err(|_| SyncError::Superseded)?;
+                let mut n = crate::nodelock::lock(node)
+                    .await
+                    .map_err(|_| SyncError::Superseded)?;
                 if n.rest.repl.generation != generation {
                     return Err(SyncError::Superseded);
                 }
@@ -425,7 +443,7 @@ async fn stream_commands(
         tokio::select! {
             biased;
             _ = ack.tick() => {
-                if node.lock().map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
+                if crate::nodelock::lock(node).await.map(|n| n.rest.repl.generation != generation).unwrap_or(true) {
                     return Err(SyncError::Superseded);
                 }
                 send_ack(node, link).await?;

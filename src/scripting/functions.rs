@@ -203,3 +203,24 @@ impl Scripting {
         Ok(name)
     }
 }
+
+impl Scripting {
+    /// The libraries' codes in name order: what an RDB file (RDB_OPCODE_FUNCTION2) carries.
+    pub fn library_codes(&self) -> Vec<Bytes> {
+        self.functions
+            .libraries
+            .values()
+            .map(|l| l.code.clone())
+            .collect()
+    }
+
+    /// Replaces every library with those of a loaded RDB file (startup, full sync, DEBUG
+    /// RELOAD); the error names the first library that does not load.
+    pub fn load_snapshot_libraries(&mut self, codes: &[Bytes]) -> Result<(), String> {
+        self.functions.flush();
+        for code in codes {
+            self.load_library(code, false)?;
+        }
+        Ok(())
+    }
+}

@@ -6,6 +6,7 @@
 //! there and nothing else, and can write nothing. `redis.call` reaches the node through a
 //! per-run hook (see [`run`]), so the commands a script runs take the node's normal path.
 
+pub mod busy;
 pub mod convert;
 pub mod functions;
 pub mod libs;
@@ -57,12 +58,17 @@ pub struct Scripting {
     pub mailbox: Mailbox,
     /// FUNCTION libraries, their functions, and the environment they run in.
     pub functions: functions::Functions,
+    /// The running script's state, read by connections that do not hold the node.
+    pub busy: Arc<busy::Busy>,
+    /// The logger and clock the instruction hook uses.
+    sink: LogSink,
 }
 
 /// See [`Scripting::mailbox`].
 pub type Mailbox = Arc<Mutex<Option<Vec<Bytes>>>>;
 
 /// What `redis.log` writes through: the node's logger and clock.
+#[derive(Clone)]
 pub struct LogSink {
     pub logger: Arc<crate::log::Logger>,
     pub clock: Arc<crate::clock::Clock>,
@@ -115,7 +121,9 @@ impl Scripting {
         let hooks = lua.create_table()?;
         let rand = Arc::new(Mutex::new(rand48::Rand48::default()));
         let mailbox: Mailbox = Arc::new(Mutex::new(None));
-        let rust = Self::rust_helpers(&lua, sink, rand.clone(), &hooks, &mailbox)?;
+        let busy = Arc::new(busy::Busy::default());
+        install_hook(&lua, count_hook(), busy.clone(), sink.clone());
+        let rust = Self::rust_helpers(&lua, sink.clone(), rand.clone(), &hooks, &mailbox)?;
         let runner: Function = lua
             .load(include_str!("prelude.lua"))
             .set_name(INTERNAL)
@@ -149,7 +157,19 @@ impl Scripting {
             scripts: BTreeMap::new(),
             rand,
             mailbox,
+            busy,
+            sink,
         })
+    }
+
+    /// After a killed script: the hook goes back to counting instructions.
+    pub fn restore_hook(&self) {
+        install_hook(
+            &self.lua,
+            count_hook(),
+            self.busy.clone(),
+            self.sink.clone(),
+        );
     }
 
     /// The helpers the prelude wraps: sha1hex, log, random, randomseed, the error handler.
@@ -161,52 +181,68 @@ impl Scripting {
         mailbox: &Mailbox,
     ) -> mlua::Result<Table> {
         let t = lua.create_table()?;
-        for (name, raise_errors) in [("call", true), ("pcall", false)] {
+        // redis.call / redis.pcall are raw C functions ([`call_entry`], [`pcall_entry`]): they
+        // take the arguments off the Lua stack themselves, so a call with ~8000 arguments
+        // (`unpack` of a big table) never needs the stack room mlua's callbacks ask for, then
+        // run the Rust side below with the argv in the mailbox.
+        for (name, inner_key, raise_errors) in
+            [("call", CALL_INNER, true), ("pcall", PCALL_INNER, false)]
+        {
             let (hooks, mailbox) = (hooks.clone(), mailbox.clone());
-            t.raw_set(
-                name,
-                lua.create_function(move |lua, args: MultiValue| {
-                    let fail = |text: &str| -> mlua::Result<Value> {
-                        let v = convert::error_table(lua, text.as_bytes())?;
-                        if raise_errors {
-                            Err(mlua::Error::external(Raised(v)))
-                        } else {
-                            Ok(v)
-                        }
-                    };
-                    let Some(cmd) = hooks.raw_get::<Option<Function>>("cmd")? else {
-                        let v = convert::error_table(
-                            lua,
-                            b"ERR redis.call/pcall can only be called inside a script invocation",
-                        )?;
-                        return Err(mlua::Error::external(Raised(v)));
-                    };
-                    if args.is_empty() {
-                        return fail(
-                            "ERR Please specify at least one argument for this redis lib call",
-                        );
+            let inner = lua.create_function(move |lua, bad: bool| {
+                let fail = |text: &str| -> mlua::Result<Value> {
+                    let v = convert::error_table(lua, text.as_bytes())?;
+                    if raise_errors {
+                        Err(mlua::Error::external(Raised(v)))
+                    } else {
+                        Ok(v)
                     }
-                    let mut argv = Vec::with_capacity(args.len());
-                    for a in args.iter() {
-                        match a {
-                            Value::String(s) => argv.push(Bytes::copy_from_slice(&s.as_bytes())),
-                            Value::Number(n) => argv.push(Bytes::from(numfmt::fmt_g(*n, 17))),
-                            Value::Integer(n) => argv.push(Bytes::from(n.to_string())),
-                            _ => return fail(
-                                "ERR Lua redis lib command arguments must be strings or integers",
-                            ),
-                        }
-                    }
-                    drop(args);
-                    *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(argv);
-                    let (ok, v): (bool, Value) = cmd.call(())?;
-                    if !ok && raise_errors {
-                        return Err(mlua::Error::external(Raised(v)));
-                    }
-                    Ok(v)
-                })?,
-            )?;
+                };
+                let argv = mailbox
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .unwrap_or_default();
+                let Some(cmd) = hooks.raw_get::<Option<Function>>("cmd")? else {
+                    let v = convert::error_table(
+                        lua,
+                        b"ERR redis.call/pcall can only be called inside a script invocation",
+                    )?;
+                    return Err(mlua::Error::external(Raised(v)));
+                };
+                if argv.is_empty() && !bad {
+                    return fail(
+                        "ERR Please specify at least one argument for this redis lib call",
+                    );
+                }
+                if bad {
+                    return fail("ERR Lua redis lib command arguments must be strings or integers");
+                }
+                *mailbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(argv);
+                let (ok, v): (bool, Value) = cmd.call(())?;
+                if !ok && raise_errors {
+                    return Err(mlua::Error::external(Raised(v)));
+                }
+                Ok(v)
+            })?;
+            lua.set_named_registry_value(inner_key, inner)?;
+            // SAFETY: the entry points only use the Lua C API on the state they are given.
+            let entry = unsafe {
+                lua.create_c_function(if raise_errors {
+                    call_entry
+                } else {
+                    pcall_entry
+                })?
+            };
+            t.raw_set(name, entry)?;
         }
+        // The entry points find the mailbox through the registry (one per engine: several
+        // nodes share a process in the tests and the simulator). The Arc lives as long as
+        // the engine, so the pointer does too.
+        lua.set_named_registry_value(
+            MAILBOX_KEY,
+            mlua::LightUserData(Arc::as_ptr(mailbox) as *mut std::ffi::c_void),
+        )?;
         t.raw_set(
             "sha1hex",
             lua.create_function(|lua, v: Value| {
@@ -325,6 +361,111 @@ impl Scripting {
     pub fn memory(&self) -> usize {
         self.lua.used_memory()
     }
+}
+
+/// The hook's usual trigger: every [`busy::HOOK_PERIOD`] instructions.
+fn count_hook() -> mlua::HookTriggers {
+    mlua::HookTriggers::new().every_nth_instruction(busy::HOOK_PERIOD)
+}
+
+/// The instruction hook (Redis's luaMaskCountHook): notes when a script passes
+/// busy-reply-threshold and stops a script that SCRIPT KILL / FUNCTION KILL / SHUTDOWN NOSAVE
+/// asked to stop. Once killed it runs on every line, so a script that catches the error with
+/// pcall meets it again on its next line. Only user code is stopped: keyslot's own Lua
+/// (the runner that turns the error into the reply) finishes.
+fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, sink: LogSink) {
+    lua.set_hook(triggers, move |lua, debug| {
+        let (stop, log) = busy.check(sink.clock.mono_ms());
+        if let Some(line) = log {
+            sink.logger
+                .log(crate::log::Level::Warning, sink.clock.unix_ms(), &line);
+        }
+        if !stop {
+            return Ok(mlua::VmState::Continue);
+        }
+        let user = matches!(
+            debug.source().source.as_deref(),
+            Some(USER_SCRIPT) | Some(run::USER_FUNCTION)
+        );
+        if !user {
+            return Ok(mlua::VmState::Continue);
+        }
+        if !busy.line_hook_set() {
+            sink.logger.log(
+                crate::log::Level::Warning,
+                sink.clock.unix_ms(),
+                "Lua script killed by user with SCRIPT KILL.",
+            );
+            busy.mark_line_hook();
+            install_hook(
+                lua,
+                mlua::HookTriggers::EVERY_LINE,
+                busy.clone(),
+                sink.clone(),
+            );
+        }
+        let v = convert::error_table(lua, busy::KILLED.as_bytes())?;
+        Err(mlua::Error::external(Raised(v)))
+    });
+}
+
+/// Registry keys of the Rust halves of redis.call / redis.pcall and of the mailbox.
+const CALL_INNER: &str = "keyslot.call";
+const PCALL_INNER: &str = "keyslot.pcall";
+const MAILBOX_KEY: &str = "keyslot.mailbox";
+
+/// redis.call's C entry point (see [`Scripting::rust_helpers`]).
+unsafe extern "C-unwind" fn call_entry(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    entry(l, c"keyslot.call")
+}
+
+/// redis.pcall's C entry point.
+unsafe extern "C-unwind" fn pcall_entry(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    entry(l, c"keyslot.pcall")
+}
+
+/// Takes the arguments (strings, numbers as Redis formats them) off the stack into the
+/// engine's mailbox, then calls the Rust half with one argument: whether one was of another
+/// type. Nothing that needs dropping is alive when the Rust half raises through here.
+unsafe fn entry(l: *mut mlua::ffi::lua_State, inner: &std::ffi::CStr) -> std::ffi::c_int {
+    use mlua::ffi;
+    let n = ffi::lua_gettop(l);
+    let mut bad = false;
+    let mut argv: Vec<Bytes> = Vec::with_capacity(n.max(0) as usize);
+    for i in 1..=n {
+        match ffi::lua_type(l, i) {
+            ffi::LUA_TSTRING => {
+                let mut len = 0usize;
+                let p = ffi::lua_tolstring(l, i, &mut len);
+                argv.push(Bytes::copy_from_slice(std::slice::from_raw_parts(
+                    p as *const u8,
+                    len,
+                )));
+            }
+            ffi::LUA_TNUMBER => {
+                // Redis formats a number argument with "%.17g".
+                argv.push(Bytes::from(numfmt::fmt_g(ffi::lua_tonumber(l, i), 17)));
+            }
+            _ => {
+                bad = true;
+                break;
+            }
+        }
+    }
+    let key = std::ffi::CString::new(MAILBOX_KEY).unwrap_or_default();
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, key.as_ptr());
+    let mb = ffi::lua_touserdata(l, -1) as *const Mutex<Option<Vec<Bytes>>>;
+    if !mb.is_null() {
+        *(*mb).lock().unwrap_or_else(|p| p.into_inner()) = Some(argv);
+    } else {
+        drop(argv);
+    }
+    drop(key);
+    ffi::lua_settop(l, 0);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, inner.as_ptr());
+    ffi::lua_pushboolean(l, bad as std::ffi::c_int);
+    ffi::lua_call(l, 1, 1);
+    1
 }
 
 /// The text of an mlua error as Lua itself would print it (no mlua decorations).

@@ -212,6 +212,7 @@ impl Run<'_> {
         }
         if spec.is_write() {
             self.dirty = true;
+            self.node.rest.scripting.busy.wrote();
         }
         if rest.cluster.is_some() {
             self.client.readonly = self.caller_readonly;
@@ -244,6 +245,20 @@ impl Run<'_> {
                     _ => {}
                 }
             }
+        }
+        // XREAD / XREADGROUP with BLOCK is refused from scripts (Redis checks it while
+        // parsing the options, before STREAMS), whatever the timeout.
+        if matches!(spec.name, "xread" | "xreadgroup")
+            && argv
+                .iter()
+                .skip(1)
+                .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+                .any(|a| a.eq_ignore_ascii_case(b"block"))
+        {
+            return Err(format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(&argv[0])
+            ));
         }
         Ok(spec)
     }
@@ -301,6 +316,8 @@ pub struct Target {
     pub name: String,
     /// EVAL (globals KEYS / ARGV) or FCALL (arguments).
     pub eval_mode: bool,
+    /// The FCALL command (FUNCTION STATS shows it while the function runs); empty for EVAL.
+    pub argv: Vec<Bytes>,
 }
 
 /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
@@ -355,6 +372,7 @@ pub fn eval(
         flags: script.flags,
         name: sha,
         eval_mode: true,
+        argv: Vec::new(),
     };
     let n = numkeys as usize;
     run_script(node, caller, target, &argv[3..3 + n], &argv[3 + n..], ro)
@@ -376,6 +394,7 @@ fn fcall(
         flags: def.flags,
         name,
         eval_mode: false,
+        argv: argv.to_vec(),
     };
     let numkeys = cmd::parse_i64(&argv[2])
         .ok_or_else(|| CmdError::other("ERR Bad number of keys provided"))?;
@@ -454,6 +473,17 @@ pub fn run_script(
     client.in_exec = true;
     client.last_cmd = "eval";
     let mailbox = node.rest.scripting.mailbox.clone();
+    let busy = node.rest.scripting.busy.clone();
+    let fx = &node.rest.scripting.functions;
+    busy.start(
+        target.eval_mode,
+        node.rest.clock.mono_ms(),
+        node.rest.config.int("busy-reply-threshold").max(0) as u64,
+        &target.name,
+        &target.argv,
+        (fx.libraries.len(), fx.index.len()),
+    );
+    busy.set_auth_required(node.rest.config.requirepass.is_some());
     let held = node.rest.repl.hold();
     let flags = target.flags;
     let run = RefCell::new(Run {
@@ -514,6 +544,9 @@ pub fn run_script(
         let _ = hooks.raw_set(name, Value::Nil);
     }
     let Run { node, dirty, .. } = run.into_inner();
+    if busy.end() {
+        node.rest.scripting.restore_hook();
+    }
     if held {
         node.rest.repl.release(!caller.in_exec);
     }
