@@ -519,7 +519,12 @@ where
                                 if g.must_wait(client, argv) {
                                     break;
                                 }
-                                if offload_script(client, argv) {
+                                // busy-reply-threshold 0 (uninterrupted execution, as Redis
+                                // documents it) keeps scripts inline: no -BUSY, no kill, and
+                                // no hand-over to another thread (about 3x the throughput).
+                                if offload_script(client, argv)
+                                    && g.rest.config.int("busy-reply-threshold") > 0
+                                {
                                     script = Some(argv.clone());
                                     break;
                                 }
@@ -625,7 +630,7 @@ where
                             return e;
                         }
                         counted = 0;
-                        tokio::time::sleep(BUSY_POLL).await;
+                        crate::nodelock::wait_released(BUSY_POLL).await;
                     }
                 }
             }
@@ -875,8 +880,12 @@ async fn run_script(
         let node = node.clone();
         let mut c = client.clone();
         let job = tokio::task::spawn_blocking(move || {
-            let mut g = node.lock().ok()?;
-            let reply = g.execute(&mut c, &argv);
+            let reply = {
+                let mut g = node.lock().ok()?;
+                g.execute(&mut c, &argv)
+            };
+            // The guard is gone: wake the tasks waiting for the node.
+            crate::nodelock::released();
             Some((c, reply))
         });
         match job.await {

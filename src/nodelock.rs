@@ -22,17 +22,47 @@ pub struct Poisoned;
 #[cfg(not(madsim))]
 const RETRY: std::time::Duration = std::time::Duration::from_millis(1);
 
+/// Woken each time a script's thread lets go of the node: the tasks waiting for the lock
+/// retry at once instead of at their next [`RETRY`] (with a polling wait alone, 50 clients
+/// running EVALSHA spent most of their time asleep: 0.24x redis-server's throughput).
+#[cfg(not(madsim))]
+fn released_notify() -> &'static tokio::sync::Notify {
+    static RELEASED: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    RELEASED.get_or_init(tokio::sync::Notify::new)
+}
+
+/// Called by a script's thread right after it dropped the node's guard.
+pub fn released() {
+    #[cfg(not(madsim))]
+    released_notify().notify_waiters();
+}
+
+/// Sleeps until a script's thread lets go of the node, or at most `max` (a release that
+/// happens just before the wait starts is caught by the next poll).
+pub async fn wait_released(max: std::time::Duration) {
+    #[cfg(not(madsim))]
+    {
+        let _ = tokio::time::timeout(max, released_notify().notified()).await;
+    }
+    #[cfg(madsim)]
+    tokio::time::sleep(max).await;
+}
+
 /// The node's lock, awaited without blocking the runtime thread.
 pub async fn lock(node: &Mutex<Node>) -> Result<MutexGuard<'_, Node>, Poisoned> {
     #[cfg(not(madsim))]
     loop {
+        // Registered before the try, so a release between the try and the wait still wakes.
+        let notified = released_notify().notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         let held = match node.try_lock() {
             Ok(g) => return Ok(g),
             Err(std::sync::TryLockError::Poisoned(_)) => return Err(Poisoned),
             Err(std::sync::TryLockError::WouldBlock) => true,
         };
         debug_assert!(held);
-        tokio::time::sleep(RETRY).await;
+        let _ = tokio::time::timeout(RETRY, notified).await;
     }
     #[cfg(madsim)]
     node.lock().map_err(|_| Poisoned)
@@ -45,10 +75,13 @@ pub async fn lock(node: &Mutex<Node>) -> Result<MutexGuard<'_, Node>, Poisoned> 
 pub async fn wait_free(node: &Mutex<Node>) {
     #[cfg(not(madsim))]
     loop {
+        let notified = released_notify().notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         if node.try_lock().is_ok() {
             return;
         }
-        tokio::time::sleep(RETRY).await;
+        let _ = tokio::time::timeout(RETRY, notified).await;
     }
     #[cfg(madsim)]
     let _ = node;

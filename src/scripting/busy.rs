@@ -132,7 +132,9 @@ impl Busy {
         }
         let elapsed = now_ms.saturating_sub(self.start_ms.load(SeqCst));
         let threshold = self.threshold_ms.load(SeqCst);
-        if elapsed >= threshold && !self.timed_out.swap(true, SeqCst) {
+        // 0 (or a negative value, stored as 0) disables the mechanism, as Redis documents it:
+        // the script runs uninterrupted and nobody is answered -BUSY.
+        if threshold > 0 && elapsed >= threshold && !self.timed_out.swap(true, SeqCst) {
             let (what, name) = (
                 if self.eval.load(SeqCst) {
                     "SCRIPT KILL"
@@ -323,6 +325,15 @@ mod tests {
             .iter()
             .map(|w| Bytes::copy_from_slice(w.as_bytes()))
             .collect()
+    }
+
+    #[test]
+    fn a_zero_threshold_never_turns_busy() {
+        let b = Busy::default();
+        b.start(true, 1000, 0, "sha", &[], (0, 0));
+        assert_eq!(b.check(1000), (false, None));
+        assert_eq!(b.check(1_000_000), (false, None));
+        assert!(!b.is_timed_out());
     }
 
     #[test]
