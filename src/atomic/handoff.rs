@@ -31,7 +31,7 @@ pub(super) async fn announce(
     timeout: Duration,
 ) -> Result<(), Stop> {
     let poisoned = || Stop::Failed("node lock poisoned".into());
-    let (offset, replicas, deadline, notify) = {
+    let (offset, replicas, deadline, notify, durable) = {
         let mut g = crate::nodelock::lock(node).await.map_err(|_| poisoned())?;
         let rest = &mut g.rest;
         let job = rest
@@ -41,13 +41,26 @@ pub(super) async fn announce(
             .ok_or_else(|| Stop::Failed("the job disappeared".into()))?;
         begin(rest, name, job.target, &job.ranges);
         crate::replication::primary::request_acks_rest(rest);
+        let durable = rest.repl.tap.aof.as_ref().and_then(|a| a.durability());
         (
             rest.repl.offset,
             rest.repl.replicas.len(),
             rest.clock.mono_ms() + timeout.as_millis() as u64,
             rest.repl.ack_notify.clone(),
+            durable,
         )
     };
+    // With appendfsync always the mark is also on disk before the target may take the slots:
+    // a source that dies before its DELs are fsynced restarts from an AOF that holds the mark
+    // (found by explore: the DELs and an unfsynced mark were lost together, and the restarted
+    // source served the keys again beside the target).
+    if let Some((group, at)) = durable {
+        if !group.wait_durable(at).await {
+            return Err(Stop::Failed(
+                "the handover mark could not be written to the AOF".into(),
+            ));
+        }
+    }
     loop {
         let (acked, now) = {
             let g = crate::nodelock::lock(node).await.map_err(|_| poisoned())?;
