@@ -11,6 +11,20 @@ fn parse_all(input: &mut BytesMut, parser: &mut RequestParser, limits: &Limits) 
     while let Ok(Some(_argv)) = parser.parse(input, limits) {}
 }
 
+/// A stream of commands from a trusted source (a master, an AOF file): Redis's largest bulk
+/// length, already authenticated.
+fn parse_trusted_commands(data: &[u8]) {
+    let limits = Limits {
+        max_bulk_len: 512 << 20,
+        authenticated: true,
+    };
+    parse_all(
+        &mut BytesMut::from(data),
+        &mut RequestParser::new(),
+        &limits,
+    );
+}
+
 /// Client requests (RESP multibulk and inline), before and after authentication, fed in two
 /// pieces as reads split a stream.
 pub fn resp_request(data: &[u8]) {
@@ -43,15 +57,7 @@ pub fn resp_inline(data: &[u8]) {
 
 /// A master's replication stream: commands, and the reply frames a replica reads.
 pub fn repl_stream(data: &[u8]) {
-    let limits = Limits {
-        max_bulk_len: 512 << 20,
-        authenticated: true,
-    };
-    parse_all(
-        &mut BytesMut::from(data),
-        &mut RequestParser::new(),
-        &limits,
-    );
+    parse_trusted_commands(data);
     let mut buf = BytesMut::from(data);
     let mut frames = crate::resp::frame::FrameReader::new();
     while let Ok(Some(_f)) = frames.parse(&mut buf) {}
@@ -94,15 +100,7 @@ pub fn aof_load(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::persist::aof::Manifest::parse(text);
     }
-    let limits = Limits {
-        max_bulk_len: 512 << 20,
-        authenticated: true,
-    };
-    parse_all(
-        &mut BytesMut::from(data),
-        &mut RequestParser::new(),
-        &limits,
-    );
+    parse_trusted_commands(data);
 }
 
 /// redis.conf text.

@@ -607,7 +607,18 @@ fn bitmaps_and_hlls_replicate_both_ways_as_redis_propagates_them() {
 #[test]
 fn bitmaps_and_hlls_survive_an_aof_restart() {
     let dir = common::TempDir::new("bits_aof");
-    let mut ks = common::Server::keyslot(&dir, &["--appendonly", "yes", "--save", ""]);
+    // appendfsync always: every acknowledged write is on disk before the SIGKILL below.
+    let mut ks = common::Server::keyslot(
+        &dir,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+        ],
+    );
     let mut c = common::RawConn::connect(ks.port);
     for line in [
         "SETBIT b 7 1",
@@ -629,6 +640,7 @@ fn bitmaps_and_hlls_survive_an_aof_restart() {
     let keys = ["b", "nb", "s", "s2", "h", "m"];
     let before: Vec<Vec<u8>> = keys.iter().map(|k| c.call(&["GET", k]).1).collect();
     drop(c);
+    ks.kill();
     ks.restart();
     let mut c = common::RawConn::connect(ks.port);
     let after: Vec<Vec<u8>> = keys.iter().map(|k| c.call(&["GET", k]).1).collect();

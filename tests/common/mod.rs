@@ -144,6 +144,10 @@ impl Server {
 
     /// (Re)starts the process with the same arguments and waits until it answers PING.
     pub fn restart(&mut self) {
+        // A still-running process is SIGKILLed first: otherwise the new one cannot bind the port,
+        // the old one answers the PING below, and the test goes on against the old process
+        // (bits_compat's AOF restart test did, and leaked its server).
+        self.kill();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
