@@ -114,8 +114,9 @@ pub fn redis_conf(data: &[u8]) {
 /// A target's entry point: it takes the fuzzer's bytes and returns whatever they hold.
 pub type Target = fn(&[u8]);
 
-/// Every target of `fuzz/` that lives in this crate, by its cargo-fuzz name (`scenario_file`
-/// is the simulator's: `keyslot_sim::scenario::parse`).
+/// Every target of `fuzz/`, by its cargo-fuzz name. Scenario files have no target: the
+/// simulator's modules exist only under `--cfg madsim`; their committed inputs
+/// (fuzz/seeds/scenario_file) are replayed by sim/tests/fuzz_corpus.rs.
 pub const TARGETS: &[(&str, Target)] = &[
     ("resp_request", resp_request),
     ("resp_inline", resp_inline),
