@@ -7,13 +7,12 @@
 mod cluster_util;
 mod common;
 
-use cluster_util::redirect_client::{Client, Tally};
-use cluster_util::{key_slot, run_with_timeout, serial, Cluster};
+use cluster_util::reshard::{assert_check_ok, load_keys, node_id, verify_keys, writer};
+use cluster_util::{key_slot, serial, Cluster};
 use common::{parse_resp, resp_command, Resp};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,124 +23,6 @@ const PORT_HIGH: u16 = 45990;
 
 fn key(i: usize) -> String {
     format!("key:{i}")
-}
-
-/// Writes then reads back every 5th key round-robin until `stop`; returns what the client saw.
-fn writer(
-    seed_port: u16,
-    stop: Arc<AtomicBool>,
-    last: Arc<Mutex<BTreeMap<usize, String>>>,
-) -> Tally {
-    let mut c = Client::new(seed_port);
-    let mut round = 1u64;
-    while !stop.load(Ordering::SeqCst) {
-        for i in (0..KEYS).step_by(5) {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let k = key(i);
-            let v = format!("v{i}:{round}");
-            match c.call(k.as_bytes(), &[b"SET", k.as_bytes(), v.as_bytes()]) {
-                Some(Resp::Simple(ok)) if ok == b"OK" => {
-                    last.lock().expect("last").insert(i, v.clone());
-                }
-                Some(other) => {
-                    c.tally.errors.push(format!("SET {k}: {other:?}"));
-                    continue;
-                }
-                None => continue,
-            }
-            match c.call(k.as_bytes(), &[b"GET", k.as_bytes()]) {
-                Some(Resp::Bulk(Some(b))) if b == v.as_bytes() => {}
-                Some(other) => c.tally.errors.push(format!("GET {k}: {other:?}, want {v}")),
-                None => {}
-            }
-        }
-        round += 1;
-    }
-    c.tally
-}
-
-/// Runs a redis-cli --cluster subcommand (stdin closed, so no prompt waits), returning its
-/// exit success and stdout; panics after `secs`.
-fn cli_cluster(args: &[&str], secs: u64) -> (bool, String) {
-    let mut cmd = Command::new("redis-cli");
-    cmd.arg("--cluster").args(args);
-    let t0 = Instant::now();
-    let (out, killed) = run_with_timeout(&mut cmd, Duration::from_secs(secs));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        !killed,
-        "redis-cli --cluster {args:?} did not finish in {secs} s:\n{stdout}"
-    );
-    eprintln!(
-        "redis-cli --cluster {} -> {:?} in {} ms",
-        args.join(" "),
-        out.status.code(),
-        t0.elapsed().as_millis()
-    );
-    (out.status.success(), stdout)
-}
-
-/// `--cluster check` passes: exit 0, every slot covered, no open slot, no error. Replicas
-/// learn an ownership change from gossip (redis-cli sends SETSLOT NODE to masters only), so
-/// the check is retried for up to 15 s, once a second.
-fn assert_check_ok(port: u16, c: &Cluster) {
-    let t0 = Instant::now();
-    loop {
-        let (ok, out) = cli_cluster(&["check", &format!("127.0.0.1:{port}")], 60);
-        let passed = ok
-            && out.contains("[OK] All nodes agree about slots configuration.")
-            && out.contains("[OK] All 16384 slots covered.")
-            && !out.contains("[ERR]")
-            && !out.contains("[WARNING]");
-        if passed {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "--cluster check failed:\n{out}\n{}",
-            c.dump()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn node_id(port: u16) -> String {
-    cluster_util::query_str(port, &["CLUSTER", "MYID"]).expect("CLUSTER MYID")
-}
-
-fn load_keys(seed_port: u16, last: &Mutex<BTreeMap<usize, String>>) {
-    let mut c = Client::new(seed_port);
-    for i in 0..KEYS {
-        let (k, v) = (key(i), format!("v{i}:0"));
-        let r = c.call(k.as_bytes(), &[b"SET", k.as_bytes(), v.as_bytes()]);
-        assert!(
-            matches!(&r, Some(Resp::Simple(s)) if s == b"OK"),
-            "load {k}: {r:?}"
-        );
-        last.lock().expect("last").insert(i, v);
-    }
-    assert!(c.tally.errors.is_empty(), "load: {:?}", c.tally.errors);
-}
-
-fn verify_keys(seed_port: u16, last: &Mutex<BTreeMap<usize, String>>) {
-    let mut c = Client::new(seed_port);
-    let mut bad = Vec::new();
-    for (i, v) in last.lock().expect("last").iter() {
-        let k = key(*i);
-        match c.call(k.as_bytes(), &[b"GET", k.as_bytes()]) {
-            Some(Resp::Bulk(Some(b))) if b == v.as_bytes() => {}
-            other => bad.push(format!("{k}: {other:?}, want {v}")),
-        }
-    }
-    assert!(
-        bad.is_empty(),
-        "{} keys lost or stale, first: {:?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
-    assert!(c.tally.errors.is_empty(), "verify: {:?}", c.tally.errors);
 }
 
 /// CLUSTER GETSLOTMIGRATIONS as a list of field maps (RESP2 flat arrays).
@@ -225,7 +106,7 @@ fn migrateslots_under_client_load() {
     let c = three_masters("atomic-load");
     let seed = c.port(0);
     let last = Arc::new(Mutex::new(BTreeMap::new()));
-    load_keys(seed, &last);
+    load_keys(seed, KEYS, key, &last);
     let (src, dst) = (c.port(0), c.port(1));
     let start = first_slot(&c, 0);
     let end = start + 999;
@@ -237,7 +118,9 @@ fn migrateslots_under_client_load() {
     let writers: Vec<_> = (0..2)
         .map(|_| {
             let (stop, last) = (stop.clone(), last.clone());
-            std::thread::spawn(move || writer(seed, stop, last))
+            std::thread::spawn(move || {
+                writer(seed, stop, last, key, (0..KEYS).step_by(5).collect())
+            })
         })
         .collect();
     std::thread::sleep(Duration::from_millis(300));
@@ -294,7 +177,7 @@ fn migrateslots_under_client_load() {
             && j["name"] == job["name"]),
         "{imports:?}"
     );
-    verify_keys(seed, &last);
+    verify_keys(seed, key, &last);
     assert_eq!(
         dbsize(c.port(0)) + dbsize(c.port(1)) + dbsize(c.port(2)),
         KEYS as i64
@@ -316,7 +199,7 @@ fn cancelled_migration_rolls_back() {
     let c = three_masters("atomic-cancel");
     let seed = c.port(0);
     let last = Arc::new(Mutex::new(BTreeMap::new()));
-    load_keys(seed, &last);
+    load_keys(seed, KEYS, key, &last);
     let (src, dst) = (c.port(0), c.port(1));
     let before = (dbsize(src), dbsize(dst));
     let start = first_slot(&c, 0);
@@ -472,6 +355,6 @@ fn cancelled_migration_rolls_back() {
         );
         assert_eq!(c.owner_in_view(0, start).expect("owner").port, src);
     }
-    verify_keys(seed, &last);
+    verify_keys(seed, key, &last);
     assert_check_ok(seed, &c);
 }

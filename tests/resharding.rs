@@ -10,14 +10,16 @@
 mod cluster_util;
 mod common;
 
-use cluster_util::redirect_client::{Client, Tally};
-use cluster_util::{key_slot, run_with_timeout, serial, Cluster};
-use common::{Resp, Server};
+use cluster_util::reshard::{
+    assert_check_ok, cli_cluster, load_keys, node_id, verify_keys, writer,
+};
+use cluster_util::{key_slot, serial, Cluster};
+use common::Server;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEYS: usize = 10_000;
 const PORT_LOW: u16 = 41000;
@@ -53,131 +55,6 @@ fn key(i: usize) -> String {
     } else {
         format!("key:{i}")
     }
-}
-
-/// Writes then reads back keys round-robin until `stop`; returns the last value written per key
-/// and what the client saw. A read that differs from the write just before is an error.
-fn writer(
-    seed_port: u16,
-    stop: Arc<AtomicBool>,
-    last: Arc<Mutex<BTreeMap<usize, String>>>,
-) -> Tally {
-    let mut c = Client::new(seed_port);
-    let mut round = 1u64;
-    while !stop.load(Ordering::SeqCst) {
-        for i in (0..KEYS).filter(|i| *i < HOT_KEYS || i % 7 == 0) {
-            if stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let k = key(i);
-            let v = format!("v{i}:{round}");
-            match c.call(k.as_bytes(), &[b"SET", k.as_bytes(), v.as_bytes()]) {
-                Some(Resp::Simple(ok)) if ok == b"OK" => {
-                    last.lock().expect("last").insert(i, v.clone());
-                }
-                Some(other) => {
-                    c.tally.errors.push(format!("SET {k}: {other:?}"));
-                    continue;
-                }
-                None => {
-                    // The write may or may not have happened: re-read below decides nothing.
-                    continue;
-                }
-            }
-            match c.call(k.as_bytes(), &[b"GET", k.as_bytes()]) {
-                Some(Resp::Bulk(Some(b))) if b == v.as_bytes() => {}
-                Some(other) => c.tally.errors.push(format!("GET {k}: {other:?}, want {v}")),
-                None => {}
-            }
-        }
-        round += 1;
-    }
-    c.tally
-}
-
-/// Runs a redis-cli --cluster subcommand (stdin closed, so no prompt waits), returning its
-/// exit success and stdout; panics after `secs`.
-fn cli_cluster(args: &[&str], secs: u64) -> (bool, String) {
-    let mut cmd = Command::new("redis-cli");
-    cmd.arg("--cluster").args(args);
-    let t0 = Instant::now();
-    let (out, killed) = run_with_timeout(&mut cmd, Duration::from_secs(secs));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        !killed,
-        "redis-cli --cluster {args:?} did not finish in {secs} s:\n{stdout}"
-    );
-    eprintln!(
-        "redis-cli --cluster {} -> {:?} in {} ms",
-        args.join(" "),
-        out.status.code(),
-        t0.elapsed().as_millis()
-    );
-    (out.status.success(), stdout)
-}
-
-/// `--cluster check` passes: exit 0, every slot covered, no open slot, no error. Replicas
-/// learn an ownership change from gossip (redis-cli sends SETSLOT NODE to masters only), so
-/// the check is retried for up to 15 s, once a second.
-fn assert_check_ok(port: u16, c: &Cluster) {
-    let t0 = Instant::now();
-    loop {
-        let (ok, out) = cli_cluster(&["check", &format!("127.0.0.1:{port}")], 60);
-        let passed = ok
-            && out.contains("[OK] All nodes agree about slots configuration.")
-            && out.contains("[OK] All 16384 slots covered.")
-            && !out.contains("[ERR]")
-            && !out.contains("[WARNING]");
-        if passed {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "--cluster check failed:\n{out}\n{}",
-            c.dump()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn node_id(port: u16) -> String {
-    cluster_util::query_str(port, &["CLUSTER", "MYID"]).expect("CLUSTER MYID")
-}
-
-/// Loads KEYS keys through the redirecting client (each value `v{i}:0`).
-fn load_keys(seed_port: u16, last: &Mutex<BTreeMap<usize, String>>) {
-    let mut c = Client::new(seed_port);
-    for i in 0..KEYS {
-        let (k, v) = (key(i), format!("v{i}:0"));
-        let r = c.call(k.as_bytes(), &[b"SET", k.as_bytes(), v.as_bytes()]);
-        assert!(
-            matches!(&r, Some(Resp::Simple(s)) if s == b"OK"),
-            "load {k}: {r:?}"
-        );
-        last.lock().expect("last").insert(i, v);
-    }
-    assert!(c.tally.errors.is_empty(), "load: {:?}", c.tally.errors);
-}
-
-/// Every key has its last written value (read through the redirecting client).
-fn verify_keys(seed_port: u16, last: &Mutex<BTreeMap<usize, String>>) -> usize {
-    let mut c = Client::new(seed_port);
-    let mut bad = Vec::new();
-    for (i, v) in last.lock().expect("last").iter() {
-        let k = key(*i);
-        match c.call(k.as_bytes(), &[b"GET", k.as_bytes()]) {
-            Some(Resp::Bulk(Some(b))) if b == v.as_bytes() => {}
-            other => bad.push(format!("{k}: {other:?}, want {v}")),
-        }
-    }
-    assert!(
-        bad.is_empty(),
-        "{} keys lost or stale, first: {:?}",
-        bad.len(),
-        &bad[..bad.len().min(10)]
-    );
-    assert!(c.tally.errors.is_empty(), "verify: {:?}", c.tally.errors);
-    KEYS
 }
 
 /// Total DBSIZE of the masters in a node's view.
@@ -225,13 +102,21 @@ fn reshard_rebalance_del_node_under_client_load() {
     let mut c = Cluster::six_node("reshard", 5000);
     let seed = c.port(0);
     let last = Arc::new(Mutex::new(BTreeMap::new()));
-    load_keys(seed, &last);
+    load_keys(seed, KEYS, key, &last);
     assert_eq!(masters_dbsize(seed), KEYS as i64);
 
     let stop = Arc::new(AtomicBool::new(false));
     let w = {
         let (stop, last) = (stop.clone(), last.clone());
-        std::thread::spawn(move || writer(seed, stop, last))
+        std::thread::spawn(move || {
+            writer(
+                seed,
+                stop,
+                last,
+                key,
+                (0..KEYS).filter(|i| *i < HOT_KEYS || i % 7 == 0).collect(),
+            )
+        })
     };
 
     // add-node: a fourth, empty master.
@@ -379,7 +264,7 @@ fn reshard_rebalance_del_node_under_client_load() {
         tally.ask > 0,
         "the client never saw an ASK during the migrations"
     );
-    assert_eq!(verify_keys(seed, &last), KEYS);
+    assert_eq!(verify_keys(seed, key, &last), KEYS);
     assert_eq!(masters_dbsize(seed), KEYS as i64);
     assert_check_ok(seed, &c);
 
@@ -398,7 +283,7 @@ fn reshard_rebalance_del_node_under_client_load() {
     });
     assert!(forgotten, "del-node left the node known:\n{}", c.dump());
     assert_check_ok(seed, &c);
-    assert_eq!(verify_keys(seed, &last), KEYS);
+    assert_eq!(verify_keys(seed, key, &last), KEYS);
     drop(new_replica);
     drop(new_master);
     c.assert_alive();
@@ -461,7 +346,7 @@ fn reshard_killed_by_sigkill_of_source_then_fix() {
     );
     let seed = c.port(0);
     let last = Mutex::new(BTreeMap::new());
-    load_keys(seed, &last);
+    load_keys(seed, KEYS, key, &last);
     let (src_port, src_id) = owner_of(seed, 0);
     let (dst_port, dst_id) = owner_of(seed, 5461);
     let src = c.index_of_port(src_port);
@@ -521,7 +406,7 @@ fn reshard_killed_by_sigkill_of_source_then_fix() {
     assert!(ok, "fix failed:\n{out}\n{}", c.dump());
     assert_check_ok(seed, &c);
     assert!(open_slots(src_port).is_empty() && open_slots(dst_port).is_empty());
-    assert_eq!(verify_keys(seed, &last), KEYS);
+    assert_eq!(verify_keys(seed, key, &last), KEYS);
     assert_eq!(masters_dbsize(seed), KEYS as i64, "keys duplicated or lost");
     c.assert_alive();
 }

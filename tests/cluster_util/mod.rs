@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod redirect_client;
+pub mod reshard;
 
 use crate::common::{Server, TempDir};
 use std::io::Read;
