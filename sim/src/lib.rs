@@ -13,6 +13,7 @@
 //!   [`run`]: seeds and replay;
 //! - [`schedule`]: random fault schedules and shrinking; [`swarm`]: a world drawn per seed
 //!   (topology, timeouts, fault kinds, load) around such a schedule;
+//! - [`fuzzing`]: what the scenario-file fuzz target (sim/fuzz) runs;
 //! - [`record`]: one explore run as a JSON line, shards of the seed range; [`summary`]: the
 //!   table `explore` and `merge` print; [`html`]: the run as a timeline page.
 
@@ -26,6 +27,8 @@ pub mod client;
 pub mod clocks;
 #[cfg(madsim)]
 pub mod faults;
+#[cfg(madsim)]
+pub mod fuzzing;
 #[cfg(madsim)]
 pub mod html;
 #[cfg(madsim)]

@@ -1231,8 +1231,10 @@ fn step(ctx: &Ctx, s: &Spanned<StepFile>) -> Result<Step, ScenarioError> {
 
 // ----- writing back --------------------------------------------------------------------------
 
+/// `s` as a TOML string. (Rust's `{:?}` is not one: it writes control characters as
+/// `\u{1}`, which TOML refuses; the fuzzer found that.)
 fn q(s: &str) -> String {
-    format!("{s:?}")
+    toml::Value::String(s.to_owned()).to_string()
 }
 
 fn q_target(t: &Target) -> String {

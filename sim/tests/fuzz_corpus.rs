@@ -1,8 +1,8 @@
 //! Replays the committed scenario-file inputs (fuzz/seeds/scenario_file,
-//! fuzz/regressions/scenario_file) through the scenario parser: every input gives a scenario or
-//! an error, never a panic. The stock scenario files among the seeds must still parse. (No
-//! cargo-fuzz target runs them yet: the simulator's modules exist only under `--cfg madsim`,
-//! and fuzz/ builds without it.)
+//! fuzz/regressions/scenario_file) through `keyslot_sim::fuzzing::scenario_file`, the call the
+//! `scenario_file` cargo-fuzz target of sim/fuzz makes: every input gives a scenario that
+//! survives the write-back round trip, or an error, never a panic. The stock scenario files among
+//! the seeds must still parse.
 
 use std::path::Path;
 
@@ -16,15 +16,16 @@ fn every_committed_scenario_fuzz_input_parses_or_errs_without_a_panic() {
         };
         for e in entries.flatten() {
             let data = std::fs::read(e.path()).expect("read corpus file");
-            let Ok(text) = String::from_utf8(data) else {
-                continue;
-            };
-            let parsed = std::panic::catch_unwind(|| {
-                keyslot_sim::scenario::parse(&text, "fuzz.toml", "fuzz").is_ok()
-            });
-            let ok = parsed.unwrap_or_else(|_| panic!("{} panicked", e.path().display()));
+            let outcome = std::panic::catch_unwind(|| keyslot_sim::fuzzing::scenario_file(&data));
+            assert!(outcome.is_ok(), "{} panicked", e.path().display());
             if dir == "seeds" {
-                assert!(ok, "stock scenario {} no longer parses", e.path().display());
+                let text = String::from_utf8(data).expect("stock scenario is UTF-8");
+                let parsed = keyslot_sim::scenario::parse(&text, "fuzz.toml", "fuzz");
+                assert!(
+                    parsed.is_ok(),
+                    "stock scenario {} no longer parses",
+                    e.path().display()
+                );
             }
             seen += 1;
         }
