@@ -79,6 +79,40 @@ pub struct Client {
     /// This connection is a source's atomic slot migration link (`CLUSTER SYNCSLOTS START`):
     /// its data commands are not answered (see `crate::atomic::import`).
     pub slot_link: bool,
+    /// CLIENT REPLY: whether command replies are sent (pub/sub pushes always are).
+    pub reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY's state (Redis's CLIENT_REPLY_OFF / _SKIP_NEXT / _SKIP flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP (which answers nothing): the next command's reply is dropped.
+    SkipNext,
+    /// The reply of the command running now is dropped.
+    Skip,
+}
+
+impl ReplyMode {
+    /// The mode for the next command once one has run (Redis's resetClient): a skip lasts
+    /// exactly one command.
+    #[must_use]
+    pub fn after_command(self) -> ReplyMode {
+        match self {
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            ReplyMode::Skip => ReplyMode::On,
+            other => other,
+        }
+    }
+
+    /// Whether a command's reply is written.
+    pub fn sends(self) -> bool {
+        matches!(self, ReplyMode::On | ReplyMode::SkipNext)
+    }
 }
 
 /// A CLIENT PAUSE in force (until_ms 0: none).
@@ -133,6 +167,7 @@ impl Client {
             propagate: None,
             slot_link: false,
             tls: false,
+            reply_mode: ReplyMode::On,
         }
     }
 }
@@ -426,7 +461,19 @@ impl Node {
         if client.slot_link {
             return self.slot_link_reply(client, argv, reply);
         }
-        reply
+        Self::filter_reply(client, reply)
+    }
+
+    /// CLIENT REPLY OFF / SKIP: drops the reply of the command that just ran, and moves a skip
+    /// on to the next command.
+    pub fn filter_reply(client: &mut Client, reply: Reply) -> Reply {
+        let sends = client.reply_mode.sends();
+        client.reply_mode = client.reply_mode.after_command();
+        if sends {
+            reply
+        } else {
+            Reply::NoReply
+        }
     }
 
     /// On a source's slot migration link only SYNCSLOTS is answered; a data command that

@@ -96,6 +96,13 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         handler: on_off,
     },
     SubSpec {
+        name: "client|reply",
+        arity: 3,
+        flags: CONN,
+        summary: "Instruct the server whether to reply to commands",
+        handler: reply,
+    },
+    SubSpec {
         name: "client|help",
         arity: 2,
         flags: CONN,
@@ -106,6 +113,27 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
 
 fn client(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     subcmd::dispatch(ctx, argv, SUBCOMMANDS)
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`: ON answers OK; OFF and SKIP answer nothing (SKIP while OFF
+/// changes nothing). The mode is applied to each reply by `Node::filter_reply`.
+fn reply(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    use crate::node::ReplyMode;
+    let mode = &mut ctx.client.reply_mode;
+    if eq_ignore_case(&argv[2], "on") {
+        *mode = ReplyMode::On;
+        Ok(Reply::ok())
+    } else if eq_ignore_case(&argv[2], "off") {
+        *mode = ReplyMode::Off;
+        Ok(Reply::NoReply)
+    } else if eq_ignore_case(&argv[2], "skip") {
+        if *mode != ReplyMode::Off {
+            *mode = ReplyMode::SkipNext;
+        }
+        Ok(Reply::NoReply)
+    } else {
+        Err(CmdError::Syntax)
+    }
 }
 
 /// `CLIENT PAUSE timeout [WRITE|ALL]`: until `timeout` ms from now, commands of normal
@@ -501,6 +529,8 @@ const HELP: &[&str] = &[
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",
     "    Will not touch LRU/LFU stats when this mode is on.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
 ];

@@ -246,7 +246,8 @@ fn spec_info(spec: &'static CommandSpec) -> Reply {
         .iter()
         .map(|s| sub_info(s, spec.group))
         .collect();
-    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 {
+    // SORT's sorted key has a fixed place (its STORE key does not): Redis prints 1 1 1 for it.
+    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 && spec.name != "sort" {
         (0, 0, 0)
     } else {
         (spec.keys.first, spec.keys.last, spec.keys.step)
