@@ -103,6 +103,13 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         handler: reply,
     },
     SubSpec {
+        name: "client|unblock",
+        arity: -3,
+        flags: flags::ADMIN | CONN,
+        summary: "Unblock a client blocked in a blocking command from a different connection",
+        handler: unblock,
+    },
+    SubSpec {
         name: "client|help",
         arity: 2,
         flags: CONN,
@@ -134,6 +141,49 @@ fn reply(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     } else {
         Err(CmdError::Syntax)
     }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends the wait of a client blocked on keys (BLPOP,
+/// BZMPOP, XREAD ... BLOCK) as if its timeout had passed, or with an -UNBLOCKED error; answers
+/// 1 if that client was blocked, else 0. The reply reaches the client through its push
+/// channel, as a served blocked client's does.
+fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            super::error::quote_arg(&argv[1], 128)
+        )));
+    }
+    let error = match argv.get(3) {
+        None => false,
+        Some(a) if eq_ignore_case(a, "timeout") => false,
+        Some(a) if eq_ignore_case(a, "error") => true,
+        Some(_) => {
+            return Err(CmdError::other(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = parse_i64(&argv[2]).ok_or(CmdError::NotInteger)?;
+    let Some(req) = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.node.blocking.unblock(id))
+    else {
+        return Ok(Reply::Integer(0));
+    };
+    let reply = if error {
+        let stats = &mut ctx.node.stats;
+        stats.total_error_replies += 1;
+        *stats.errors.entry("UNBLOCKED".to_string()).or_default() += 1;
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        req.op.timeout_reply()
+    };
+    let woff = ctx.node.repl.offset;
+    ctx.node
+        .hub
+        .send(id as u64, crate::pubsub::ClientMsg::Unblock { reply, woff });
+    Ok(Reply::Integer(1))
 }
 
 /// `CLIENT PAUSE timeout [WRITE|ALL]`: until `timeout` ms from now, commands of normal
@@ -533,6 +583,8 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
 ];
 
 fn help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

@@ -15,7 +15,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "ping",
         -1,
-        flags::FAST | flags::STALE,
+        // Not STALE: a replica with replica-serve-stale-data no refuses PING, as Redis's does.
+        flags::FAST,
         "connection",
         "Ping the server",
         ping,
@@ -23,7 +24,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "echo",
         2,
-        flags::FAST,
+        flags::FAST | flags::STALE,
         "connection",
         "Echo the given string",
         echo,
@@ -39,7 +40,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        flags::FAST,
+        flags::FAST | flags::STALE,
         "connection",
         "Change the selected database for the current connection",
         select,
