@@ -485,7 +485,7 @@ mod tests {
         let mut t = TestNode::new();
         assert_eq!(
             t.run_text(&["COMMAND", "INFO", "ping", "nosuch"]),
-            "*2\r\n*10\r\n$4\r\nping\r\n:-1\r\n*2\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
+            "*2\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
         );
         assert_eq!(
             t.run_text(&["COMMAND", "INFO", "config|get"]),
@@ -512,7 +512,7 @@ mod tests {
         let client = t.run_text(&["COMMAND", "DOCS", "client"]);
         assert!(
             client.contains(
-                "$11\r\nsubcommands\r\n*22\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
+                "$11\r\nsubcommands\r\n*26\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
             ),
             "{client}"
         );
