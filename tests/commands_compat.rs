@@ -710,3 +710,58 @@ GET a
 ",
     );
 }
+
+/// COMMAND DOCS `since`, and COMMAND INFO's arity, flags and key range, of the added commands
+/// and of the blocking ones (which now show `blocking`).
+#[test]
+fn command_introspection_matches_redis() {
+    ports();
+    if !common::require_tools("cmd_docs", &["redis-server"]) {
+        return;
+    }
+    let dir = TempDir::new("cmd_docs");
+    let k = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    let r = Server::redis(&dir, &[]);
+    for name in [
+        "sort",
+        "sort_ro",
+        "lmpop",
+        "blmpop",
+        "zmpop",
+        "bzmpop",
+        "zrandmember",
+        "lcs",
+        "client|reply",
+        "client|unblock",
+        "blpop",
+        "bzpopmin",
+        "blmove",
+        "xread",
+        "xreadgroup",
+    ] {
+        let since = |s: &Server| -> String {
+            let docs = s.cli(&["COMMAND", "DOCS", name]);
+            docs.lines()
+                .skip_while(|l| *l != "since")
+                .nth(1)
+                .unwrap_or_default()
+                .to_string()
+        };
+        // keyslot's `since` table covers the commands of this file, not every older one.
+        let older = ["blpop", "bzpopmin", "blmove", "xread", "xreadgroup"];
+        if !older.contains(&name) {
+            assert_eq!(since(&k), since(&r), "COMMAND DOCS {name} since");
+        }
+        // Name, arity, flags, first key, last key, step.
+        let head = |s: &Server| -> Vec<String> {
+            let info = s.cli(&["COMMAND", "INFO", name]);
+            // keyslot does not model the noscript and loading flags.
+            info.lines()
+                .take_while(|l| !l.starts_with('@'))
+                .filter(|l| !matches!(*l, "noscript" | "loading"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(head(&k), head(&r), "COMMAND INFO {name}");
+    }
+}

@@ -28,6 +28,7 @@ use std::collections::{HashMap, VecDeque};
 const fn spec(
     name: &'static str,
     arity: i32,
+    extra_flags: u32,
     keys: KeySpec,
     group: &'static str,
     summary: &'static str,
@@ -36,7 +37,8 @@ const fn spec(
     CommandSpec {
         name,
         arity,
-        flags: flags::WRITE,
+        // Redis's table adds `fast` (BZPOPMIN / BZPOPMAX) or `denyoom` (BLMOVE, BRPOPLPUSH).
+        flags: flags::WRITE | flags::BLOCKING | extra_flags,
         keys,
         group,
         summary,
@@ -61,6 +63,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "blpop",
         -3,
+        0,
         ALL_BUT_LAST,
         "list",
         "Remove and get the first element in a list, or block until one is available",
@@ -69,6 +72,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "brpop",
         -3,
+        0,
         ALL_BUT_LAST,
         "list",
         "Remove and get the last element in a list, or block until one is available",
@@ -77,6 +81,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "blmove",
         6,
+        flags::DENYOOM,
         TWO_KEYS,
         "list",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
@@ -85,6 +90,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "brpoplpush",
         4,
+        flags::DENYOOM,
         TWO_KEYS,
         "list",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
@@ -93,6 +99,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "bzpopmin",
         -3,
+        flags::FAST,
         ALL_BUT_LAST,
         "sorted-set",
         "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
@@ -101,6 +108,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "bzpopmax",
         -3,
+        flags::FAST,
         ALL_BUT_LAST,
         "sorted-set",
         "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",

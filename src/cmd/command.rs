@@ -103,6 +103,7 @@ fn flag_words(bits: u32) -> Vec<Reply> {
         (flags::READONLY, "readonly"),
         (flags::DENYOOM, "denyoom"),
         (flags::ADMIN, "admin"),
+        (flags::BLOCKING, "blocking"),
         (flags::STALE, "stale"),
         (flags::FAST, "fast"),
         (flags::NO_AUTH, "no_auth"),
@@ -246,8 +247,10 @@ fn spec_info(spec: &'static CommandSpec) -> Reply {
         .iter()
         .map(|s| sub_info(s, spec.group))
         .collect();
-    // SORT's sorted key has a fixed place (its STORE key does not): Redis prints 1 1 1 for it.
-    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 && spec.name != "sort" {
+    // SORT's sorted key has a fixed place (its STORE key and BY / GET keys do not): Redis
+    // prints 1 1 1 for SORT and SORT_RO.
+    let fixed_first = matches!(spec.name, "sort" | "sort_ro");
+    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 && !fixed_first {
         (0, 0, 0)
     } else {
         (spec.keys.first, spec.keys.last, spec.keys.step)
@@ -321,7 +324,11 @@ fn container_group(sub: &SubSpec) -> &'static str {
 fn since(name: &str) -> &'static str {
     match name {
         "hello" | "acl" | "client|info" | "client|no-evict" => "6.0.0",
-        "command|docs" | "command|list" | "lcs" | "expiretime" | "pexpiretime" => "7.0.0",
+        "command|docs" | "command|list" | "lcs" | "expiretime" | "pexpiretime" | "sort_ro"
+        | "lmpop" | "blmpop" | "zmpop" | "bzmpop" => "7.0.0",
+        "zrandmember" => "6.2.0",
+        "client|unblock" => "5.0.0",
+        "client|reply" => "3.2.0",
         "client|no-touch" => "7.2.0",
         "client" | "client|list" | "client|kill" | "client|getname" | "client|setname"
         | "config" | "config|get" | "config|set" | "config|resetstat" => "2.0.0",

@@ -78,6 +78,8 @@ pub mod flags {
     pub const NO_CLUSTER_ROUTE: u32 = 1 << 7;
     /// Keys follow a numkeys argument at `first` (handled by the command's own key finder).
     pub const MOVABLE_KEYS: u32 = 1 << 8;
+    /// May block the client (BLPOP, BZMPOP, XREAD ... BLOCK): COMMAND INFO shows `blocking`.
+    pub const BLOCKING: u32 = 1 << 9;
 }
 
 /// Where a command's keys are in its argv: Redis's (firstkey, lastkey, step). `first == 0` means

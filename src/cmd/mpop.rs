@@ -52,7 +52,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "blmpop",
         -5,
-        flags::WRITE | flags::MOVABLE_KEYS,
+        flags::WRITE | flags::BLOCKING | flags::MOVABLE_KEYS,
         3,
         "list",
         "Pop elements from a list, or block until one is available",
@@ -70,7 +70,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "bzmpop",
         -5,
-        flags::WRITE | flags::MOVABLE_KEYS,
+        flags::WRITE | flags::BLOCKING | flags::MOVABLE_KEYS,
         3,
         "sorted-set",
         "Remove and return members with scores in a sorted set or block until one is available",

@@ -39,7 +39,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "sort_ro",
         arity: -2,
-        flags: flags::READONLY,
+        // The keys BY / GET read are not known in advance (Redis marks it movablekeys too).
+        flags: flags::READONLY | flags::MOVABLE_KEYS,
         keys: KeySpec::FIRST,
         group: "generic",
         summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
