@@ -291,6 +291,28 @@ pub const OPTIONS: &[OptSpec] = &[
         &["slave-serve-stale-data"],
     ),
     alias(opt("replica-priority", INT, "100"), &["slave-priority"]),
+    alias(
+        opt(
+            "min-replicas-to-write",
+            Kind::Int {
+                min: 0,
+                max: i32::MAX as i64,
+            },
+            "0",
+        ),
+        &["min-slaves-to-write"],
+    ),
+    alias(
+        opt(
+            "min-replicas-max-lag",
+            Kind::Int {
+                min: 0,
+                max: i32::MAX as i64,
+            },
+            "10",
+        ),
+        &["min-slaves-max-lag"],
+    ),
     fixed(
         "enable-debug-command",
         Kind::Enum(&["yes", "no", "local"]),

@@ -594,7 +594,7 @@ where
                             break;
                         };
                         let reply = match run_script(node, client, argv).await {
-                            Ok(r) => r,
+                            Ok(r) => Node::filter_reply(client, r),
                             Err(e) => return e,
                         };
                         batch.remove(0);

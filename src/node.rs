@@ -79,6 +79,40 @@ pub struct Client {
     /// This connection is a source's atomic slot migration link (`CLUSTER SYNCSLOTS START`):
     /// its data commands are not answered (see `crate::atomic::import`).
     pub slot_link: bool,
+    /// CLIENT REPLY: whether command replies are sent (pub/sub pushes always are).
+    pub reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY's state (Redis's CLIENT_REPLY_OFF / _SKIP_NEXT / _SKIP flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// Set by CLIENT REPLY SKIP (which answers nothing): the next command's reply is dropped.
+    SkipNext,
+    /// The reply of the command running now is dropped.
+    Skip,
+}
+
+impl ReplyMode {
+    /// The mode for the next command once one has run (Redis's resetClient): a skip lasts
+    /// exactly one command.
+    #[must_use]
+    pub fn after_command(self) -> ReplyMode {
+        match self {
+            ReplyMode::SkipNext => ReplyMode::Skip,
+            ReplyMode::Skip => ReplyMode::On,
+            other => other,
+        }
+    }
+
+    /// Whether a command's reply is written.
+    pub fn sends(self) -> bool {
+        matches!(self, ReplyMode::On | ReplyMode::SkipNext)
+    }
 }
 
 /// A CLIENT PAUSE in force (until_ms 0: none).
@@ -133,6 +167,7 @@ impl Client {
             propagate: None,
             slot_link: false,
             tls: false,
+            reply_mode: ReplyMode::On,
         }
     }
 }
@@ -419,6 +454,7 @@ impl Node {
     /// Runs one command for `client` and returns its reply; then serves clients blocked on keys
     /// the command filled (after a whole EXEC, as Redis).
     pub fn execute(&mut self, client: &mut Client, argv: &[Bytes]) -> Reply {
+        let sends_before = client.reply_mode.sends();
         let reply = self.process(client, argv);
         if self.rest.blocking.has_ready() {
             self.serve_ready_keys();
@@ -426,7 +462,32 @@ impl Node {
         if client.slot_link {
             return self.slot_link_reply(client, argv, reply);
         }
-        reply
+        if argv
+            .first()
+            .is_some_and(|n| n.eq_ignore_ascii_case(b"exec"))
+        {
+            // EXEC's replies were filtered one by one (see `exec`): what is left is sent as
+            // the mode was when EXEC started.
+            client.reply_mode = client.reply_mode.after_command();
+            return match reply {
+                Reply::Raw(_) => reply,
+                _ if sends_before => reply,
+                _ => Reply::NoReply,
+            };
+        }
+        Self::filter_reply(client, reply)
+    }
+
+    /// CLIENT REPLY OFF / SKIP: drops the reply of the command that just ran, and moves a skip
+    /// on to the next command.
+    pub fn filter_reply(client: &mut Client, reply: Reply) -> Reply {
+        let sends = client.reply_mode.sends();
+        client.reply_mode = client.reply_mode.after_command();
+        if sends {
+            reply
+        } else {
+            Reply::NoReply
+        }
     }
 
     /// On a source's slot migration link only SYNCSLOTS is answered; a data command that
@@ -483,6 +544,10 @@ impl Node {
             Some(CmdError::other("NOAUTH Authentication required."))
         } else if !spec.arity_ok(argv.len()) {
             Some(CmdError::WrongArity(spec.name.to_string()))
+        } else if client.multi.is_some() && cmd::tx::NO_MULTI.contains(&spec.name) {
+            Some(CmdError::other(
+                "ERR Command not allowed inside a transaction",
+            ))
         } else if let Some(denied) = self.acl_refusal(client, spec, argv) {
             Some(denied)
         } else if let Some(redirect) = self.route(spec, argv, client) {
@@ -493,6 +558,10 @@ impl Node {
         } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
             // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
             Some(refused)
+        } else if self.writes_to_check(spec, client) && self.lacks_good_replicas() {
+            Some(CmdError::other(
+                "NOREPLICAS Not enough good replicas to write.",
+            ))
         } else if spec.is_write()
             && self.rest.repl.is_replica()
             && self.rest.cluster.is_none()
@@ -509,6 +578,10 @@ impl Node {
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 spec.name
             )))
+        } else if self.stale_and_refused(spec, argv, client) {
+            Some(CmdError::other(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            ))
         } else {
             None
         };
@@ -570,6 +643,75 @@ impl Node {
             }
             _ => self.call(client, spec, argv),
         }
+    }
+
+    /// A write command, or an EXEC whose queue holds one (Redis's is_write_command).
+    fn writes_to_check(&self, spec: &cmd::CommandSpec, client: &Client) -> bool {
+        spec.is_write()
+            || (spec.name == "exec"
+                && client.multi.as_ref().is_some_and(|queue| {
+                    queue.iter().any(|argv| {
+                        argv.first()
+                            .and_then(|n| cmd::lookup(n))
+                            .is_some_and(|s| s.is_write())
+                    })
+                }))
+    }
+
+    /// replica-serve-stale-data no: while its link to the master is not up, a replica runs
+    /// only commands flagged STALE, and an EXEC only when every queued command is (Redis's
+    /// is_denystale_command).
+    fn stale_and_refused(&self, spec: &cmd::CommandSpec, argv: &[Bytes], client: &Client) -> bool {
+        let crate::replication::Role::Replica(link) = &self.rest.repl.role else {
+            return false;
+        };
+        if link.state == crate::replication::LinkState::Connected
+            || self.rest.config.bool("replica-serve-stale-data")
+        {
+            return false;
+        }
+        // A container's flags are its subcommand's (CONFIG SET is STALE, CONFIG is not).
+        let stale_ok = |s: &cmd::CommandSpec, argv: &[Bytes]| -> bool {
+            let subs = cmd::subcmd::subcommands_of(s.name);
+            let flags = match argv.get(1) {
+                Some(word) if !subs.is_empty() => subs
+                    .iter()
+                    .find(|sub| word.eq_ignore_ascii_case(sub.short_name().as_bytes()))
+                    .map_or(s.flags, |sub| sub.flags),
+                _ => s.flags,
+            };
+            flags & flags::STALE != 0
+        };
+        !stale_ok(spec, argv)
+            || (spec.name == "exec"
+                && client.multi.as_ref().is_some_and(|queue| {
+                    queue.iter().any(|argv| {
+                        argv.first()
+                            .and_then(|n| cmd::lookup(n))
+                            .is_some_and(|s| !stale_ok(s, argv))
+                    })
+                }))
+    }
+
+    /// min-replicas-to-write: a master with fewer replicas that acknowledged within
+    /// min-replicas-max-lag seconds refuses writes (Redis's checkGoodReplicasStatus; either
+    /// option at 0 turns the check off, and a replica never refuses for it).
+    fn lacks_good_replicas(&self) -> bool {
+        let config = &self.rest.config;
+        let wanted = config.int("min-replicas-to-write");
+        let max_lag_s = config.int("min-replicas-max-lag");
+        if wanted <= 0 || max_lag_s <= 0 || self.rest.repl.is_replica() {
+            return false;
+        }
+        let now = self.rest.clock.mono_ms();
+        let good = self
+            .rest
+            .repl
+            .replicas
+            .values()
+            .filter(|r| now.saturating_sub(r.ack_ms) / 1000 <= max_lag_s as u64)
+            .count();
+        (good as i64) < wanted
     }
 
     /// Over maxmemory: evicts (Redis evicts before any command), then refuses a command that may
@@ -800,6 +942,9 @@ impl Node {
         }
         client.in_exec = true;
         let mut replies = Vec::with_capacity(queue.len());
+        // CLIENT REPLY run inside the transaction silences (or restores) the replies after it.
+        let header_sent = client.reply_mode.sends();
+        let mut silenced = !header_sent;
         for argv in &queue {
             let reply = match cmd::lookup(&argv[0]) {
                 // The rules may have changed since the command was queued (Redis checks again).
@@ -818,14 +963,30 @@ impl Node {
                 }
                 None => unknown_command_reply(argv),
             };
-            replies.push(reply);
+            if client.reply_mode.sends() {
+                replies.push(reply);
+            } else {
+                silenced = true;
+            }
         }
         client.in_exec = false;
         if wrap {
             self.rest.repl.propagate(&[b"EXEC"]);
             client.woff = self.rest.repl.offset;
         }
-        Reply::Array(replies)
+        if !silenced {
+            return Reply::Array(replies);
+        }
+        // As in Redis, the array header (sent if replies were on when EXEC started) still
+        // counts every command; only the replies that were on follow it.
+        let mut out = bytes::BytesMut::new();
+        if header_sent {
+            out.extend_from_slice(format!("*{}\r\n", queue.len()).as_bytes());
+        }
+        for r in &replies {
+            r.encode(client.proto, &mut out);
+        }
+        Reply::Raw(out.freeze())
     }
 
     /// Replicates the commands a handler listed (see `Client::propagate`): in MULTI/EXEC when

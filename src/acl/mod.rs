@@ -209,6 +209,26 @@ pub fn check_user(user: &User, spec: &CommandSpec, argv: &[Bytes]) -> Result<(),
     Err(worst)
 }
 
+/// Whether `user` may read any key with this command (Redis's
+/// ACLUserCheckCmdWithUnrestrictedKeyAccess for read access): some selector that allows the
+/// command has `allkeys` or a `~*` pattern with read permission. SORT needs it for BY and GET
+/// patterns, whose keys are not known before the sort runs.
+pub fn unrestricted_key_read(user: &User, spec: &CommandSpec, argv: &[Bytes]) -> bool {
+    if user.unrestricted() {
+        return true;
+    }
+    let id = registry().id_of(spec, argv);
+    let mut keys: Option<Vec<(usize, u8)>> = None;
+    user.selectors.iter().any(|sel| {
+        check_selector(sel, id, spec, argv, &mut keys).is_ok()
+            && (sel.allkeys
+                || sel
+                    .patterns
+                    .iter()
+                    .any(|p| p.flags & user::READ == user::READ && &p.pattern[..] == b"*"))
+    })
+}
+
 fn check_selector(
     sel: &Selector,
     id: usize,

@@ -1,7 +1,9 @@
-//! Blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX.
+//! Blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BZPOPMIN BZPOPMAX (BLMPOP and BZMPOP, which
+//! parse their arguments in `mpop`, block here too).
 //!
 //! When one of the keys has data the command acts at once like its non-blocking form (and is
-//! replicated as that form: BLPOP as LPOP, BLMOVE as LMOVE, BZPOPMIN as ZPOPMIN). Otherwise the
+//! replicated as that form: BLPOP as LPOP, BLMOVE as LMOVE, BZPOPMIN as ZPOPMIN, BLMPOP as
+//! `LPOP key n`, BZMPOP as `ZPOPMIN key n`). Otherwise the
 //! handler records a [`BlockedReq`] in [`Blocking`] (per key, a FIFO of waiting clients), sets
 //! `client.blocked` and answers nothing; the connection then waits on its push channel.
 //!
@@ -26,6 +28,7 @@ use std::collections::{HashMap, VecDeque};
 const fn spec(
     name: &'static str,
     arity: i32,
+    extra_flags: u32,
     keys: KeySpec,
     group: &'static str,
     summary: &'static str,
@@ -34,7 +37,8 @@ const fn spec(
     CommandSpec {
         name,
         arity,
-        flags: flags::WRITE,
+        // Redis's table adds `fast` (BZPOPMIN / BZPOPMAX) or `denyoom` (BLMOVE, BRPOPLPUSH).
+        flags: flags::WRITE | flags::BLOCKING | extra_flags,
         keys,
         group,
         summary,
@@ -59,6 +63,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "blpop",
         -3,
+        0,
         ALL_BUT_LAST,
         "list",
         "Remove and get the first element in a list, or block until one is available",
@@ -67,6 +72,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "brpop",
         -3,
+        0,
         ALL_BUT_LAST,
         "list",
         "Remove and get the last element in a list, or block until one is available",
@@ -75,6 +81,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "blmove",
         6,
+        flags::DENYOOM,
         TWO_KEYS,
         "list",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
@@ -83,6 +90,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "brpoplpush",
         4,
+        flags::DENYOOM,
         TWO_KEYS,
         "list",
         "Pop an element from a list, push it to another list and return it; or block until one is available",
@@ -91,6 +99,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "bzpopmin",
         -3,
+        flags::FAST,
         ALL_BUT_LAST,
         "sorted-set",
         "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
@@ -99,6 +108,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "bzpopmax",
         -3,
+        flags::FAST,
         ALL_BUT_LAST,
         "sorted-set",
         "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
@@ -109,16 +119,16 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// What a blocked client will do with the first key that gets data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    /// BLPOP (left) / BRPOP.
-    Pop { left: bool },
+    /// BLPOP (left) / BRPOP; BLMPOP with a count (its nested reply).
+    Pop { left: bool, count: Option<usize> },
     /// BLMOVE / BRPOPLPUSH into `dst`.
     Move {
         dst: Bytes,
         from_left: bool,
         to_left: bool,
     },
-    /// BZPOPMIN / BZPOPMAX.
-    ZPop { max: bool },
+    /// BZPOPMIN / BZPOPMAX; BZMPOP with a count (its nested reply).
+    ZPop { max: bool, count: Option<usize> },
     /// XREAD / XREADGROUP: for each key (in `BlockedReq::keys` order) the ID entries must be
     /// greater than (ignored for a group, which reads past its last-delivered ID).
     XRead {
@@ -313,7 +323,21 @@ fn serve_list_zset(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<B
         }
     };
     match op {
-        Op::Pop { left } => {
+        Op::Pop {
+            left,
+            count: Some(count),
+        } => {
+            let (reply, rewrite) = super::mpop::pop_list(ctx, key, *left, *count);
+            (Ok(reply), rewrite)
+        }
+        Op::ZPop {
+            max,
+            count: Some(count),
+        } => {
+            let (reply, rewrite) = super::mpop::pop_zset(ctx, key, !*max, *count);
+            (Ok(reply), rewrite)
+        }
+        Op::Pop { left, count: None } => {
             let name = if *left { "LPOP" } else { "RPOP" };
             let argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
             let r = run(ctx, &argv).map(|v| Reply::Array(vec![Reply::Bulk(key.clone()), v]));
@@ -335,7 +359,7 @@ fn serve_list_zset(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<B
             let r = run(ctx, &argv);
             (r, argv)
         }
-        Op::ZPop { max } => {
+        Op::ZPop { max, count: None } => {
             let name = if *max { "ZPOPMAX" } else { "ZPOPMIN" };
             let argv = vec![Bytes::from_static(name.as_bytes()), key.clone()];
             let r = run(ctx, &argv).map(|v| match v {
@@ -351,8 +375,9 @@ fn serve_list_zset(ctx: &mut Ctx<'_>, key: &Bytes, op: &Op) -> (CmdResult, Vec<B
     }
 }
 
-/// The shared body: serve now from the first key with data, or block.
-fn generic(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: Op) -> CmdResult {
+/// The shared body: serve now from the first key with data, or block. The timeout is parsed
+/// first (after the caller's own arguments), as Redis does.
+pub fn pop_or_block(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: Op) -> CmdResult {
     let deadline = parse_timeout(timeout, ctx.node.clock.mono_ms())?;
     for key in keys {
         expire_key(ctx, key);
@@ -369,6 +394,8 @@ fn generic(ctx: &mut Ctx<'_>, keys: &[Bytes], timeout: &[u8], op: Op) -> CmdResu
         return reply;
     }
     if ctx.client.in_exec {
+        // Nothing popped: nothing to replicate.
+        ctx.client.rewrite = Some(Vec::new());
         return Ok(op.no_block_reply());
     }
     let req = BlockedReq {
@@ -390,25 +417,57 @@ fn pop_keys(argv: &[Bytes]) -> (&[Bytes], &[u8]) {
 /// BLPOP key [key ...] timeout
 fn blpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (keys, timeout) = pop_keys(argv);
-    generic(ctx, keys, timeout, Op::Pop { left: true })
+    pop_or_block(
+        ctx,
+        keys,
+        timeout,
+        Op::Pop {
+            left: true,
+            count: None,
+        },
+    )
 }
 
 /// BRPOP key [key ...] timeout
 fn brpop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (keys, timeout) = pop_keys(argv);
-    generic(ctx, keys, timeout, Op::Pop { left: false })
+    pop_or_block(
+        ctx,
+        keys,
+        timeout,
+        Op::Pop {
+            left: false,
+            count: None,
+        },
+    )
 }
 
 /// BZPOPMIN key [key ...] timeout
 fn bzpopmin(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (keys, timeout) = pop_keys(argv);
-    generic(ctx, keys, timeout, Op::ZPop { max: false })
+    pop_or_block(
+        ctx,
+        keys,
+        timeout,
+        Op::ZPop {
+            max: false,
+            count: None,
+        },
+    )
 }
 
 /// BZPOPMAX key [key ...] timeout
 fn bzpopmax(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let (keys, timeout) = pop_keys(argv);
-    generic(ctx, keys, timeout, Op::ZPop { max: true })
+    pop_or_block(
+        ctx,
+        keys,
+        timeout,
+        Op::ZPop {
+            max: true,
+            count: None,
+        },
+    )
 }
 
 fn parse_side(arg: &[u8]) -> Result<bool, CmdError> {
@@ -430,7 +489,7 @@ fn blmove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         from_left,
         to_left,
     };
-    generic(ctx, &argv[1..2], &argv[5], op)
+    pop_or_block(ctx, &argv[1..2], &argv[5], op)
 }
 
 /// BRPOPLPUSH source destination timeout
@@ -440,7 +499,7 @@ fn brpoplpush(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         from_left: false,
         to_left: true,
     };
-    generic(ctx, &argv[1..2], &argv[3], op)
+    pop_or_block(ctx, &argv[1..2], &argv[3], op)
 }
 
 #[cfg(test)]

@@ -96,6 +96,20 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
         handler: on_off,
     },
     SubSpec {
+        name: "client|reply",
+        arity: 3,
+        flags: CONN,
+        summary: "Instruct the server whether to reply to commands",
+        handler: reply,
+    },
+    SubSpec {
+        name: "client|unblock",
+        arity: -3,
+        flags: flags::ADMIN | CONN,
+        summary: "Unblock a client blocked in a blocking command from a different connection",
+        handler: unblock,
+    },
+    SubSpec {
         name: "client|help",
         arity: 2,
         flags: CONN,
@@ -106,6 +120,70 @@ pub const SUBCOMMANDS: &[SubSpec] = &[
 
 fn client(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     subcmd::dispatch(ctx, argv, SUBCOMMANDS)
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`: ON answers OK; OFF and SKIP answer nothing (SKIP while OFF
+/// changes nothing). The mode is applied to each reply by `Node::filter_reply`.
+fn reply(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    use crate::node::ReplyMode;
+    let mode = &mut ctx.client.reply_mode;
+    if eq_ignore_case(&argv[2], "on") {
+        *mode = ReplyMode::On;
+        Ok(Reply::ok())
+    } else if eq_ignore_case(&argv[2], "off") {
+        *mode = ReplyMode::Off;
+        Ok(Reply::NoReply)
+    } else if eq_ignore_case(&argv[2], "skip") {
+        if *mode != ReplyMode::Off {
+            *mode = ReplyMode::SkipNext;
+        }
+        Ok(Reply::NoReply)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: ends the wait of a client blocked on keys (BLPOP,
+/// BZMPOP, XREAD ... BLOCK) as if its timeout had passed, or with an -UNBLOCKED error; answers
+/// 1 if that client was blocked, else 0. The reply reaches the client through its push
+/// channel, as a served blocked client's does.
+fn unblock(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            super::error::quote_arg(&argv[1], 128)
+        )));
+    }
+    let error = match argv.get(3) {
+        None => false,
+        Some(a) if eq_ignore_case(a, "timeout") => false,
+        Some(a) if eq_ignore_case(a, "error") => true,
+        Some(_) => {
+            return Err(CmdError::other(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = parse_i64(&argv[2]).ok_or(CmdError::NotInteger)?;
+    let Some(req) = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.node.blocking.unblock(id))
+    else {
+        return Ok(Reply::Integer(0));
+    };
+    let reply = if error {
+        let stats = &mut ctx.node.stats;
+        stats.total_error_replies += 1;
+        *stats.errors.entry("UNBLOCKED".to_string()).or_default() += 1;
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        req.op.timeout_reply()
+    };
+    let woff = ctx.node.repl.offset;
+    ctx.node
+        .hub
+        .send(id as u64, crate::pubsub::ClientMsg::Unblock { reply, woff });
+    Ok(Reply::Integer(1))
 }
 
 /// `CLIENT PAUSE timeout [WRITE|ALL]`: until `timeout` ms from now, commands of normal
@@ -501,8 +579,12 @@ const HELP: &[&str] = &[
     "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",
     "    Will not touch LRU/LFU stats when this mode is on.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
 ];
 
 fn help(_ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {

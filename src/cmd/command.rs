@@ -103,6 +103,7 @@ fn flag_words(bits: u32) -> Vec<Reply> {
         (flags::READONLY, "readonly"),
         (flags::DENYOOM, "denyoom"),
         (flags::ADMIN, "admin"),
+        (flags::BLOCKING, "blocking"),
         (flags::STALE, "stale"),
         (flags::FAST, "fast"),
         (flags::NO_AUTH, "no_auth"),
@@ -246,7 +247,10 @@ fn spec_info(spec: &'static CommandSpec) -> Reply {
         .iter()
         .map(|s| sub_info(s, spec.group))
         .collect();
-    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 {
+    // SORT's sorted key has a fixed place (its STORE key and BY / GET keys do not): Redis
+    // prints 1 1 1 for SORT and SORT_RO.
+    let fixed_first = matches!(spec.name, "sort" | "sort_ro");
+    let (first, last, step) = if spec.flags & flags::MOVABLE_KEYS != 0 && !fixed_first {
         (0, 0, 0)
     } else {
         (spec.keys.first, spec.keys.last, spec.keys.step)
@@ -320,7 +324,11 @@ fn container_group(sub: &SubSpec) -> &'static str {
 fn since(name: &str) -> &'static str {
     match name {
         "hello" | "acl" | "client|info" | "client|no-evict" => "6.0.0",
-        "command|docs" | "command|list" | "lcs" | "expiretime" | "pexpiretime" => "7.0.0",
+        "command|docs" | "command|list" | "lcs" | "expiretime" | "pexpiretime" | "sort_ro"
+        | "lmpop" | "blmpop" | "zmpop" | "bzmpop" => "7.0.0",
+        "zrandmember" => "6.2.0",
+        "client|unblock" => "5.0.0",
+        "client|reply" => "3.2.0",
         "client|no-touch" => "7.2.0",
         "client" | "client|list" | "client|kill" | "client|getname" | "client|setname"
         | "config" | "config|get" | "config|set" | "config|resetstat" => "2.0.0",
@@ -484,7 +492,7 @@ mod tests {
         let mut t = TestNode::new();
         assert_eq!(
             t.run_text(&["COMMAND", "INFO", "ping", "nosuch"]),
-            "*2\r\n*10\r\n$4\r\nping\r\n:-1\r\n*2\r\n+stale\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
+            "*2\r\n*10\r\n$4\r\nping\r\n:-1\r\n*1\r\n+fast\r\n:0\r\n:0\r\n:0\r\n*2\r\n+@fast\r\n+@connection\r\n*0\r\n*0\r\n*0\r\n$-1\r\n"
         );
         assert_eq!(
             t.run_text(&["COMMAND", "INFO", "config|get"]),
@@ -511,7 +519,7 @@ mod tests {
         let client = t.run_text(&["COMMAND", "DOCS", "client"]);
         assert!(
             client.contains(
-                "$11\r\nsubcommands\r\n*22\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
+                "$11\r\nsubcommands\r\n*26\r\n$9\r\nclient|id\r\n*6\r\n$7\r\nsummary\r\n"
             ),
             "{client}"
         );

@@ -15,6 +15,7 @@ pub mod cluster_atomic;
 pub mod command;
 pub mod configcmd;
 pub mod debug_cluster;
+pub mod debug_test;
 pub mod digest;
 pub mod dump;
 pub mod error;
@@ -23,8 +24,10 @@ pub mod hashes;
 pub mod hll;
 pub mod info;
 pub mod keys;
+pub mod lcs;
 pub mod lists;
 pub mod migrate;
+pub mod mpop;
 pub mod object;
 pub mod persist;
 pub mod pubsub;
@@ -32,10 +35,12 @@ pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod subcmd;
 pub mod tx;
+pub mod zrandmember;
 pub mod zsets;
 
 pub use error::CmdError;
@@ -73,6 +78,8 @@ pub mod flags {
     pub const NO_CLUSTER_ROUTE: u32 = 1 << 7;
     /// Keys follow a numkeys argument at `first` (handled by the command's own key finder).
     pub const MOVABLE_KEYS: u32 = 1 << 8;
+    /// May block the client (BLPOP, BZMPOP, XREAD ... BLOCK): COMMAND INFO shows `blocking`.
+    pub const BLOCKING: u32 = 1 << 9;
 }
 
 /// Where a command's keys are in its argv: Redis's (firstkey, lastkey, step). `first == 0` means
@@ -183,6 +190,8 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
     strings::COMMANDS
         .iter()
         .chain(keys::COMMANDS.iter())
+        .chain(sort::COMMANDS.iter())
+        .chain(lcs::COMMANDS.iter())
         .chain(server::COMMANDS.iter())
         .chain(info::COMMANDS.iter())
         .chain(configcmd::COMMANDS.iter())
@@ -195,12 +204,14 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
         .chain(hashes::COMMANDS.iter())
         .chain(sets::COMMANDS.iter())
         .chain(zsets::COMMANDS.iter())
+        .chain(zrandmember::COMMANDS.iter())
         .chain(geo::COMMANDS.iter())
         .chain(replication::COMMANDS.iter())
         .chain(persist::COMMANDS.iter())
         .chain(tx::COMMANDS.iter())
         .chain(pubsub::COMMANDS.iter())
         .chain(blocking::COMMANDS.iter())
+        .chain(mpop::COMMANDS.iter())
         .chain(object::COMMANDS.iter())
         .chain(streams::COMMANDS.iter())
         .chain(bits::COMMANDS.iter())
@@ -248,6 +259,7 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
         | "fcall_ro" => numkeys_at(2, 3, &[]),
         "migrate" => migrate::key_positions(argv),
+        "sort" => sort::key_positions(argv),
         "georadius" => geo::radius_key_positions(argv, 6),
         "georadiusbymember" => geo::radius_key_positions(argv, 5),
         "xread" | "xreadgroup" => streams::read_key_positions(argv),

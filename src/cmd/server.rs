@@ -15,7 +15,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "ping",
         -1,
-        flags::FAST | flags::STALE,
+        // Not STALE: a replica with replica-serve-stale-data no refuses PING, as Redis's does.
+        flags::FAST,
         "connection",
         "Ping the server",
         ping,
@@ -23,7 +24,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "echo",
         2,
-        flags::FAST,
+        flags::FAST | flags::STALE,
         "connection",
         "Echo the given string",
         echo,
@@ -39,7 +40,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "select",
         2,
-        flags::FAST,
+        flags::FAST | flags::STALE,
         "connection",
         "Change the selected database for the current connection",
         select,
@@ -266,8 +267,15 @@ const DEBUG_HELP: &[&str] = &[
     "    it is used instead of the 'key' prefix. These are not propagated to",
     "    replicas. Cluster slots are not respected so keys not belonging to the",
     "    current node can be created in cluster mode.",
+    "PROTOCOL <type>",
+    "    Reply with a test value of the specified type. <type> can be: string,",
+    "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+    "    true, false.",
     "SET-ACTIVE-EXPIRE <0|1>",
     "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+    "QUICKLIST-PACKED-THRESHOLD <size>",
+    "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+    "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
 ];
 
 /// True when `enable-debug-command` lets this client run DEBUG: `yes`, or `local` from a
@@ -315,6 +323,10 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         // Redis reads the flag with atoi: any non-zero number enables.
         ctx.node.active_expire_enabled = parse_i64(&argv[2]).unwrap_or(0) != 0;
         Ok(Reply::ok())
+    } else if eq_ignore_case(sub, "protocol") && argc == 3 {
+        super::debug_test::protocol(ctx.proto(), &argv[2])
+    } else if eq_ignore_case(sub, "quicklist-packed-threshold") && argc == 3 {
+        super::debug_test::quicklist_packed_threshold(&argv[2])
     } else if eq_ignore_case(sub, "error") && argc == 3 {
         Ok(Reply::Error(
             String::from_utf8_lossy(&argv[2]).into_owned().into(),

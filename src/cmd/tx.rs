@@ -37,6 +37,10 @@ const fn spec(
     }
 }
 
+/// Commands refused while a transaction is open (Redis's CMD_NO_MULTI): they would block or
+/// end the server in the middle of EXEC.
+pub const NO_MULTI: &[&str] = &["psync", "save", "shutdown", "sync"];
+
 pub const COMMANDS: &[CommandSpec] = &[
     spec(
         "multi",

@@ -199,6 +199,12 @@ pub fn reply_to_frame(r: &Reply, proto: Protocol) -> Frame {
             data: b.clone(),
         },
         Reply::Verbatim(b) => Frame::Bulk(b.clone()),
+        // Pre-encoded bytes: their first frame (a shape this reader does not parse, such as an
+        // attribute, reads as a null).
+        Reply::Raw(b) => parse_frame(&mut BytesMut::from(&b[..]))
+            .ok()
+            .flatten()
+            .unwrap_or(Frame::Null),
     }
 }
 

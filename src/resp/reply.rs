@@ -50,6 +50,10 @@ pub enum Reply {
     Verbatim(Bytes),
     /// RESP3 `>n` push (pub/sub messages); an array in RESP2.
     Push(Vec<Reply>),
+    /// Bytes already encoded for the calling client's protocol, written as they are: the RESP3
+    /// shapes no command but DEBUG PROTOCOL produces (big numbers, attributes, a push followed by
+    /// a reply), built by that handler alone.
+    Raw(Bytes),
     /// Nothing is written (PSYNC, whose answer is part of the replication feed; a blocked WAIT,
     /// answered later).
     NoReply,
@@ -149,6 +153,7 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(b) => bulk(out, b'$', b),
+            Reply::Raw(b) => out.put_slice(b),
             Reply::NoReply => {}
         }
     }

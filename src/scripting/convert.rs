@@ -93,6 +93,8 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value
             single(lua, "verbatim_string", Value::Table(t))?
         }
         Reply::Verbatim(b) => string(b)?,
+        // Only DEBUG PROTOCOL answers pre-encoded bytes, and scripts may not call DEBUG.
+        Reply::Raw(b) => string(b)?,
     })
 }
 
