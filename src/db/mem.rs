@@ -6,7 +6,7 @@
 //! what its own structures take, updated on every insert, delete and in-place change and never
 //! computed by a walk. The figures are estimates of keyslot's real layout on glibc malloc:
 //!
-//! - a key: one 8-byte bucket of its slot's hash table at hashbrown's 7/8 load, and its node
+//! - a key: one 4-byte bucket of its slot's hash table at hashbrown's 7/8 load, and its node
 //!   (key + [`super::Entry`], whose inline `expire_ms` is the "expire entry": there is no second
 //!   table), with a long key's boxed bytes (see `table`);
 //! - a string value: its bytes' allocation and the shared header a read gives it;
@@ -48,9 +48,9 @@ const fn table_slot(t: usize) -> usize {
     (t + 1) * 8 / 7
 }
 
-/// The fixed cost of a key: its bucket (a node pointer) and its node.
-pub const KEY_OVERHEAD: usize =
-    table_slot(std::mem::size_of::<usize>()) + alloc_bytes(super::table::NODE_BYTES);
+/// The fixed cost of a key: its bucket (a slab index) and its node (in a slab page: no malloc
+/// overhead of its own).
+pub const KEY_OVERHEAD: usize = table_slot(std::mem::size_of::<u32>()) + super::table::NODE_BYTES;
 
 /// Per element of a list (a `VecDeque<Bytes>` slot).
 const LIST_ELEMENT: usize = std::mem::size_of::<Bytes>();
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_small_string_key_costs_about_what_the_benchmark_measured() {
-        // bench/RESULTS.md measured ~130 bytes of RSS per `key:N` -> 16-byte value (a read
+        // bench/RESULTS.md measured ~122 bytes of RSS per `key:N` -> 16-byte value (a read
         // adds the value's shared header, counted here).
         let v = Value::Str(Bytes::from_static(b"0123456789abcdef"));
         let n = entry_bytes(b"key:123456", &v);

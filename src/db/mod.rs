@@ -22,7 +22,7 @@ pub use value::Value;
 
 use crate::slot::{key_slot, SLOT_COUNT};
 use bytes::Bytes;
-use table::{Node, SlotTable, Upsert};
+use table::{Node, Slab, SlotTable, Upsert};
 
 type Hasher = ahash::RandomState;
 
@@ -91,22 +91,21 @@ impl PartialEq for Entry {
     }
 }
 
-/// A key handed out by [`Db::get_mut`]: where its node is (slot, hash, address) and its size
-/// then. The address identifies the node without a copy of the key (nodes are boxed and never
-/// move; nothing can remove one before the next `&mut self` call settles it).
+/// A key handed out by [`Db::get_mut`]: its node's slab index (stable; nothing can remove the
+/// node before the next `&mut self` call settles it) and its size then.
 #[derive(Debug, Clone, Copy)]
 struct Pending {
-    slot: usize,
-    hash: u64,
-    addr: usize,
+    index: u32,
     before: usize,
 }
 
 /// Database 0 of a node.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Db {
-    /// Every key with its entry, in the table of its hash slot (indexed by slot).
+    /// Every key, in the table of its hash slot (indexed by slot).
     slots: Vec<SlotTable>,
+    /// The nodes (key + entry) the slot tables point at.
+    slab: Slab,
     /// Number of keys.
     len: usize,
     /// Number of keys with a TTL (INFO keyspace `expires=`).
@@ -136,27 +135,6 @@ pub struct Db {
     last_now_ms: u64,
 }
 
-/// A copy has its own nodes: a pending in-place change is counted into the copy's total
-/// (its node address would mean nothing there).
-impl Clone for Db {
-    fn clone(&self) -> Db {
-        Db {
-            slots: self.slots.clone(),
-            len: self.len,
-            volatile: self.volatile,
-            expire_cursor: self.expire_cursor,
-            hasher: self.hasher.clone(),
-            expiry: self.expiry,
-            expired_log: self.expired_log.clone(),
-            used_bytes: self.used_bytes(),
-            pending: None,
-            access: self.access,
-            coin: self.coin.clone(),
-            last_now_ms: self.last_now_ms,
-        }
-    }
-}
-
 /// Sampling starts within this many keys of a slot's iteration order (walking to a random
 /// position of a slot holding a million hash-tagged keys would cost a million steps).
 pub const SAMPLE_WINDOW: usize = 64;
@@ -183,6 +161,7 @@ impl Db {
         );
         Db {
             slots: (0..SLOT_COUNT).map(|_| SlotTable::default()).collect(),
+            slab: Slab::default(),
             len: 0,
             volatile: 0,
             expire_cursor: 0,
@@ -213,13 +192,21 @@ impl Db {
     #[inline]
     fn node(&self, key: &[u8]) -> Option<&Node> {
         let (slot, hash) = self.locate(key);
-        self.slots[slot].find(hash, key)
+        let i = self.slots[slot].find(&self.slab, hash, key)?;
+        self.slab.get(i)
+    }
+
+    /// A key's slab index.
+    #[inline]
+    fn index(&self, key: &[u8]) -> Option<(usize, u32)> {
+        let (slot, hash) = self.locate(key);
+        Some((slot, self.slots[slot].find(&self.slab, hash, key)?))
     }
 
     /// The size now of the node a pending change points at (0 if it is gone).
     fn pending_now(&self, p: &Pending) -> usize {
-        self.slots[p.slot]
-            .find_by_addr(p.hash, p.addr)
+        self.slab
+            .get(p.index)
             .map_or(0, |n| mem::entry_bytes(n.key(), &n.entry.value))
     }
 
@@ -319,8 +306,8 @@ impl Db {
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
-        let (slot, hash) = self.locate(key);
-        let e = &mut self.slots[slot].find_mut(hash, key)?.entry;
+        let (_, i) = self.index(key)?;
+        let e = &mut self.slab.get_mut(i)?.entry;
         e.lru = access.touched(e.lru, now_ms, coin);
         Some(e)
     }
@@ -342,16 +329,13 @@ impl Db {
         if self.expire_if_needed(key, now_ms) {
             return None;
         }
-        let (slot, hash) = self.locate(key);
-        self.slots[slot].find(hash, key)?;
+        let (_, i) = self.index(key)?;
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
-        let node = self.slots[slot].find_mut(hash, key)?;
+        let node = self.slab.get_mut(i)?;
         self.pending = Some(Pending {
-            slot,
-            hash,
-            addr: std::ptr::from_ref::<Node>(node) as usize,
+            index: i,
             before: mem::entry_bytes(key, &node.entry.value),
         });
         let e = &mut node.entry;
@@ -380,6 +364,7 @@ impl Db {
         let hasher = &self.hasher;
         let mut value = Some(value);
         let upsert = self.slots[slot].upsert(
+            &mut self.slab,
             hash,
             &key,
             || Entry {
@@ -432,7 +417,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.settle();
         let (slot, hash) = self.locate(key);
-        let entry = self.slots[slot].remove(hash, key)?;
+        let entry = self.slots[slot].remove(&mut self.slab, hash, key)?;
         self.len -= 1;
         let size = mem::entry_bytes(key, &entry.value);
         self.used_bytes = self.used_bytes.saturating_sub(size);
@@ -443,8 +428,10 @@ impl Db {
     /// Sets or clears a live key's expire time; false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], expire_ms: Option<u64>, now_ms: u64) -> bool {
         self.expire_if_needed(key, now_ms);
-        let (slot, hash) = self.locate(key);
-        let Some(node) = self.slots[slot].find_mut(hash, key) else {
+        let Some((slot, i)) = self.index(key) else {
+            return false;
+        };
+        let Some(node) = self.slab.get_mut(i) else {
             return false;
         };
         let entry = &mut node.entry;
@@ -462,6 +449,7 @@ impl Db {
         for s in &mut self.slots {
             s.clear();
         }
+        self.slab.clear();
         self.volatile = 0;
     }
 
@@ -470,17 +458,21 @@ impl Db {
         self.slots.get(slot as usize).map_or(0, SlotTable::len)
     }
 
+    /// The nodes of a slot, in its table's order.
+    #[inline]
+    fn slot_nodes(&self, slot: usize) -> impl Iterator<Item = &Node> + Clone {
+        self.slots[slot].indices().filter_map(|i| self.slab.get(i))
+    }
+
     /// Up to `count` keys of a slot.
     pub fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Bytes> {
-        self.slots
-            .get(slot as usize)
-            .map(|s| {
-                s.iter()
-                    .take(count)
-                    .map(|n| Bytes::copy_from_slice(n.key()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        if slot as usize >= SLOT_COUNT {
+            return Vec::new();
+        }
+        self.slot_nodes(slot as usize)
+            .take(count)
+            .map(|n| Bytes::copy_from_slice(n.key()))
+            .collect()
     }
 
     /// Deletes every key of a slot (a slot this node lost); returns how many.
@@ -494,21 +486,18 @@ impl Db {
 
     /// Every key (KEYS). Order: slot by slot.
     pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
-        self.slots.iter().flat_map(|s| s.iter().map(Node::key))
+        (0..SLOT_COUNT).flat_map(|s| self.slot_nodes(s).map(Node::key))
     }
 
     /// Every key with its entry (replication snapshots, digests). Order: slot by slot.
     pub fn entries(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.slots
-            .iter()
-            .flat_map(|s| s.iter().map(|n| (n.key(), &n.entry)))
+        (0..SLOT_COUNT).flat_map(|s| self.slot_nodes(s).map(|n| (n.key(), &n.entry)))
     }
 
     /// The keys of one slot as owned copies, appended to `out`.
     fn extend_with_slot(&self, slot: usize, out: &mut Vec<Bytes>) {
         out.extend(
-            self.slots[slot]
-                .iter()
+            self.slot_nodes(slot)
                 .map(|n| Bytes::copy_from_slice(n.key())),
         );
     }
@@ -560,13 +549,11 @@ impl Db {
         (0..SLOT_COUNT)
             .map(|i| (start + i) % SLOT_COUNT)
             .find_map(|s| {
-                let table = &self.slots[s];
-                let n = table.len();
+                let n = self.slots[s].len();
                 if n == 0 {
                     None
                 } else {
-                    table
-                        .iter()
+                    self.slot_nodes(s)
                         .nth(((pick >> 14) % n as u64) as usize)
                         .map(|node| Bytes::copy_from_slice(node.key()))
                 }
@@ -603,7 +590,8 @@ impl Db {
                 let len = s.len();
                 let skip = (offset_pick % len.min(SAMPLE_WINDOW) as u64) as usize;
                 offset_pick = offset_pick.rotate_right(7) ^ slot as u64;
-                for node in s.iter().skip(skip).chain(s.iter().take(skip)) {
+                let nodes = self.slot_nodes(slot);
+                for node in nodes.clone().skip(skip).chain(nodes.take(skip)) {
                     checks += 1;
                     let eligible = !volatile_only || node.entry.expire_ms().is_some();
                     if eligible {
@@ -636,7 +624,7 @@ impl Db {
             if self.slots[slot].volatile == 0 {
                 continue;
             }
-            for node in self.slots[slot].iter() {
+            for node in self.slot_nodes(slot) {
                 checked += 1;
                 if node.entry.expire_ms().is_some_and(|t| t <= now_ms) {
                     expired.push(Bytes::copy_from_slice(node.key()));

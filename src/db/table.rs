@@ -1,14 +1,15 @@
-//! The keyspace's storage: one hash table per hash slot, each bucket a pointer to a node that
-//! holds the key and its [`Entry`] in one allocation.
+//! The keyspace's storage: one hash table per hash slot, each bucket the 4-byte index of a node
+//! (the key and its [`Entry`]) in a slab of fixed pages.
 //!
 //! Why this layout (bench/RESULTS.md, "Memory"): a key used to live in a global
 //! `HashMap<Bytes, Entry>` (88-byte buckets) *and* in its slot's `HashSet<Bytes>` (32-byte
 //! buckets), with its bytes in a third allocation behind a shared `Bytes` header. Per-slot
 //! tables (as Redis 8's kvstore) make the slot index free: the table of slot `s` *is* the list
-//! of its keys. Buckets are 8-byte pointers, so a table's load factor (a slot of ~60 keys sits in
-//! 128 buckets) costs little, and nodes never move when a table grows, which also keeps the
-//! iteration order of a slot what the old per-slot sets gave (same hashes, same bucket rules).
-//! Short keys (up to [`INLINE_KEY`] bytes, e.g. `key:123456`) are stored in the node itself.
+//! of its keys. Buckets are 4-byte slab indices, so a table's load factor (a slot of ~60 keys
+//! sits in 128 buckets) costs little; nodes sit in 1024-node pages, so they cost no malloc
+//! header or rounding, and never move. A slot's iteration order is what the old per-slot sets
+//! gave (same hashes, same bucket rules). Short keys (up to [`INLINE_KEY`] bytes, e.g.
+//! `key:123456`) are stored in the node itself.
 
 use super::Entry;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
@@ -44,8 +45,7 @@ impl KeyBuf {
     }
 }
 
-/// A key and its entry: the one allocation a key costs (besides its value's own bytes and a
-/// long key's boxed bytes).
+/// A key and its entry, stored in the keyspace's [`Slab`].
 #[derive(Debug, Clone)]
 pub struct Node {
     pub entry: Entry,
@@ -59,7 +59,7 @@ impl Node {
     }
 }
 
-/// Bytes of a node (what [`super::mem`] counts per key).
+/// Bytes of a node (what [`super::mem`] counts per key, with its bucket).
 pub const NODE_BYTES: usize = std::mem::size_of::<Node>();
 
 /// Heap bytes a key's name takes beyond its node: none when inline.
@@ -71,10 +71,77 @@ pub const fn key_heap_bytes(len: usize) -> usize {
     }
 }
 
-/// The keys of one hash slot with their entries.
+/// Nodes per slab page (72 KB pages: big enough that malloc's per-chunk cost vanishes, small
+/// enough that a half-empty last page costs little).
+const PAGE: usize = 1024;
+
+/// Every node of a keyspace, addressed by a `u32` index that never changes while the node
+/// lives. Pages are allocated at their full size once and never move, so a node costs its 72
+/// bytes and no malloc header or rounding; freed indices are reused first.
+#[derive(Debug, Clone, Default)]
+pub struct Slab {
+    pages: Vec<Vec<Option<Node>>>,
+    free: Vec<u32>,
+}
+
+impl Slab {
+    fn insert(&mut self, node: Node) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.pages[i as usize / PAGE][i as usize % PAGE] = Some(node);
+            return i;
+        }
+        if self.pages.last().is_none_or(|p| p.len() == PAGE) {
+            self.pages.push(Vec::with_capacity(PAGE));
+        }
+        let n = self.pages.len() - 1;
+        let page = &mut self.pages[n];
+        page.push(Some(node));
+        // More than u32::MAX keys would need more memory than any node has.
+        (n * PAGE + page.len() - 1) as u32
+    }
+
+    fn take(&mut self, i: u32) -> Option<Node> {
+        let node = self.pages[i as usize / PAGE][i as usize % PAGE].take();
+        if node.is_some() {
+            self.free.push(i);
+        }
+        node
+    }
+
+    /// The node at `i` (every index a table holds is live).
+    #[inline]
+    pub fn get(&self, i: u32) -> Option<&Node> {
+        self.pages
+            .get(i as usize / PAGE)
+            .and_then(|p| p.get(i as usize % PAGE))
+            .and_then(Option::as_ref)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, i: u32) -> Option<&mut Node> {
+        self.pages
+            .get_mut(i as usize / PAGE)
+            .and_then(|p| p.get_mut(i as usize % PAGE))
+            .and_then(Option::as_mut)
+    }
+
+    /// Drops every node and page.
+    pub fn clear(&mut self) {
+        self.pages = Vec::new();
+        self.free = Vec::new();
+    }
+}
+
+/// True if node `i` holds `key`.
+#[inline]
+fn holds(slab: &Slab, i: u32, key: &[u8]) -> bool {
+    slab.get(i).is_some_and(|n| n.key() == key)
+}
+
+/// The keys of one hash slot: indices of their nodes in the [`Slab`] (4-byte buckets).
 #[derive(Debug, Clone, Default)]
 pub struct SlotTable {
-    table: HashTable<Box<Node>>,
+    table: HashTable<u32>,
     /// How many of them carry a TTL; active expiry and volatile sampling skip slots where this
     /// is 0.
     pub volatile: u32,
@@ -99,55 +166,57 @@ impl SlotTable {
         self.table.is_empty()
     }
 
+    /// The slab index of `key`'s node.
     #[inline]
-    pub fn find(&self, hash: u64, key: &[u8]) -> Option<&Node> {
-        self.table.find(hash, |n| n.key() == key).map(|b| &**b)
+    pub fn find(&self, slab: &Slab, hash: u64, key: &[u8]) -> Option<u32> {
+        self.table.find(hash, |&i| holds(slab, i, key)).copied()
     }
 
-    #[inline]
-    pub fn find_mut(&mut self, hash: u64, key: &[u8]) -> Option<&mut Node> {
-        self.table
-            .find_mut(hash, |n| n.key() == key)
-            .map(|b| &mut **b)
-    }
-
-    /// The node at address `addr` (identity, not key compare: see `Db::pending`).
-    pub fn find_by_addr(&self, hash: u64, addr: usize) -> Option<&Node> {
-        self.table
-            .find(hash, |n| std::ptr::from_ref::<Node>(n) as usize == addr)
-            .map(|b| &**b)
-    }
-
-    /// Finds `key`, or inserts it with `make()`'s entry. `rehash` gives a stored node's hash
+    /// Finds `key`, or inserts it with `make()`'s entry. `rehash` gives a stored key's hash
     /// (needed when the table grows).
-    pub fn upsert(
+    pub fn upsert<'a>(
         &mut self,
+        slab: &'a mut Slab,
         hash: u64,
         key: &[u8],
         make: impl FnOnce() -> Entry,
         rehash: impl Fn(&[u8]) -> u64,
-    ) -> Upsert<'_> {
-        match self
-            .table
-            .entry(hash, |n| n.key() == key, |n| rehash(n.key()))
-        {
-            TableEntry::Occupied(o) => Upsert::Existing(&mut o.into_mut().entry),
+    ) -> Upsert<'a> {
+        let found = {
+            let nodes = &*slab;
+            self.table.entry(
+                hash,
+                |&i| holds(nodes, i, key),
+                |&i| nodes.get(i).map_or(0, |n| rehash(n.key())),
+            )
+        };
+        match found {
+            TableEntry::Occupied(o) => {
+                let i = *o.get();
+                match slab.get_mut(i) {
+                    Some(n) => Upsert::Existing(&mut n.entry),
+                    // Unreachable: a table holds live indices only.
+                    None => Upsert::Inserted,
+                }
+            }
             TableEntry::Vacant(v) => {
-                v.insert(Box::new(Node {
+                let i = slab.insert(Node {
                     entry: make(),
                     key: KeyBuf::new(key),
-                }));
+                });
+                v.insert(i);
                 Upsert::Inserted
             }
         }
     }
 
     /// Removes `key`; its entry.
-    pub fn remove(&mut self, hash: u64, key: &[u8]) -> Option<Entry> {
-        match self.table.find_entry(hash, |n| n.key() == key) {
-            Ok(o) => Some(o.remove().0.entry),
-            Err(_) => None,
-        }
+    pub fn remove(&mut self, slab: &mut Slab, hash: u64, key: &[u8]) -> Option<Entry> {
+        let i = match self.table.find_entry(hash, |&i| holds(slab, i, key)) {
+            Ok(o) => o.remove().0,
+            Err(_) => return None,
+        };
+        slab.take(i).map(|n| n.entry)
     }
 
     /// Empties the table, keeping its buckets (as the old per-slot sets' `clear` did).
@@ -156,10 +225,10 @@ impl SlotTable {
         self.volatile = 0;
     }
 
-    /// The nodes in table order.
+    /// The slab indices of the slot's nodes, in table order.
     #[inline]
-    pub fn iter(&self) -> impl Iterator<Item = &Node> + Clone {
-        self.table.iter().map(|b| &**b)
+    pub fn indices(&self) -> impl Iterator<Item = u32> + Clone + '_ {
+        self.table.iter().copied()
     }
 }
 
@@ -168,9 +237,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn node_fits_an_80_byte_chunk() {
+    fn node_is_72_bytes() {
         assert_eq!(NODE_BYTES, 72);
-        assert_eq!(super::super::mem::alloc_bytes(NODE_BYTES), 80);
+        assert_eq!(std::mem::size_of::<Option<Node>>(), 72);
+    }
+
+    #[test]
+    fn slab_reuses_freed_indices() {
+        let node = |k: &[u8]| Node {
+            entry: Entry::new(super::super::Value::Str(bytes::Bytes::new()), None),
+            key: KeyBuf::new(k),
+        };
+        let mut slab = Slab::default();
+        let ids: Vec<u32> = (0..PAGE as u32 + 5)
+            .map(|i| slab.insert(node(&i.to_be_bytes())))
+            .collect();
+        assert_eq!(slab.pages.len(), 2);
+        assert_eq!(
+            slab.get(ids[7]).map(Node::key),
+            Some(&7u32.to_be_bytes()[..])
+        );
+        assert!(slab.take(ids[7]).is_some());
+        assert!(slab.get(ids[7]).is_none());
+        assert_eq!(slab.insert(node(b"again")), ids[7]);
+        assert_eq!(slab.get(ids[7]).map(Node::key), Some(&b"again"[..]));
     }
 
     #[test]
