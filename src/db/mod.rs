@@ -99,9 +99,40 @@ struct Pending {
     before: usize,
 }
 
+/// Keys up to this many bytes are remembered by [`Located`].
+const LOCATED_KEY: usize = 32;
+
+/// The last key located, with its slot and hash: a command looks its key up several times
+/// (expiry check, read or write, replication's look at the result), and the CRC16 and the hash
+/// are computed once. Matched by the key's bytes, so it can never answer for another key.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    /// `LOCATED_KEY + 1` when empty.
+    len: usize,
+    key: [u8; LOCATED_KEY],
+    slot: usize,
+    hash: u64,
+}
+
+impl Located {
+    const EMPTY: Located = Located {
+        len: LOCATED_KEY + 1,
+        key: [0; LOCATED_KEY],
+        slot: 0,
+        hash: 0,
+    };
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<(usize, u64)> {
+        (key.len() == self.len && self.key[..self.len] == *key).then_some((self.slot, self.hash))
+    }
+}
+
 /// Database 0 of a node.
 #[derive(Debug, Clone)]
 pub struct Db {
+    /// See [`Located`].
+    located: Located,
     /// Every key, in the table of its hash slot (indexed by slot).
     slots: Vec<SlotTable>,
     /// The nodes (key + entry) the slot tables point at.
@@ -162,6 +193,7 @@ impl Db {
         Db {
             slots: (0..SLOT_COUNT).map(|_| SlotTable::default()).collect(),
             slab: Slab::default(),
+            located: Located::EMPTY,
             len: 0,
             volatile: 0,
             expire_cursor: 0,
@@ -185,7 +217,48 @@ impl Db {
     /// A key's slot and hash (the one hash every table of this keyspace uses).
     #[inline]
     fn locate(&self, key: &[u8]) -> (usize, u64) {
-        (key_slot(key) as usize, self.hasher.hash_one(key))
+        self.located
+            .get(key)
+            .unwrap_or_else(|| (key_slot(key) as usize, self.hasher.hash_one(key)))
+    }
+
+    /// [`Db::locate`], remembering the answer for the next lookups of the same key.
+    #[inline]
+    fn locate_mut(&mut self, key: &[u8]) -> (usize, u64) {
+        if let Some(found) = self.located.get(key) {
+            return found;
+        }
+        let found = (key_slot(key) as usize, self.hasher.hash_one(key));
+        if key.len() <= LOCATED_KEY {
+            self.located.len = key.len();
+            self.located.key[..key.len()].copy_from_slice(key);
+            (self.located.slot, self.located.hash) = found;
+        }
+        found
+    }
+
+    /// A live key's slab index: an expired key is deleted (master) or hidden (replica serving
+    /// clients) and reads as absent, as [`Db::expire_if_needed`] decides. One table lookup.
+    fn live(&mut self, key: &[u8], now_ms: u64) -> Option<u32> {
+        self.settle();
+        let (slot, hash) = self.locate_mut(key);
+        let i = self.slots[slot].find(&self.slab, hash, key)?;
+        if self.expiry == ExpiryMode::Ignore {
+            return Some(i);
+        }
+        let expired = self
+            .slab
+            .get(i)
+            .and_then(|n| n.entry.expire_ms())
+            .is_some_and(|t| t <= now_ms);
+        if !expired {
+            return Some(i);
+        }
+        if self.expiry == ExpiryMode::Delete {
+            self.expired_log.push(Bytes::copy_from_slice(key));
+            self.remove(key);
+        }
+        None
     }
 
     /// A key's node, without any expiry check or access.
@@ -270,8 +343,10 @@ impl Db {
         if self.expiry == ExpiryMode::Ignore {
             return false;
         }
-        let expired = self
-            .node(key)
+        let (slot, hash) = self.locate_mut(key);
+        let expired = self.slots[slot]
+            .find(&self.slab, hash, key)
+            .and_then(|i| self.slab.get(i))
             .and_then(|n| n.entry.expire_ms())
             .is_some_and(|t| t <= now_ms);
         if expired && self.expiry == ExpiryMode::Delete {
@@ -300,13 +375,10 @@ impl Db {
     /// The live entry of a key (an expired key is deleted and reads as absent); an access
     /// (updates the key's LRU/LFU bits).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
+        let i = self.live(key, now_ms)?;
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
-        let (_, i) = self.index(key)?;
         let e = &mut self.slab.get_mut(i)?.entry;
         e.lru = access.touched(e.lru, now_ms, coin);
         Some(e)
@@ -314,10 +386,8 @@ impl Db {
 
     /// [`Db::get`] without counting an access (OBJECT, a second look at the same key).
     pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
-        self.peek(key)
+        let i = self.live(key, now_ms)?;
+        self.slab.get(i).map(|n| &n.entry)
     }
 
     /// The live entry of a key, for in-place change. Changing `expire_ms` through this reference
@@ -326,10 +396,7 @@ impl Db {
     /// The value's size before is remembered, and its size after counted at the next call
     /// into the keyspace ([`Db::settle`]).
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
-        let (_, i) = self.index(key)?;
+        let i = self.live(key, now_ms)?;
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
@@ -356,7 +423,7 @@ impl Db {
     pub fn insert(&mut self, key: Bytes, value: Value, expire_ms: Option<u64>) {
         self.settle();
         let value = unshared(value);
-        let (slot, hash) = self.locate(&key);
+        let (slot, hash) = self.locate_mut(&key);
         let size = mem::entry_bytes(&key, &value);
         let now_ms = self.last_now_ms;
         let access = self.access;
@@ -416,7 +483,7 @@ impl Db {
     /// Deletes a key whatever its expiry; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.settle();
-        let (slot, hash) = self.locate(key);
+        let (slot, hash) = self.locate_mut(key);
         let entry = self.slots[slot].remove(&mut self.slab, hash, key)?;
         self.len -= 1;
         let size = mem::entry_bytes(key, &entry.value);
@@ -444,6 +511,7 @@ impl Db {
     /// Deletes every key.
     pub fn clear(&mut self) {
         self.pending = None;
+        self.located = Located::EMPTY;
         self.used_bytes = 0;
         self.len = 0;
         for s in &mut self.slots {
@@ -672,6 +740,38 @@ mod tests {
         assert!(db.remove(b"key1").is_some());
         assert_eq!(db.slot_len(9189), 0);
         assert!(db.is_empty());
+    }
+
+    #[test]
+    fn lookups_follow_the_expiry_mode_and_never_mix_up_keys() {
+        let mut db = Db::new(2);
+        // Same length, different slots and hashes: the remembered location must not answer
+        // for the other key.
+        db.insert(Bytes::from_static(b"key:1"), s("one"), None);
+        db.insert(Bytes::from_static(b"key:2"), s("two"), Some(100));
+        for _ in 0..2 {
+            for (k, v) in [(&b"key:1"[..], "one"), (&b"key:2"[..], "two")] {
+                assert_eq!(db.get(k, 50).map(|e| e.value.clone()), Some(s(v)));
+            }
+        }
+        db.expiry = ExpiryMode::Ignore;
+        assert!(db.get(b"key:2", 200).is_some());
+        db.expiry = ExpiryMode::HideOnly;
+        assert!(db.get(b"key:2", 200).is_none());
+        assert!(db.get_mut(b"key:2", 200).is_none());
+        assert_eq!(db.len(), 2);
+        assert!(db.take_expired().is_empty());
+        db.expiry = ExpiryMode::Delete;
+        assert!(db.get_untouched(b"key:2", 200).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.take_expired(), vec![Bytes::from_static(b"key:2")]);
+        assert_eq!(db.slot_len(key_slot(b"key:2")), 0);
+        // A long key (not remembered, not inline) works the same.
+        let long = Bytes::from(vec![b'x'; 100]);
+        db.insert(long.clone(), s("l"), None);
+        assert!(db.get(&long, 0).is_some());
+        assert!(db.remove(&long).is_some());
+        assert_eq!(db.len(), 1);
     }
 
     #[test]
