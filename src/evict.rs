@@ -450,7 +450,7 @@ mod tests {
         // (LRU and LFU scores also read the clock, which is real in a TestNode.)
         for policy in ["allkeys-random", "volatile-random", "volatile-ttl"] {
             let keys = |t: &crate::node::testing::TestNode| {
-                let mut k: Vec<Bytes> = t.node.db.keys().cloned().collect();
+                let mut k: Vec<Bytes> = t.node.db.keys().map(Bytes::copy_from_slice).collect();
                 k.sort();
                 k
             };

@@ -326,6 +326,16 @@ fn volatile_ttl_evicts_the_nearest_expiry_first() {
     assert!(first_tenth <= 30, "{first_tenth}");
 }
 
+/// used_memory taken by one key as [`fill`] writes them (stored, measured, deleted).
+fn key_cost(c: &mut redis::Connection, ttl: Option<u64>) -> u64 {
+    let before = used(c);
+    fill(c, "probe", 0..100, ttl, u64::MAX);
+    let cost = used(c).saturating_sub(before) / 100;
+    let _: () = redis::cmd("FLUSHALL").query(c).expect("FLUSHALL");
+    assert!(cost > 0, "SETs must take memory");
+    cost
+}
+
 /// Runs `GET` on the hot keys `rounds` times.
 fn touch_hot(c: &mut redis::Connection, hot: std::ops::Range<u64>, rounds: usize) {
     for _ in 0..rounds {
@@ -346,7 +356,11 @@ fn lru_keeps_the_recently_touched_hot_set() {
     for (policy, ttl) in [("allkeys-lru", None), ("volatile-lru", Some(100_000))] {
         let s = keyslot(&dir, &[]);
         let mut c = conn(&s);
-        let max = limit(&mut c, 1_600_000, policy);
+        // Room for about 4000 keys of this shape, so that the 3600 hot and cold keys fill
+        // most of it and the 2500 new ones must evict (sized from the server's own per-key
+        // cost, which follows its memory layout).
+        let room = 4000 * key_cost(&mut c, ttl);
+        let max = limit(&mut c, room, policy);
         // The hot keys and a cold set that fills most of the room.
         fill(&mut c, "hot", 0..100, ttl, max);
         fill(&mut c, "cold", 0..3500, ttl, max);

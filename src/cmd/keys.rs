@@ -561,7 +561,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             db.peek(k)
                 .is_some_and(|e| e.expire_ms().is_none_or(|t| t > now))
         })
-        .map(|k| Reply::Bulk(k.clone()))
+        .map(|k| Reply::Bulk(Bytes::copy_from_slice(k)))
         .collect();
     Ok(Reply::Array(out))
 }

@@ -235,9 +235,16 @@ fn overwrite(ctx: &mut Ctx<'_>, key: &Bytes, value: Bytes) {
 }
 
 /// Sets a string key, dropping any TTL (Redis's setKey; an expired old value counts as expired).
+/// The value is stored as a copy of its own: cloning the argument would give it a shared
+/// header for as long as the key lives (see `db::unshared`; big arguments are not copied).
 fn set_plain(ctx: &mut Ctx<'_>, key: &Bytes, value: &Bytes) {
     expire_key(ctx, key);
-    ctx.db.insert(key.clone(), Value::Str(value.clone()), None);
+    let value = if value.len() < crate::resp::request::BIG_ARG_BYTES {
+        Bytes::copy_from_slice(value)
+    } else {
+        value.clone()
+    };
+    ctx.db.insert(key.clone(), Value::Str(value), None);
 }
 
 /// A bulk reply for an optional value (nil when missing).

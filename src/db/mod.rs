@@ -1,9 +1,10 @@
 //! The keyspace: values, expiry, and a per-slot key index.
 //!
-//! One map from key to [`Entry`]. Beside it, each of the 16384 hash slots keeps the set of its
-//! keys, so CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT, SCAN and dropping a lost slot's keys never
-//! walk the whole keyspace. Hashing is keyed with seeds from the node's RNG: iteration order is
-//! unpredictable to clients (no hash flooding) yet replays exactly in the simulator.
+//! Each of the 16384 hash slots has its own hash table from key to [`Entry`] (see [`table`]), so
+//! CLUSTER COUNTKEYSINSLOT / GETKEYSINSLOT, SCAN and dropping a lost slot's keys never walk the
+//! whole keyspace, and no second index repeats every key. Hashing is keyed with seeds from the
+//! node's RNG: iteration order is unpredictable to clients (no hash flooding) yet replays
+//! exactly in the simulator.
 //!
 //! Expiry is Redis's: a key past its absolute unix-ms deadline is deleted when touched (lazy), and
 //! [`Db::active_expire`] walks slots that hold keys with a TTL in the background.
@@ -13,6 +14,7 @@ pub mod format;
 pub mod hll;
 pub mod mem;
 pub mod stream;
+mod table;
 pub mod value;
 
 pub use access::Access;
@@ -20,7 +22,7 @@ pub use value::Value;
 
 use crate::slot::{key_slot, SLOT_COUNT};
 use bytes::Bytes;
-use std::collections::{HashMap, HashSet};
+use table::{Node, Slab, SlotTable, Upsert};
 
 type Hasher = ahash::RandomState;
 
@@ -34,6 +36,23 @@ pub struct Entry {
     expire: u64,
     /// Redis's 24 LRU/LFU bits (see [`access`]): the last access or the access frequency.
     pub lru: u32,
+}
+
+/// Strings below this size are copied when stored if their buffer is shared (see [`unshared`]);
+/// bigger ones are arguments the parser gave a buffer of their own, not worth a copy.
+const UNSHARE_MAX: usize = crate::resp::request::BIG_ARG_BYTES;
+
+/// A string value as the keyspace keeps it. SET stores a clone of its argument, and cloning a
+/// `Bytes` gives it a 24-byte shared header (a 32-byte malloc chunk) for as long as the key
+/// lives; a copy of a small string costs the same malloc and memcpy as that header and leaves
+/// the stored value with no header at all (the argument is freed with the command).
+fn unshared(value: Value) -> Value {
+    match value {
+        Value::Str(b) if b.len() < UNSHARE_MAX && !b.is_unique() => {
+            Value::Str(Bytes::copy_from_slice(&b))
+        }
+        other => other,
+    }
 }
 
 /// The stored form of an expire time (a deadline of 0 ms, already past, is stored as 1).
@@ -72,21 +91,54 @@ impl PartialEq for Entry {
     }
 }
 
-/// The keys of one hash slot.
-#[derive(Debug, Clone)]
-struct SlotKeys {
-    keys: HashSet<Bytes, Hasher>,
-    /// How many of them carry a TTL; active expiry skips slots where this is 0.
-    volatile: u32,
+/// A key handed out by [`Db::get_mut`]: its node's slab index (stable; nothing can remove the
+/// node before the next `&mut self` call settles it) and its size then.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    index: u32,
+    before: usize,
+}
+
+/// Keys up to this many bytes are remembered by [`Located`].
+const LOCATED_KEY: usize = 32;
+
+/// The last key located, with its slot and hash: a command looks its key up several times
+/// (expiry check, read or write, replication's look at the result), and the CRC16 and the hash
+/// are computed once. Matched by the key's bytes, so it can never answer for another key.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    /// `LOCATED_KEY + 1` when empty.
+    len: usize,
+    key: [u8; LOCATED_KEY],
+    slot: usize,
+    hash: u64,
+}
+
+impl Located {
+    const EMPTY: Located = Located {
+        len: LOCATED_KEY + 1,
+        key: [0; LOCATED_KEY],
+        slot: 0,
+        hash: 0,
+    };
+
+    #[inline]
+    fn get(&self, key: &[u8]) -> Option<(usize, u64)> {
+        (key.len() == self.len && self.key[..self.len] == *key).then_some((self.slot, self.hash))
+    }
 }
 
 /// Database 0 of a node.
 #[derive(Debug, Clone)]
 pub struct Db {
-    /// Every key and its entry.
-    map: HashMap<Bytes, Entry, Hasher>,
-    /// Per-slot key sets, indexed by slot.
-    slots: Vec<SlotKeys>,
+    /// See [`Located`].
+    located: Located,
+    /// Every key, in the table of its hash slot (indexed by slot).
+    slots: Vec<SlotTable>,
+    /// The nodes (key + entry) the slot tables point at.
+    slab: Slab,
+    /// Number of keys.
+    len: usize,
     /// Number of keys with a TTL (INFO keyspace `expires=`).
     volatile: usize,
     /// The slot the next active-expiry cycle starts at.
@@ -101,10 +153,10 @@ pub struct Db {
     /// and in-place change, never a walk (INFO's used_memory and the maxmemory check read it
     /// before every command).
     used_bytes: usize,
-    /// A key handed out by [`Db::get_mut`] with its size then: the caller may change the value
-    /// in place, so its new size is counted at the next call into the keyspace (or
-    /// [`Db::settle`]). One at a time is enough: the `&mut` borrow ends before the next call.
-    pending: Option<(Bytes, usize)>,
+    /// The key last handed out by [`Db::get_mut`]: the caller may change the value in place,
+    /// so its new size is counted at the next call into the keyspace (or [`Db::settle`]). One
+    /// at a time is enough: the `&mut` borrow ends before the next call.
+    pending: Option<Pending>,
     /// How lookups update a key's access bits (follows maxmemory-policy).
     pub access: Access,
     /// The LFU increment's coin, seeded with the keyspace.
@@ -138,15 +190,11 @@ impl Db {
             seed.rotate_left(31) ^ 0xc2b2_ae3d_27d4_eb4f,
             seed.rotate_left(47) ^ 0x1656_67b1_9e37_79f9,
         );
-        let slots = (0..SLOT_COUNT)
-            .map(|_| SlotKeys {
-                keys: HashSet::with_hasher(hasher.clone()),
-                volatile: 0,
-            })
-            .collect();
         Db {
-            map: HashMap::with_hasher(hasher.clone()),
-            slots,
+            slots: (0..SLOT_COUNT).map(|_| SlotTable::default()).collect(),
+            slab: Slab::default(),
+            located: Located::EMPTY,
+            len: 0,
             volatile: 0,
             expire_cursor: 0,
             hasher,
@@ -160,10 +208,79 @@ impl Db {
         }
     }
 
-    /// Bytes of the empty keyspace's fixed structures (the 16384 slot key sets), which INFO
+    /// Bytes of the empty keyspace's fixed structures (the 16384 slot tables), which INFO
     /// shows as `used_memory_startup`.
     pub const fn fixed_bytes() -> usize {
-        SLOT_COUNT * std::mem::size_of::<SlotKeys>() + std::mem::size_of::<Db>()
+        SLOT_COUNT * std::mem::size_of::<SlotTable>() + std::mem::size_of::<Db>()
+    }
+
+    /// A key's slot and hash (the one hash every table of this keyspace uses).
+    #[inline]
+    fn locate(&self, key: &[u8]) -> (usize, u64) {
+        self.located
+            .get(key)
+            .unwrap_or_else(|| (key_slot(key) as usize, self.hasher.hash_one(key)))
+    }
+
+    /// [`Db::locate`], remembering the answer for the next lookups of the same key.
+    #[inline]
+    fn locate_mut(&mut self, key: &[u8]) -> (usize, u64) {
+        if let Some(found) = self.located.get(key) {
+            return found;
+        }
+        let found = (key_slot(key) as usize, self.hasher.hash_one(key));
+        if key.len() <= LOCATED_KEY {
+            self.located.len = key.len();
+            self.located.key[..key.len()].copy_from_slice(key);
+            (self.located.slot, self.located.hash) = found;
+        }
+        found
+    }
+
+    /// A live key's slab index: an expired key is deleted (master) or hidden (replica serving
+    /// clients) and reads as absent, as [`Db::expire_if_needed`] decides. One table lookup.
+    fn live(&mut self, key: &[u8], now_ms: u64) -> Option<u32> {
+        self.settle();
+        let (slot, hash) = self.locate_mut(key);
+        let i = self.slots[slot].find(&self.slab, hash, key)?;
+        if self.expiry == ExpiryMode::Ignore {
+            return Some(i);
+        }
+        let expired = self
+            .slab
+            .get(i)
+            .and_then(|n| n.entry.expire_ms())
+            .is_some_and(|t| t <= now_ms);
+        if !expired {
+            return Some(i);
+        }
+        if self.expiry == ExpiryMode::Delete {
+            self.expired_log.push(Bytes::copy_from_slice(key));
+            self.remove(key);
+        }
+        None
+    }
+
+    /// A key's node, without any expiry check or access.
+    #[inline]
+    fn node(&self, key: &[u8]) -> Option<&Node> {
+        let (slot, hash) = self.locate(key);
+        let i = self.slots[slot].find(&self.slab, hash, key)?;
+        self.slab.get(i)
+    }
+
+    /// A key's slab index.
+    #[inline]
+    fn index(&self, key: &[u8]) -> Option<(usize, u32)> {
+        let (slot, hash) = self.locate(key);
+        Some((slot, self.slots[slot].find(&self.slab, hash, key)?))
+    }
+
+    /// The size now of the node a pending change points at (0 if it is gone).
+    fn pending_now(&self, p: &Pending) -> usize {
+        self.slab
+            .get(p.index)
+            .map_or(0, |n| mem::entry_bytes(n.key(), &n.entry.value))
     }
 
     /// Bytes the dataset takes (see [`mem`]), the in-place change of a pending
@@ -171,13 +288,7 @@ impl Db {
     pub fn used_bytes(&self) -> usize {
         match &self.pending {
             None => self.used_bytes,
-            Some((key, before)) => {
-                let now = self
-                    .map
-                    .get(key)
-                    .map_or(0, |e| mem::entry_bytes(key, &e.value));
-                (self.used_bytes + now).saturating_sub(*before)
-            }
+            Some(p) => (self.used_bytes + self.pending_now(p)).saturating_sub(p.before),
         }
     }
 
@@ -185,12 +296,9 @@ impl Db {
     /// nothing is pending (one branch); every `&mut self` method calls it first.
     #[inline]
     pub fn settle(&mut self) {
-        if let Some((key, before)) = self.pending.take() {
-            let now = self
-                .map
-                .get(&key)
-                .map_or(0, |e| mem::entry_bytes(&key, &e.value));
-            self.used_bytes = (self.used_bytes + now).saturating_sub(before);
+        if let Some(p) = self.pending.take() {
+            let now = self.pending_now(&p);
+            self.used_bytes = (self.used_bytes + now).saturating_sub(p.before);
         }
     }
 
@@ -217,11 +325,11 @@ impl Db {
 
     /// Number of keys (expired ones not yet collected included, as Redis's DBSIZE).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len == 0
     }
 
     /// Number of keys with a TTL.
@@ -235,15 +343,14 @@ impl Db {
         if self.expiry == ExpiryMode::Ignore {
             return false;
         }
-        let expired = self
-            .map
-            .get(key)
-            .and_then(Entry::expire_ms)
+        let (slot, hash) = self.locate_mut(key);
+        let expired = self.slots[slot]
+            .find(&self.slab, hash, key)
+            .and_then(|i| self.slab.get(i))
+            .and_then(|n| n.entry.expire_ms())
             .is_some_and(|t| t <= now_ms);
         if expired && self.expiry == ExpiryMode::Delete {
-            if let Some((k, _)) = self.map.get_key_value(key) {
-                self.expired_log.push(k.clone());
-            }
+            self.expired_log.push(Bytes::copy_from_slice(key));
             self.remove(key);
         }
         expired
@@ -262,29 +369,25 @@ impl Db {
 
     /// A key's entry without any expiry check (KEYS filters expired keys without deleting them).
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(key)
+        self.node(key).map(|n| &n.entry)
     }
 
     /// The live entry of a key (an expired key is deleted and reads as absent); an access
     /// (updates the key's LRU/LFU bits).
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
+        let i = self.live(key, now_ms)?;
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
-        let e = self.map.get_mut(key)?;
+        let e = &mut self.slab.get_mut(i)?.entry;
         e.lru = access.touched(e.lru, now_ms, coin);
         Some(e)
     }
 
     /// [`Db::get`] without counting an access (OBJECT, a second look at the same key).
     pub fn get_untouched(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
-        self.map.get(key)
+        let i = self.live(key, now_ms)?;
+        self.slab.get(i).map(|n| &n.entry)
     }
 
     /// The live entry of a key, for in-place change. Changing `expire_ms` through this reference
@@ -293,15 +396,16 @@ impl Db {
     /// The value's size before is remembered, and its size after counted at the next call
     /// into the keyspace ([`Db::settle`]).
     pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Value> {
-        if self.expire_if_needed(key, now_ms) {
-            return None;
-        }
-        let (k, e) = self.map.get_key_value(key)?;
-        self.pending = Some((k.clone(), mem::entry_bytes(k, &e.value)));
+        let i = self.live(key, now_ms)?;
         let coin = self.coin_for_access();
         self.last_now_ms = now_ms;
         let access = self.access;
-        let e = self.map.get_mut(key)?;
+        let node = self.slab.get_mut(i)?;
+        self.pending = Some(Pending {
+            index: i,
+            before: mem::entry_bytes(key, &node.entry.value),
+        });
+        let e = &mut node.entry;
         e.lru = access.touched(e.lru, now_ms, coin);
         Some(&mut e.value)
     }
@@ -311,18 +415,34 @@ impl Db {
         self.get(key, now_ms).is_some()
     }
 
-    /// Sets a key's value and expire time, replacing any previous entry.
+    /// Sets a key's value and expire time, replacing any previous entry. The key's bytes are
+    /// copied into the keyspace's own node (the caller's `Bytes` is not kept).
     ///
     /// A new key gets fresh access bits; an overwritten one keeps its LFU counter (Redis's
     /// dbSetValue) or is stamped now under LRU.
     pub fn insert(&mut self, key: Bytes, value: Value, expire_ms: Option<u64>) {
         self.settle();
-        let slot = key_slot(&key) as usize;
+        let value = unshared(value);
+        let (slot, hash) = self.locate_mut(&key);
         let size = mem::entry_bytes(&key, &value);
         let now_ms = self.last_now_ms;
         let access = self.access;
-        match self.map.get_mut(&key) {
-            Some(old) => {
+        let expire = expire_repr(expire_ms);
+        let hasher = &self.hasher;
+        let mut value = Some(value);
+        let upsert = self.slots[slot].upsert(
+            &mut self.slab,
+            hash,
+            &key,
+            || Entry {
+                value: value.take().unwrap_or(Value::Str(Bytes::new())),
+                expire,
+                lru: access.initial(now_ms),
+            },
+            |k| hasher.hash_one(k),
+        );
+        let was = match upsert {
+            Upsert::Existing(old) => {
                 let was = old.expire_ms().is_some();
                 let old_size = mem::entry_bytes(&key, &old.value);
                 let lru = match access {
@@ -330,25 +450,20 @@ impl Db {
                     Access::Lru => access.initial(now_ms),
                 };
                 *old = Entry {
-                    value,
-                    expire: expire_repr(expire_ms),
+                    value: value.take().unwrap_or(Value::Str(Bytes::new())),
+                    expire,
                     lru,
                 };
                 self.used_bytes = (self.used_bytes + size).saturating_sub(old_size);
-                self.adjust_volatile(slot, was, expire_ms.is_some());
+                was
             }
-            None => {
-                self.slots[slot].keys.insert(key.clone());
-                let entry = Entry {
-                    value,
-                    expire: expire_repr(expire_ms),
-                    lru: access.initial(now_ms),
-                };
-                self.map.insert(key, entry);
+            Upsert::Inserted => {
+                self.len += 1;
                 self.used_bytes += size;
-                self.adjust_volatile(slot, false, expire_ms.is_some());
+                false
             }
-        }
+        };
+        self.adjust_volatile(slot, was, expire_ms.is_some());
     }
 
     fn adjust_volatile(&mut self, slot: usize, was: bool, is: bool) {
@@ -368,11 +483,11 @@ impl Db {
     /// Deletes a key whatever its expiry; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         self.settle();
-        let (key, entry) = self.map.remove_entry(key)?;
-        let size = mem::entry_bytes(&key, &entry.value);
+        let (slot, hash) = self.locate_mut(key);
+        let entry = self.slots[slot].remove(&mut self.slab, hash, key)?;
+        self.len -= 1;
+        let size = mem::entry_bytes(key, &entry.value);
         self.used_bytes = self.used_bytes.saturating_sub(size);
-        let slot = key_slot(&key) as usize;
-        self.slots[slot].keys.remove(&key);
         self.adjust_volatile(slot, entry.expire_ms().is_some(), false);
         Some(entry)
     }
@@ -380,12 +495,15 @@ impl Db {
     /// Sets or clears a live key's expire time; false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], expire_ms: Option<u64>, now_ms: u64) -> bool {
         self.expire_if_needed(key, now_ms);
-        let Some(entry) = self.map.get_mut(key) else {
+        let Some((slot, i)) = self.index(key) else {
             return false;
         };
+        let Some(node) = self.slab.get_mut(i) else {
+            return false;
+        };
+        let entry = &mut node.entry;
         let was = entry.expire_ms().is_some();
         entry.expire = expire_repr(expire_ms);
-        let slot = key_slot(key) as usize;
         self.adjust_volatile(slot, was, expire_ms.is_some());
         true
     }
@@ -393,26 +511,36 @@ impl Db {
     /// Deletes every key.
     pub fn clear(&mut self) {
         self.pending = None;
+        self.located = Located::EMPTY;
         self.used_bytes = 0;
-        self.map.clear();
+        self.len = 0;
         for s in &mut self.slots {
-            s.keys.clear();
-            s.volatile = 0;
+            s.clear();
         }
+        self.slab.clear();
         self.volatile = 0;
     }
 
     /// Number of keys in a slot.
     pub fn slot_len(&self, slot: u16) -> usize {
-        self.slots.get(slot as usize).map_or(0, |s| s.keys.len())
+        self.slots.get(slot as usize).map_or(0, SlotTable::len)
+    }
+
+    /// The nodes of a slot, in its table's order.
+    #[inline]
+    fn slot_nodes(&self, slot: usize) -> impl Iterator<Item = &Node> + Clone {
+        self.slots[slot].indices().filter_map(|i| self.slab.get(i))
     }
 
     /// Up to `count` keys of a slot.
     pub fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Bytes> {
-        self.slots
-            .get(slot as usize)
-            .map(|s| s.keys.iter().take(count).cloned().collect())
-            .unwrap_or_default()
+        if slot as usize >= SLOT_COUNT {
+            return Vec::new();
+        }
+        self.slot_nodes(slot as usize)
+            .take(count)
+            .map(|n| Bytes::copy_from_slice(n.key()))
+            .collect()
     }
 
     /// Deletes every key of a slot (a slot this node lost); returns how many.
@@ -424,14 +552,22 @@ impl Db {
         keys.len()
     }
 
-    /// Every key (KEYS, DEBUG DIGEST). Order: slot by slot.
-    pub fn keys(&self) -> impl Iterator<Item = &Bytes> {
-        self.slots.iter().flat_map(|s| s.keys.iter())
+    /// Every key (KEYS). Order: slot by slot.
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        (0..SLOT_COUNT).flat_map(|s| self.slot_nodes(s).map(Node::key))
     }
 
-    /// Every key with its entry (replication snapshots, digests).
-    pub fn entries(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
-        self.map.iter()
+    /// Every key with its entry (replication snapshots, digests). Order: slot by slot.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        (0..SLOT_COUNT).flat_map(|s| self.slot_nodes(s).map(|n| (n.key(), &n.entry)))
+    }
+
+    /// The keys of one slot as owned copies, appended to `out`.
+    fn extend_with_slot(&self, slot: usize, out: &mut Vec<Bytes>) {
+        out.extend(
+            self.slot_nodes(slot)
+                .map(|n| Bytes::copy_from_slice(n.key())),
+        );
     }
 
     /// One SCAN step: the keys of whole slots from `cursor` on, until at least `count` keys were
@@ -443,7 +579,7 @@ impl Db {
         let mut visited = 0;
         let max_visits = count.max(1).saturating_mul(10);
         while slot < SLOT_COUNT && out.len() < count.max(1) && visited < max_visits {
-            out.extend(self.slots[slot].keys.iter().cloned());
+            self.extend_with_slot(slot, &mut out);
             slot += 1;
             visited += 1;
         }
@@ -460,10 +596,10 @@ impl Db {
         let mut slot = usize::try_from(cursor).unwrap_or(SLOT_COUNT);
         let mut out = Vec::new();
         while slot < SLOT_COUNT && out.len() < count.max(1) {
-            out.extend(self.slots[slot].keys.iter().cloned());
+            self.extend_with_slot(slot, &mut out);
             slot += 1;
         }
-        while slot < SLOT_COUNT && self.slots[slot].keys.is_empty() {
+        while slot < SLOT_COUNT && self.slots[slot].is_empty() {
             slot += 1;
         }
         let next = if slot >= SLOT_COUNT { 0 } else { slot as u64 };
@@ -472,7 +608,7 @@ impl Db {
 
     /// A random key, from `pick` (a number from the node's RNG), or None when empty.
     pub fn random_key(&self, pick: u64) -> Option<Bytes> {
-        if self.map.is_empty() {
+        if self.len == 0 {
             return None;
         }
         // Start at a random slot and take the first non-empty one's first key: O(slots) at worst,
@@ -481,27 +617,28 @@ impl Db {
         (0..SLOT_COUNT)
             .map(|i| (start + i) % SLOT_COUNT)
             .find_map(|s| {
-                let keys = &self.slots[s].keys;
-                let n = keys.len();
+                let n = self.slots[s].len();
                 if n == 0 {
                     None
                 } else {
-                    keys.iter().nth(((pick >> 14) % n as u64) as usize).cloned()
+                    self.slot_nodes(s)
+                        .nth(((pick >> 14) % n as u64) as usize)
+                        .map(|node| Bytes::copy_from_slice(node.key()))
                 }
             })
     }
 
     /// Up to `count` keys for eviction sampling (Redis's dictGetSomeKeys), into `out` (cleared
-    /// first; reused by the caller, so sampling allocates nothing): from a slot chosen by
-    /// `pick`, at an offset chosen by `pick` within the slot's first [`SAMPLE_WINDOW`] keys,
-    /// then on through the following slots, checking at most `count * 10` keys. With
-    /// `volatile_only`, only keys with a TTL (slots without one are skipped by their count).
+    /// first; reused by the caller): from a slot chosen by `pick`, at an offset chosen by
+    /// `pick` within the slot's first [`SAMPLE_WINDOW`] keys, then on through the following
+    /// slots, checking at most `count * 10` keys. With `volatile_only`, only keys with a TTL
+    /// (slots without one are skipped by their count).
     pub fn sample_keys(&self, pick: u64, count: usize, volatile_only: bool, out: &mut Vec<Bytes>) {
         out.clear();
         let total = if volatile_only {
             self.volatile
         } else {
-            self.map.len()
+            self.len
         };
         if total == 0 || count == 0 {
             return;
@@ -515,18 +652,18 @@ impl Db {
             let candidates = if volatile_only {
                 s.volatile as usize
             } else {
-                s.keys.len()
+                s.len()
             };
             if candidates > 0 {
-                let len = s.keys.len();
+                let len = s.len();
                 let skip = (offset_pick % len.min(SAMPLE_WINDOW) as u64) as usize;
                 offset_pick = offset_pick.rotate_right(7) ^ slot as u64;
-                for key in s.keys.iter().skip(skip).chain(s.keys.iter().take(skip)) {
+                let nodes = self.slot_nodes(slot);
+                for node in nodes.clone().skip(skip).chain(nodes.take(skip)) {
                     checks += 1;
-                    let eligible = !volatile_only
-                        || self.map.get(key).is_some_and(|e| e.expire_ms().is_some());
+                    let eligible = !volatile_only || node.entry.expire_ms().is_some();
                     if eligible {
-                        out.push(key.clone());
+                        out.push(Bytes::copy_from_slice(node.key()));
                         if out.len() >= count {
                             return;
                         }
@@ -555,12 +692,10 @@ impl Db {
             if self.slots[slot].volatile == 0 {
                 continue;
             }
-            for key in &self.slots[slot].keys {
+            for node in self.slot_nodes(slot) {
                 checked += 1;
-                if let Some(t) = self.map.get(key).and_then(Entry::expire_ms) {
-                    if t <= now_ms {
-                        expired.push(key.clone());
-                    }
+                if node.entry.expire_ms().is_some_and(|t| t <= now_ms) {
+                    expired.push(Bytes::copy_from_slice(node.key()));
                 }
             }
             if checked >= max_checks {
@@ -579,10 +714,6 @@ impl Db {
     pub fn empty_like(&self) -> Db {
         let mut db = Db::new(0);
         db.hasher = self.hasher.clone();
-        db.map = HashMap::with_hasher(self.hasher.clone());
-        for s in &mut db.slots {
-            s.keys = HashSet::with_hasher(self.hasher.clone());
-        }
         db.expiry = self.expiry;
         db.access = self.access;
         db.coin = self.coin.clone();
@@ -609,6 +740,38 @@ mod tests {
         assert!(db.remove(b"key1").is_some());
         assert_eq!(db.slot_len(9189), 0);
         assert!(db.is_empty());
+    }
+
+    #[test]
+    fn lookups_follow_the_expiry_mode_and_never_mix_up_keys() {
+        let mut db = Db::new(2);
+        // Same length, different slots and hashes: the remembered location must not answer
+        // for the other key.
+        db.insert(Bytes::from_static(b"key:1"), s("one"), None);
+        db.insert(Bytes::from_static(b"key:2"), s("two"), Some(100));
+        for _ in 0..2 {
+            for (k, v) in [(&b"key:1"[..], "one"), (&b"key:2"[..], "two")] {
+                assert_eq!(db.get(k, 50).map(|e| e.value.clone()), Some(s(v)));
+            }
+        }
+        db.expiry = ExpiryMode::Ignore;
+        assert!(db.get(b"key:2", 200).is_some());
+        db.expiry = ExpiryMode::HideOnly;
+        assert!(db.get(b"key:2", 200).is_none());
+        assert!(db.get_mut(b"key:2", 200).is_none());
+        assert_eq!(db.len(), 2);
+        assert!(db.take_expired().is_empty());
+        db.expiry = ExpiryMode::Delete;
+        assert!(db.get_untouched(b"key:2", 200).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.take_expired(), vec![Bytes::from_static(b"key:2")]);
+        assert_eq!(db.slot_len(key_slot(b"key:2")), 0);
+        // A long key (not remembered, not inline) works the same.
+        let long = Bytes::from(vec![b'x'; 100]);
+        db.insert(long.clone(), s("l"), None);
+        assert!(db.get(&long, 0).is_some());
+        assert!(db.remove(&long).is_some());
+        assert_eq!(db.len(), 1);
     }
 
     #[test]

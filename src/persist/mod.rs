@@ -329,7 +329,10 @@ fn encode_db(db: &Db, rest: &NodeRest, aux: &[(&'static str, String)]) -> Vec<u8
 /// The copy a background job serializes (see the module documentation).
 fn clone_dataset(db: &Db) -> Vec<(Bytes, Entry)> {
     let mut v = Vec::with_capacity(db.len());
-    v.extend(db.entries().map(|(k, e)| (k.clone(), e.clone())));
+    v.extend(
+        db.entries()
+            .map(|(k, e)| (Bytes::copy_from_slice(k), e.clone())),
+    );
     v
 }
 

@@ -127,8 +127,8 @@ impl<'o> Writer<'o> {
 /// `redis-bits` (64), `ctime` (0 unless given: callers pass the node clock's unix seconds), `used-mem` (0), then every other field of `aux` in order
 /// (`repl-stream-db`, `repl-id`, `repl-offset` for replication), then `aof-base` (0); a field
 /// given in `aux` replaces the default.
-pub fn write_snapshot<'a>(
-    entries: impl Iterator<Item = (&'a Bytes, &'a Entry)>,
+pub fn write_snapshot<'a, K: AsRef<[u8]>>(
+    entries: impl Iterator<Item = (K, &'a Entry)>,
     aux: &[(&str, String)],
     out: &mut Vec<u8>,
 ) {
@@ -137,20 +137,24 @@ pub fn write_snapshot<'a>(
 
 /// [`write_snapshot`] with FUNCTION libraries (their codes, each after RDB_OPCODE_FUNCTION2
 /// as Redis 7.0 writes them).
-pub fn write_snapshot_with_functions<'a>(
-    entries: impl Iterator<Item = (&'a Bytes, &'a Entry)>,
+pub fn write_snapshot_with_functions<'a, K: AsRef<[u8]>>(
+    entries: impl Iterator<Item = (K, &'a Entry)>,
     aux: &[(&str, String)],
     functions: &[Bytes],
     out: &mut Vec<u8>,
 ) {
-    let entries: Vec<(&Bytes, &Entry)> = entries.collect();
+    let entries: Vec<(K, &Entry)> = entries.collect();
     let expires = entries
         .iter()
         .filter(|(_, e)| e.expire_ms().is_some())
         .count();
     let mut w = Writer::begin(out, aux, functions, entries.len(), expires);
     for (key, entry) in entries {
-        w.key(key, entry.expire_ms(), value_rdb_type(&entry.value));
+        w.key(
+            key.as_ref(),
+            entry.expire_ms(),
+            value_rdb_type(&entry.value),
+        );
         write_value_body(w.out, &entry.value, COMPRESS);
     }
     w.finish();

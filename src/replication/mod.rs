@@ -406,15 +406,17 @@ impl NodeView<'_> {
                             ..
                         },
                     ) => {
-                        let (v, expire_ms) = (v.clone(), e.expire_ms());
+                        // Borrowed, not cloned: a clone would give the stored value a shared
+                        // header (32 bytes) for as long as the key lives.
+                        let expire_ms = e.expire_ms();
                         match expire_ms {
                             Some(t) => {
                                 let t = t.to_string();
                                 self.rest
                                     .repl
-                                    .propagate(&[b"SET", key, &v, b"PXAT", t.as_bytes()]);
+                                    .propagate(&[b"SET", key, v, b"PXAT", t.as_bytes()]);
                             }
-                            None => self.rest.repl.propagate(&[b"SET", key, &v]),
+                            None => self.rest.repl.propagate(&[b"SET", key, v]),
                         }
                     }
                     // XX on a missing key, or an expire time already past: the key is gone.

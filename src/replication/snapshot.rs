@@ -12,8 +12,8 @@ pub struct Loaded {
 }
 
 /// Serializes the dataset (and replication aux fields) for a full resync.
-pub fn write<'a>(
-    entries: impl Iterator<Item = (&'a Bytes, &'a Entry)>,
+pub fn write<'a, K: AsRef<[u8]>>(
+    entries: impl Iterator<Item = (K, &'a Entry)>,
     aux: &[(&str, String)],
     functions: &[Bytes],
     out: &mut Vec<u8>,

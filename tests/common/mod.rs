@@ -42,6 +42,15 @@ pub fn use_port_range(low: u16, high: u16) {
 
 /// A free loopback port whose port+10000 (cluster bus) is free too.
 pub fn free_port() -> u16 {
+    // KEYSLOT_TEST_PORTS=LOW-HIGH confines a run to one engineer's port range.
+    if let Some((low, high)) = std::env::var("KEYSLOT_TEST_PORTS").ok().and_then(|r| {
+        let (a, b) = r.split_once('-')?;
+        Some((a.parse::<u16>().ok()?, b.parse::<u16>().ok()?))
+    }) {
+        if low < high && NEXT_PORT.load(Ordering::SeqCst) == 0 {
+            use_port_range(low, high);
+        }
+    }
     let (low, high) = (
         PORT_LOW.load(Ordering::SeqCst),
         PORT_HIGH.load(Ordering::SeqCst),
