@@ -653,6 +653,7 @@ impl Node {
             self.refresh_cluster_config();
             self.refresh_memory_config();
             self.refresh_acl_config();
+            crate::persist::refresh_config(&mut self.rest, &self.db);
         }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;

@@ -303,11 +303,14 @@ fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let name = ctx
         .node
         .scripting
-        .load_library(&argv[at], replace)
+        .load_library_timed(&argv[at], replace, LOAD_TIMEOUT_MS)
         .map_err(|e| CmdError::other(format!("ERR {e}")))?;
     propagate(ctx, argv);
     Ok(Reply::bulk(name))
 }
+
+/// How long FUNCTION LOAD lets a library's body run (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 fn function_delete(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let name = String::from_utf8_lossy(&argv[2]).into_owned();

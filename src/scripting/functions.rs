@@ -110,9 +110,21 @@ impl Functions {
 }
 
 impl Scripting {
-    /// FUNCTION LOAD: compiles and runs the library, links its functions. The library name, or
-    /// the error text (after `ERR `).
+    /// Loads a library with no time limit (RDB files, the AOF, FUNCTION RESTORE: Redis gives
+    /// those no timeout). See [`Scripting::load_library_timed`].
     pub fn load_library(&mut self, code: &Bytes, replace: bool) -> Result<String, String> {
+        self.load_library_timed(code, replace, 0)
+    }
+
+    /// FUNCTION LOAD: compiles and runs the library, links its functions. The library name, or
+    /// the error text (after `ERR `). A body that runs longer than `timeout_ms` (0: no limit)
+    /// is stopped with `FUNCTION LOAD timeout`, as Redis stops it.
+    pub fn load_library_timed(
+        &mut self,
+        code: &Bytes,
+        replace: bool,
+        timeout_ms: u64,
+    ) -> Result<String, String> {
         let (engine, name, body_at) = metadata(code)?;
         if !valid_name(name.as_bytes()) {
             return Err(BAD_NAME.into());
@@ -136,7 +148,14 @@ impl Scripting {
         let set = |k: &str, v: Value| fx.state.raw_set(k, v).map_err(|e| e.to_string());
         set("registered", Value::Table(registered.clone()))?;
         set("loading", Value::Boolean(true))?;
+        if timeout_ms > 0 {
+            self.busy
+                .start_load(self.sink.clock.mono_ms().saturating_add(timeout_ms));
+        }
         let outcome: mlua::Result<MultiValue> = fx.rawpcall.call(chunk);
+        if timeout_ms > 0 && self.busy.end_load() {
+            self.restore_hook();
+        }
         set("loading", Value::Boolean(false))?;
         set("registered", Value::Nil)?;
         let mut outcome = outcome.map_err(|e| lua_error_text(&e))?;

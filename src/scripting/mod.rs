@@ -375,6 +375,21 @@ fn count_hook() -> mlua::HookTriggers {
 /// (the runner that turns the error into the reply) finishes.
 fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, sink: LogSink) {
     lua.set_hook(triggers, move |lua, debug| {
+        if busy.load_timed_out(sink.clock.mono_ms()) {
+            // As Redis's luaEngineLoadHook: from now on every line raises, so a pcall in the
+            // loop cannot swallow the error.
+            if !busy.line_hook_set() {
+                busy.mark_line_hook();
+                install_hook(
+                    lua,
+                    mlua::HookTriggers::EVERY_LINE,
+                    busy.clone(),
+                    sink.clone(),
+                );
+            }
+            let v = convert::error_table(lua, LOAD_TIMEOUT.as_bytes())?;
+            return Err(mlua::Error::external(Raised(v)));
+        }
         let (stop, log) = busy.check(sink.clock.mono_ms());
         if let Some(line) = log {
             sink.logger
@@ -408,6 +423,9 @@ fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, 
         Err(mlua::Error::external(Raised(v)))
     });
 }
+
+/// The error a library's body gets past its time (see [`busy::Busy::start_load`]).
+const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
 
 /// Registry keys of the Rust halves of redis.call / redis.pcall and of the mailbox.
 const CALL_INNER: &str = "keyslot.call";
