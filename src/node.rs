@@ -630,7 +630,11 @@ impl Node {
         } else {
             self.snapshot_watched(spec, argv)
         };
-        let now_ms = self.rest.clock.unix_ms();
+        // Inside a script, the time it started (see `Scripting::time_snapshot_ms`).
+        let now_ms = match self.rest.scripting.time_snapshot_ms {
+            Some(t) => t,
+            None => self.rest.clock.unix_ms(),
+        };
         self.db.set_now(now_ms);
         let result = if crate::scripting::run::is_script_command(spec.name) {
             crate::scripting::run::eval(self, client, spec, argv)

@@ -41,7 +41,8 @@ pub fn valid_name(name: &[u8]) -> bool {
 
 const BAD_NAME: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
-/// functionExtractLibMetaData: (engine, library name, offset of the body in the code).
+/// functionExtractLibMetaData: (engine, library name, offset of the body in the code). The
+/// shebang line is split as Redis's sdssplitargs splits it, so `name="foo"` names `foo`.
 fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
@@ -49,24 +50,24 @@ fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
         return Err("Invalid library metadata".into());
     };
-    let line = String::from_utf8_lossy(&code[..end]).into_owned();
-    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
-    let Some(first) = parts.first() else {
-        return Err("Invalid library metadata".into());
+    let parts = match crate::resp::request::split_args(&code[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("Invalid library metadata".into()),
     };
-    let engine = first[2..].to_string();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let engine = text(parts[0].get(2..).unwrap_or_default());
     let mut name = None;
     for part in &parts[1..] {
-        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
             if name.is_some() {
                 return Err(
                     "Invalid metadata value, name argument was given multiple times".into(),
                 );
             }
-            name = Some(part[5..].to_string());
+            name = Some(text(&part[5..]));
             continue;
         }
-        return Err(format!("Invalid metadata value given: {part}"));
+        return Err(format!("Invalid metadata value given: {}", text(part)));
     }
     let Some(name) = name else {
         return Err("Library name was not given".into());

@@ -182,7 +182,7 @@ impl Run<'_> {
         if !spec.arity_ok(argv.len()) {
             return Err("ERR Wrong number of args calling Redis command from script".into());
         }
-        if denied(spec, argv) {
+        if !self.node.rest.scripting.deny_disabled && denied(spec, argv) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
         let client = &self.client;
@@ -485,6 +485,9 @@ pub fn run_script(
     );
     busy.set_auth_required(node.rest.config.requirepass.is_some());
     let held = node.rest.repl.hold();
+    // Redis's scriptTimeSnapshot: the commands a script runs see the time it started, so a
+    // key expires before the script or after it, never in its middle.
+    node.rest.scripting.time_snapshot_ms = Some(node.rest.clock.unix_ms());
     let flags = target.flags;
     let run = RefCell::new(Run {
         node,
@@ -544,6 +547,7 @@ pub fn run_script(
         let _ = hooks.raw_set(name, Value::Nil);
     }
     let Run { node, dirty, .. } = run.into_inner();
+    node.rest.scripting.time_snapshot_ms = None;
     if busy.end() {
         node.rest.scripting.restore_hook();
     }
