@@ -787,22 +787,10 @@ impl Node {
         if abort {
             return Reply::NullArray;
         }
-        // A script counts twice: its effects are wrapped by this EXEC, never by itself.
-        let writes: usize = queue
-            .iter()
-            .filter_map(|a| cmd::lookup(&a[0]))
-            .map(|s| {
-                if crate::scripting::run::is_script_command(s.name) {
-                    2
-                } else {
-                    s.is_write() as usize
-                }
-            })
-            .sum();
-        let wrap = writes > 1 && !self.rest.repl.is_replica();
-        if wrap {
-            self.rest.repl.propagate(&[b"MULTI"]);
-        }
+        // Redis 7.0's propagatePendingCommands: what the transaction's commands replicate goes
+        // out at its end, in MULTI / EXEC when that is more than one command (nothing at all
+        // when they changed nothing); a script inside adds its effects to the same batch.
+        let held = !self.rest.repl.is_replica() && self.rest.repl.hold();
         client.in_exec = true;
         let mut replies = Vec::with_capacity(queue.len());
         for argv in &queue {
@@ -826,8 +814,8 @@ impl Node {
             replies.push(reply);
         }
         client.in_exec = false;
-        if wrap {
-            self.rest.repl.propagate(&[b"EXEC"]);
+        if held {
+            self.rest.repl.release(true);
             client.woff = self.rest.repl.offset;
         }
         Reply::Array(replies)
