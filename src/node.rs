@@ -493,6 +493,14 @@ impl Node {
         } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
             // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
             Some(refused)
+        } else if self.rest.config.min_replicas_to_write != 0
+            && (spec.is_write() || (spec.name == "exec" && queued_write(client)))
+            && !self
+                .rest
+                .repl
+                .enough_good_replicas(&self.rest.config, self.rest.clock.mono_ms())
+        {
+            Some(CmdError::other(crate::replication::NOREPLICAS))
         } else if spec.is_write()
             && self.rest.repl.is_replica()
             && self.rest.cluster.is_none()
@@ -1446,6 +1454,15 @@ impl Node {
     pub fn log(&self, level: Level, msg: &str) {
         self.rest.logger.log(level, self.rest.clock.unix_ms(), msg);
     }
+}
+
+/// Whether a client's open transaction holds a write command (Redis's mstate.cmd_flags).
+fn queued_write(client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|q| {
+        q.iter()
+            .filter_map(|a| a.first().and_then(|n| cmd::lookup(n)))
+            .any(|s| s.is_write())
+    })
 }
 
 /// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it: the name

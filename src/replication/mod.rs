@@ -254,6 +254,22 @@ impl ReplState {
         true
     }
 
+    /// Redis's checkGoodReplicasStatus: false when this master has `min-replicas-to-write`
+    /// set and fewer replicas acknowledged within `min-replicas-max-lag` seconds (writes are
+    /// then refused with [`NOREPLICAS`]).
+    pub fn enough_good_replicas(&self, config: &crate::config::Config, now_mono_ms: u64) -> bool {
+        let (need, lag_s) = (config.min_replicas_to_write, config.min_replicas_max_lag_s);
+        if need == 0 || lag_s == 0 || self.is_replica() {
+            return true;
+        }
+        let good = self
+            .replicas
+            .values()
+            .filter(|r| r.ack_ms > 0 && now_mono_ms.saturating_sub(r.ack_ms) / 1000 <= lag_s)
+            .count() as u64;
+        good >= need
+    }
+
     /// Whether the commands propagated now are already grouped (a transaction's MULTI went
     /// out, or a script's effects are held to be wrapped at its end).
     pub fn in_block(&self) -> bool {
@@ -310,6 +326,10 @@ impl ReplState {
         self.select_sent = false;
     }
 }
+
+/// The error of a write refused for want of good replicas (see
+/// [`ReplState::enough_good_replicas`]).
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 /// 40 random hex characters.
 pub fn random_replid(rng: &mut impl RngCore) -> String {

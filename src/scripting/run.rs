@@ -206,6 +206,12 @@ impl Run<'_> {
             if let Some(e) = crate::persist::refuse(rest, spec) {
                 return Err(e.to_string());
             }
+            if !rest
+                .repl
+                .enough_good_replicas(&rest.config, rest.clock.mono_ms())
+            {
+                return Err(crate::replication::NOREPLICAS.into());
+            }
         }
         if !self.allow_oom && !self.dirty && self.oom_at_start && spec.flags & flags::DENYOOM != 0 {
             return Err(crate::evict::OOM_ERROR.to_string());
@@ -431,6 +437,10 @@ fn prepare(node: &Node, flags: &ScriptFlags, ro: bool, oom: bool) -> Result<(), 
             return Err(CmdError::other(
                 "ERR Can not execute a script with write flag using *_ro command.",
             ));
+        }
+        let now = node.rest.clock.mono_ms();
+        if !node.rest.repl.enough_good_replicas(&node.rest.config, now) {
+            return Err(CmdError::other(crate::replication::NOREPLICAS));
         }
     }
     if oom && !(flags.allow_oom || flags.no_writes) {
