@@ -844,3 +844,38 @@ fn debug_object_sees_a_key_past_its_ttl() {
         c.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
     }
 }
+
+/// min-replicas-to-write on a master with no replica: plain writes, a transaction's write,
+/// write-flagged scripts and a compat script's write get -NOREPLICAS; reads and no-writes
+/// scripts still run (unit scripting's "not enough good replicas").
+#[test]
+fn min_replicas_to_write_matches_redis() {
+    compare_lines(
+        "lua_min_replicas",
+        r#"
+SET x v
+CONFIG SET min-replicas-to-write 1
+CONFIG GET min-slaves-to-write
+EVAL '#!lua flags=no-writes\nreturn redis.call("get", "x")' 1 x
+EVAL 'return redis.call("get", "x")' 1 x
+EVAL '#!lua\nreturn redis.call("get", "x")' 1 x
+EVAL 'return redis.call("set", "x", 1)' 1 x
+EVAL 'return redis.pcall("set", "x", 1)' 1 x
+SET x 2
+GET x
+MULTI
+GET x
+SET x 3
+EXEC
+MULTI
+GET x
+EXEC
+CONFIG SET min-replicas-max-lag 0
+SET x 4
+CONFIG SET min-replicas-max-lag 10
+CONFIG SET min-replicas-to-write 0
+SET x 5
+GET x
+"#,
+    );
+}
