@@ -161,6 +161,10 @@ pub struct Stats {
     pub protocol_errors: u64,
     /// Per command: calls and failed calls (INFO commandstats).
     pub commands: BTreeMap<&'static str, (u64, u64)>,
+    /// Per command: calls refused before running (INFO commandstats' rejected_calls: an
+    /// arity, ACL, OOM, MISCONF, NOREPLICAS... refusal, or a script's call refused by the
+    /// script checks). A rejected call is not a call.
+    pub rejected: BTreeMap<&'static str, u64>,
     /// Per error code (INFO errorstats: errorstat_ERR, errorstat_MOVED...).
     pub errors: BTreeMap<String, u64>,
 }
@@ -544,10 +548,8 @@ impl Node {
             } else {
                 client.multi_error |= client.multi.is_some();
             }
-            self.rest.stats.total_commands_processed += 1;
-            let entry = self.rest.stats.commands.entry(spec.name).or_default();
-            entry.0 += 1;
-            entry.1 += 1;
+            // Not a processed command (Redis counts calls only): a rejected one.
+            *self.rest.stats.rejected.entry(spec.name).or_default() += 1;
             // ASKING lasts for one command, or for a whole MULTI block (Redis's resetClient).
             if spec.name != "asking" && client.multi.is_none() {
                 client.asking = false;
@@ -671,11 +673,13 @@ impl Node {
         entry.0 += 1;
         let reply = match result {
             Ok(r) => r,
-            Err(e) => {
-                entry.1 += 1;
-                e.to_reply()
-            }
+            Err(e) => e.to_reply(),
         };
+        // Any error reply is a failed call (a script's error included, whether it came
+        // from the script or from a command it called), as Redis's commandstats count it.
+        if reply.is_error() {
+            entry.1 += 1;
+        }
         let rewrite = client.rewrite.take();
         let listed = client.propagate.take();
         if reply.is_error() {

@@ -879,3 +879,44 @@ GET x
 "#,
     );
 }
+
+/// INFO commandstats counts a refused call as rejected, not as a call (a wrong arity at the
+/// top level, a write refused inside a read-only script), and a command that ran and
+/// failed as a failed call, as Redis does (unit scripting's "Consistent eval error
+/// reporting" reads them). The times are not compared.
+#[test]
+fn rejected_calls_match_redis() {
+    let Some(p) = start("cmdstat_rejected") else {
+        return;
+    };
+    let stats = |port: u16| -> Vec<String> {
+        let mut c = RawConn::connect(port);
+        c.call(&["CONFIG", "RESETSTAT"]);
+        c.call(&["SET", "x"]);
+        c.call(&["GET", "x", "y"]);
+        c.call(&["SET", "x", "1"]);
+        c.call(&["LPUSH", "x", "1"]);
+        c.call(&["EVAL_RO", "return redis.pcall('set', 'x', 'y')", "1", "x"]);
+        c.call(&["EVAL", "return redis.call('select', 99)", "0"]);
+        let (info, _) = c.call(&["INFO", "commandstats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| {
+                ["get", "set", "lpush", "eval_ro", "select"]
+                    .iter()
+                    .any(|n| l.starts_with(&format!("cmdstat_{n}:")))
+            })
+            .map(|l| {
+                l.split(',')
+                    .filter(|f| !f.starts_with("usec"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    let (k, r) = (stats(p.keyslot.port), stats(p.redis.port));
+    assert_eq!(k, r, "commandstats differ");
+}

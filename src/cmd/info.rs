@@ -513,10 +513,19 @@ fn info_cpu(_ctx: &Ctx<'_>) -> String {
 /// timing is kept, so the times are zero).
 fn info_commandstats(ctx: &Ctx<'_>) -> String {
     let mut s = String::new();
-    for (name, (calls, failed)) in &ctx.node.stats.commands {
+    let stats = &ctx.node.stats;
+    let names: std::collections::BTreeSet<&str> = stats
+        .commands
+        .keys()
+        .chain(stats.rejected.keys())
+        .copied()
+        .collect();
+    for name in names {
+        let (calls, failed) = stats.commands.get(name).copied().unwrap_or_default();
+        let rejected = stats.rejected.get(name).copied().unwrap_or_default();
         let _ = write!(
             s,
-            "cmdstat_{name}:calls={calls},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls={failed}\r\n"
+            "cmdstat_{name}:calls={calls},usec=0,usec_per_call=0.00,rejected_calls={rejected},failed_calls={failed}\r\n"
         );
     }
     s

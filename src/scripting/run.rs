@@ -153,7 +153,14 @@ impl Run<'_> {
         };
         let spec = match self.check(&argv) {
             Ok(spec) => spec,
-            Err(text) => return fail(&text),
+            Err(text) => {
+                // Refused by the script checks: a rejected call of that command (Redis's
+                // incrCommandStatsOnError with ERROR_COMMAND_REJECTED).
+                if let Some(spec) = cmd::lookup(&argv[0]) {
+                    *self.node.rest.stats.rejected.entry(spec.name).or_default() += 1;
+                }
+                return fail(&text);
+            }
         };
         self.client.proto = if self.resp3 {
             Protocol::Resp3
