@@ -157,6 +157,9 @@ pub struct Stats {
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
     pub total_error_replies: u64,
+    /// The next error reply is not counted (a script's error that was counted when the
+    /// command it called failed; see `scripting::run`).
+    pub skip_error_count: bool,
     /// Protocol errors that closed a connection.
     pub protocol_errors: u64,
     /// Per command: calls and failed calls (INFO commandstats).
@@ -1390,6 +1393,9 @@ impl Node {
             }
             _ => return,
         };
+        if std::mem::take(&mut self.rest.stats.skip_error_count) {
+            return;
+        }
         self.rest.stats.total_error_replies += 1;
         *self.rest.stats.errors.entry(code).or_default() += 1;
     }

@@ -881,9 +881,10 @@ GET x
 }
 
 /// INFO commandstats counts a refused call as rejected, not as a call (a wrong arity at the
-/// top level, a write refused inside a read-only script), and a command that ran and
-/// failed as a failed call, as Redis does (unit scripting's "Consistent eval error
-/// reporting" reads them). The times are not compared.
+/// top level, a write refused inside a read-only script), a command that ran and failed as
+/// a failed call, and INFO errorstats counts each error once where it happened (a script
+/// that ends with the error of a command it called does not count it again), as Redis does
+/// (unit scripting's "Consistent eval error reporting"). The times are not compared.
 #[test]
 fn rejected_calls_match_redis() {
     let Some(p) = start("cmdstat_rejected") else {
@@ -898,12 +899,17 @@ fn rejected_calls_match_redis() {
         c.call(&["LPUSH", "x", "1"]);
         c.call(&["EVAL_RO", "return redis.pcall('set', 'x', 'y')", "1", "x"]);
         c.call(&["EVAL", "return redis.call('select', 99)", "0"]);
+        c.call(&["EVAL", "return redis.pcall('select', 99)['err']", "0"]);
+        c.call(&["EVAL", "return redis.call('set', 'x')", "0"]);
+        c.call(&["EVAL", "return redis.error_reply('MY custom')", "0"]);
+        c.call(&["EVAL", "return redis.pcall('lpush', 'x', 1)", "0"]);
+        c.call(&["FCALL", "nosuch", "0"]);
         let (info, _) = c.call(&["INFO", "commandstats"]);
         let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
         let mut lines: Vec<String> = text
             .lines()
             .filter(|l| {
-                ["get", "set", "lpush", "eval_ro", "select"]
+                ["get", "set", "lpush", "eval", "eval_ro", "select", "fcall"]
                     .iter()
                     .any(|n| l.starts_with(&format!("cmdstat_{n}:")))
             })
@@ -914,9 +920,24 @@ fn rejected_calls_match_redis() {
                     .join(",")
             })
             .collect();
+        // The error stats: each error counted once, where it happened.
+        let (info, _) = c.call(&["INFO", "errorstats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.starts_with("errorstat_"))
+                .map(String::from),
+        );
+        let (info, _) = c.call(&["INFO", "stats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.starts_with("total_error_replies"))
+                .map(String::from),
+        );
         lines.sort();
         lines
     };
     let (k, r) = (stats(p.keyslot.port), stats(p.redis.port));
-    assert_eq!(k, r, "commandstats differ");
+    assert_eq!(k, r, "commandstats / errorstats differ");
 }

@@ -159,7 +159,12 @@ impl Run<'_> {
                 if let Some(spec) = cmd::lookup(&argv[0]) {
                     *self.node.rest.stats.rejected.entry(spec.name).or_default() += 1;
                 }
-                return fail(&text);
+                // The refusal is an error reply of its own in the error stats; the script's
+                // error, if it ends with it, is then not counted again.
+                self.node.count_error(&Reply::error(text.clone()));
+                let (ok, v) = fail(&text)?;
+                mark_counted(&v)?;
+                return Ok((ok, v));
             }
         };
         self.client.proto = if self.resp3 {
@@ -175,10 +180,12 @@ impl Run<'_> {
             // redis.set_repl without REPL_REPLICA: the effects stay here.
             self.node.rest.repl.held_truncate(held_before);
         }
-        Ok((
-            !reply.is_error(),
-            convert::reply_to_lua(lua, &reply, self.resp3)?,
-        ))
+        let v = convert::reply_to_lua(lua, &reply, self.resp3)?;
+        if reply.is_error() {
+            // node.call counted it already.
+            mark_counted(&v)?;
+        }
+        Ok((!reply.is_error(), v))
     }
 
     /// Redis's scriptCall checks, in its order; the error is the text of the error table.
@@ -554,11 +561,12 @@ pub fn run_script(
             runner.call((target.func.clone(), keys_t, args_t))?
         };
         let resp3 = run.borrow().resp3;
-        Ok(if ok {
+        let reply = if ok {
             convert::lua_to_reply(&v, resp3)
         } else {
             failure_reply(&v, &target.name)
-        })
+        };
+        Ok((reply, counted(&v)))
     });
     for name in ["cmd", "setresp", "set_repl", "acl_check_cmd"] {
         let _ = hooks.raw_set(name, Value::Nil);
@@ -574,7 +582,28 @@ pub fn run_script(
     if dirty {
         caller.woff = node.rest.repl.offset;
     }
-    outcome.map_err(lua_err)
+    let (reply, counted) = outcome.map_err(lua_err)?;
+    if counted && reply.is_error() {
+        // Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE: the error was counted when the command
+        // the script called failed; the script's reply still counts as a failed call.
+        node.rest.stats.skip_error_count = true;
+    }
+    Ok(reply)
+}
+
+/// The field Redis sets on the error tables of redis.call / redis.pcall: the error was
+/// already counted in the error stats (scripts can see it, as in Redis).
+const COUNTED: &str = "ignore_error_stats_update";
+
+fn mark_counted(v: &Value) -> mlua::Result<()> {
+    if let Value::Table(t) = v {
+        t.raw_set(COUNTED, true)?;
+    }
+    Ok(())
+}
+
+fn counted(v: &Value) -> bool {
+    matches!(v, Value::Table(t) if t.raw_get::<Value>(COUNTED).ok() == Some(Value::Boolean(true)))
 }
 
 /// The reply for a script that raised an error: its message, where it came from.
