@@ -251,6 +251,28 @@ pub const OPTIONS: &[OptSpec] = &[
         "10",
     ),
     alias(
+        opt(
+            "min-replicas-to-write",
+            Kind::Int {
+                min: 0,
+                max: i32::MAX as i64,
+            },
+            "0",
+        ),
+        &["min-slaves-to-write"],
+    ),
+    alias(
+        opt(
+            "min-replicas-max-lag",
+            Kind::Int {
+                min: 0,
+                max: i32::MAX as i64,
+            },
+            "10",
+        ),
+        &["min-slaves-max-lag"],
+    ),
+    alias(
         opt("replica-ignore-maxmemory", Kind::Bool, "yes"),
         &["slave-ignore-maxmemory"],
     ),
@@ -291,28 +313,6 @@ pub const OPTIONS: &[OptSpec] = &[
         &["slave-serve-stale-data"],
     ),
     alias(opt("replica-priority", INT, "100"), &["slave-priority"]),
-    alias(
-        opt(
-            "min-replicas-to-write",
-            Kind::Int {
-                min: 0,
-                max: i32::MAX as i64,
-            },
-            "0",
-        ),
-        &["min-slaves-to-write"],
-    ),
-    alias(
-        opt(
-            "min-replicas-max-lag",
-            Kind::Int {
-                min: 0,
-                max: i32::MAX as i64,
-            },
-            "10",
-        ),
-        &["min-slaves-max-lag"],
-    ),
     fixed(
         "enable-debug-command",
         Kind::Enum(&["yes", "no", "local"]),
@@ -477,6 +477,10 @@ pub struct Config {
     pub lfu_log_factor: u32,
     pub lfu_decay_time_minutes: u32,
     pub replica_ignore_maxmemory: bool,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (seconds): a master refuses writes
+    /// with -NOREPLICAS while fewer replicas acknowledged within the lag (0: no check).
+    pub min_replicas_to_write: u64,
+    pub min_replicas_max_lag_s: u64,
 }
 
 impl Default for Config {
@@ -505,6 +509,8 @@ impl Default for Config {
             lfu_log_factor: 10,
             lfu_decay_time_minutes: 1,
             replica_ignore_maxmemory: true,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_s: 10,
         };
         c.refresh();
         c
@@ -819,6 +825,8 @@ impl Config {
         self.lfu_log_factor = self.int("lfu-log-factor").clamp(0, i32::MAX as i64) as u32;
         self.lfu_decay_time_minutes = self.int("lfu-decay-time").clamp(0, i32::MAX as i64) as u32;
         self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
+        self.min_replicas_to_write = self.int("min-replicas-to-write").max(0) as u64;
+        self.min_replicas_max_lag_s = self.int("min-replicas-max-lag").max(0) as u64;
     }
 
     /// How keys' access bits are kept under the configured policy (`db::access`).

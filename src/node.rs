@@ -192,10 +192,17 @@ pub struct Stats {
     pub total_net_input_bytes: u64,
     pub total_net_output_bytes: u64,
     pub total_error_replies: u64,
+    /// The next error reply is not counted (a script's error that was counted when the
+    /// command it called failed; see `scripting::run`).
+    pub skip_error_count: bool,
     /// Protocol errors that closed a connection.
     pub protocol_errors: u64,
     /// Per command: calls and failed calls (INFO commandstats).
     pub commands: BTreeMap<&'static str, (u64, u64)>,
+    /// Per command: calls refused before running (INFO commandstats' rejected_calls: an
+    /// arity, ACL, OOM, MISCONF, NOREPLICAS... refusal, or a script's call refused by the
+    /// script checks). A rejected call is not a call.
+    pub rejected: BTreeMap<&'static str, u64>,
     /// Per error code (INFO errorstats: errorstat_ERR, errorstat_MOVED...).
     pub errors: BTreeMap<String, u64>,
 }
@@ -558,10 +565,14 @@ impl Node {
         } else if let Some(refused) = crate::persist::refuse(&self.rest, spec) {
             // -LOADING while the dataset loads, -MISCONF after a failed save or AOF write.
             Some(refused)
-        } else if self.writes_to_check(spec, client) && self.lacks_good_replicas() {
-            Some(CmdError::other(
-                "NOREPLICAS Not enough good replicas to write.",
-            ))
+        } else if self.rest.config.min_replicas_to_write != 0
+            && (spec.is_write() || (spec.name == "exec" && queued_write(client)))
+            && !self
+                .rest
+                .repl
+                .enough_good_replicas(&self.rest.config, self.rest.clock.mono_ms())
+        {
+            Some(CmdError::other(crate::replication::NOREPLICAS))
         } else if spec.is_write()
             && self.rest.repl.is_replica()
             && self.rest.cluster.is_none()
@@ -609,10 +620,8 @@ impl Node {
             } else {
                 client.multi_error |= client.multi.is_some();
             }
-            self.rest.stats.total_commands_processed += 1;
-            let entry = self.rest.stats.commands.entry(spec.name).or_default();
-            entry.0 += 1;
-            entry.1 += 1;
+            // Not a processed command (Redis counts calls only): a rejected one.
+            *self.rest.stats.rejected.entry(spec.name).or_default() += 1;
             // ASKING lasts for one command, or for a whole MULTI block (Redis's resetClient).
             if spec.name != "asking" && client.multi.is_none() {
                 client.asking = false;
@@ -643,19 +652,6 @@ impl Node {
             }
             _ => self.call(client, spec, argv),
         }
-    }
-
-    /// A write command, or an EXEC whose queue holds one (Redis's is_write_command).
-    fn writes_to_check(&self, spec: &cmd::CommandSpec, client: &Client) -> bool {
-        spec.is_write()
-            || (spec.name == "exec"
-                && client.multi.as_ref().is_some_and(|queue| {
-                    queue.iter().any(|argv| {
-                        argv.first()
-                            .and_then(|n| cmd::lookup(n))
-                            .is_some_and(|s| s.is_write())
-                    })
-                }))
     }
 
     /// replica-serve-stale-data no: while its link to the master is not up, a replica runs
@@ -691,27 +687,6 @@ impl Node {
                             .is_some_and(|s| !stale_ok(s, argv))
                     })
                 }))
-    }
-
-    /// min-replicas-to-write: a master with fewer replicas that acknowledged within
-    /// min-replicas-max-lag seconds refuses writes (Redis's checkGoodReplicasStatus; either
-    /// option at 0 turns the check off, and a replica never refuses for it).
-    fn lacks_good_replicas(&self) -> bool {
-        let config = &self.rest.config;
-        let wanted = config.int("min-replicas-to-write");
-        let max_lag_s = config.int("min-replicas-max-lag");
-        if wanted <= 0 || max_lag_s <= 0 || self.rest.repl.is_replica() {
-            return false;
-        }
-        let now = self.rest.clock.mono_ms();
-        let good = self
-            .rest
-            .repl
-            .replicas
-            .values()
-            .filter(|r| now.saturating_sub(r.ack_ms) / 1000 <= max_lag_s as u64)
-            .count();
-        (good as i64) < wanted
     }
 
     /// Over maxmemory: evicts (Redis evicts before any command), then refuses a command that may
@@ -772,7 +747,11 @@ impl Node {
         } else {
             self.snapshot_watched(spec, argv)
         };
-        let now_ms = self.rest.clock.unix_ms();
+        // Inside a script, the time it started (see `Scripting::time_snapshot_ms`).
+        let now_ms = match self.rest.scripting.time_snapshot_ms {
+            Some(t) => t,
+            None => self.rest.clock.unix_ms(),
+        };
         self.db.set_now(now_ms);
         let result = if crate::scripting::run::is_script_command(spec.name) {
             crate::scripting::run::eval(self, client, spec, argv)
@@ -795,16 +774,19 @@ impl Node {
             self.refresh_cluster_config();
             self.refresh_memory_config();
             self.refresh_acl_config();
+            crate::persist::refresh_config(&mut self.rest, &self.db);
         }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;
         let reply = match result {
             Ok(r) => r,
-            Err(e) => {
-                entry.1 += 1;
-                e.to_reply()
-            }
+            Err(e) => e.to_reply(),
         };
+        // Any error reply is a failed call (a script's error included, whether it came
+        // from the script or from a command it called), as Redis's commandstats count it.
+        if reply.is_error() {
+            entry.1 += 1;
+        }
         let rewrite = client.rewrite.take();
         let listed = client.propagate.take();
         if reply.is_error() {
@@ -924,22 +906,10 @@ impl Node {
         if abort {
             return Reply::NullArray;
         }
-        // A script counts twice: its effects are wrapped by this EXEC, never by itself.
-        let writes: usize = queue
-            .iter()
-            .filter_map(|a| cmd::lookup(&a[0]))
-            .map(|s| {
-                if crate::scripting::run::is_script_command(s.name) {
-                    2
-                } else {
-                    s.is_write() as usize
-                }
-            })
-            .sum();
-        let wrap = writes > 1 && !self.rest.repl.is_replica();
-        if wrap {
-            self.rest.repl.propagate(&[b"MULTI"]);
-        }
+        // Redis 7.0's propagatePendingCommands: what the transaction's commands replicate goes
+        // out at its end, in MULTI / EXEC when that is more than one command (nothing at all
+        // when they changed nothing); a script inside adds its effects to the same batch.
+        let held = !self.rest.repl.is_replica() && self.rest.repl.hold();
         client.in_exec = true;
         let mut replies = Vec::with_capacity(queue.len());
         // CLIENT REPLY run inside the transaction silences (or restores) the replies after it.
@@ -970,8 +940,8 @@ impl Node {
             }
         }
         client.in_exec = false;
-        if wrap {
-            self.rest.repl.propagate(&[b"EXEC"]);
+        if held {
+            self.rest.repl.release(true);
             client.woff = self.rest.repl.offset;
         }
         if !silenced {
@@ -1546,6 +1516,9 @@ impl Node {
             }
             _ => return,
         };
+        if std::mem::take(&mut self.rest.stats.skip_error_count) {
+            return;
+        }
         self.rest.stats.total_error_replies += 1;
         *self.rest.stats.errors.entry(code).or_default() += 1;
     }
@@ -1614,6 +1587,15 @@ impl Node {
     pub fn log(&self, level: Level, msg: &str) {
         self.rest.logger.log(level, self.rest.clock.unix_ms(), msg);
     }
+}
+
+/// Whether a client's open transaction holds a write command (Redis's mstate.cmd_flags).
+fn queued_write(client: &Client) -> bool {
+    client.multi.as_ref().is_some_and(|q| {
+        q.iter()
+            .filter_map(|a| a.first().and_then(|n| cmd::lookup(n)))
+            .any(|s| s.is_write())
+    })
 }
 
 /// `ERR unknown command 'FOO', with args beginning with: 'a' 'b' ` as Redis words it: the name

@@ -418,3 +418,77 @@ fn loading_is_observable() {
     println!("during the load of 300000 keys: INFO loading:1 seen={info}, -LOADING seen={loading}");
     assert!(info && loading, "the load was not observable");
 }
+
+/// `CONFIG SET appendonly yes` starts the AOF at once, as Redis's startAppendOnly does inside
+/// CONFIG SET: a client that waits for `aof_rewrite_in_progress:0` (the suite's
+/// waitForBgrewriteaof) and then writes and runs DEBUG LOADAOF gets its data back, on keyslot
+/// as on redis-server (units type/stream "XADD with MAXLEN > xlen can propagate correctly"
+/// and type/stream-cgroups "XREADGROUP with NOACK creates consumer"). Twice, with the AOF
+/// turned off in between, as the suite's consecutive servers do.
+#[test]
+fn config_set_appendonly_then_debug_loadaof_matches_redis() {
+    if !require_tools("aof_loadaof", &["redis-server"]) {
+        return;
+    }
+    let dir = TempDir::new("aof-loadaof");
+    let debug = ["--enable-debug-command", "yes"];
+    let keyslot = Server::keyslot(&dir, &["--save", "", debug[0], debug[1]]);
+    let redis = Server::redis(&dir, &debug);
+    for server in [&keyslot, &redis] {
+        let mut c = common::RawConn::connect(server.port);
+        for round in 0..2 {
+            c.call(&["FLUSHALL"]);
+            c.call(&["CONFIG", "SET", "appendonly", "yes"]);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (info, _) = c.call(&["INFO", "persistence"]);
+                let text =
+                    String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+                if text.contains("aof_rewrite_in_progress:0") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the first rewrite never ended");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            for _ in 0..100 {
+                c.call(&["XADD", "mystream", "*", "xitem", "v"]);
+            }
+            c.call(&["XADD", "mystream", "MAXLEN", "200", "*", "xitem", "v"]);
+            c.call(&["XGROUP", "CREATE", "mystream", "g", "0"]);
+            c.call(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "c1",
+                "NOACK",
+                "COUNT",
+                "1",
+                "STREAMS",
+                "mystream",
+                ">",
+            ]);
+            let (reply, raw) = c.call(&["DEBUG", "LOADAOF"]);
+            assert_eq!(
+                reply,
+                common::Resp::Simple(b"OK".to_vec()),
+                "port {} round {round}: {}",
+                server.port,
+                String::from_utf8_lossy(&raw)
+            );
+            assert_eq!(
+                c.call(&["XLEN", "mystream"]).0,
+                common::Resp::Int(101),
+                "port {} round {round}: the stream after DEBUG LOADAOF",
+                server.port
+            );
+            let (groups, raw) = c.call(&["XINFO", "GROUPS", "mystream"]);
+            assert!(
+                matches!(groups, common::Resp::Array(Some(ref g)) if g.len() == 1),
+                "port {} round {round}: {}",
+                server.port,
+                String::from_utf8_lossy(&raw)
+            );
+            c.call(&["CONFIG", "SET", "appendonly", "no"]);
+        }
+    }
+}

@@ -19,6 +19,31 @@ fn compare_lines(tag: &str, script: &str) {
     let Some(p) = start(tag) else {
         return;
     };
+    compare_on(&p, script);
+}
+
+/// Both servers with DEBUG enabled (the suite's servers have it: DEBUG SLEEP, DEBUG
+/// SET-ACTIVE-EXPIRE, DEBUG SET-DISABLE-DENY-SCRIPTS).
+fn start_debug(tag: &str) -> Option<compare_util::Pair> {
+    if !common::require_tools(tag, &["redis-server"]) {
+        return None;
+    }
+    let dir = common::TempDir::new(tag);
+    let debug = ["--enable-debug-command", "yes"];
+    let keyslot = common::Server::keyslot(
+        &dir,
+        &["--save", "", "--appendonly", "no", debug[0], debug[1]],
+    );
+    let redis = common::Server::redis(&dir, &debug);
+    Some(compare_util::Pair {
+        keyslot,
+        redis,
+        _dir: dir,
+    })
+}
+
+/// [`compare_lines`] on servers already started.
+fn compare_on(p: &compare_util::Pair, script: &str) {
     let mut diffs = Vec::new();
     for proto in [2, 3] {
         let mut k = RawConn::connect(p.keyslot.port);
@@ -429,11 +454,11 @@ fn scripts_replicate_as_effects() {
         }
     }
     assert!(
-        text.contains("MULTI *3 $3 SET $1 k $1 1 *2 $4 incr $1 k *1 $4 EXEC"),
+        text.contains("MULTI *3 $3 set $1 k $1 1 *2 $4 incr $1 k *1 $4 EXEC"),
         "effects of the first script, wrapped: {text}"
     );
     assert!(
-        text.contains("*3 $3 SET $6 single $1 v") && !text.contains("single $1 v *1 $4 EXEC"),
+        text.contains("*3 $3 set $6 single $1 v") && !text.contains("single $1 v *1 $4 EXEC"),
         "one effect, not wrapped: {text}"
     );
     assert!(!text.contains("local"), "REPL_NONE kept it out: {text}");
@@ -477,4 +502,442 @@ FUNCTION FLUSH sync extra_arg
 FUNCTION FLUSH ASYNC
 "#,
     );
+}
+
+/// A replication stream read the way Redis's suite reads one (`attach_to_replication_stream`):
+/// SYNC, the snapshot skipped, then the commands as the master sends them.
+struct ReplStream {
+    conn: RawConn,
+}
+
+impl ReplStream {
+    fn attach(port: u16) -> ReplStream {
+        let mut conn = RawConn::connect(port);
+        conn.send(&resp_command(&["SYNC"]));
+        let mut s = ReplStream { conn };
+        // Newlines keep the link alive while the snapshot is made; then `$<len>\r\n<rdb>`
+        // with no CRLF after the payload.
+        let len = loop {
+            while s.conn.pending.first() == Some(&b'\n') {
+                s.conn.pending.remove(0);
+            }
+            if let Some(end) = s.conn.pending.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&s.conn.pending[1..end]).into_owned();
+                s.conn.pending.drain(..end + 2);
+                break line.parse::<usize>().expect("snapshot length");
+            }
+            s.fill();
+        };
+        while s.conn.pending.len() < len {
+            s.fill();
+        }
+        s.conn.pending.drain(..len);
+        s
+    }
+
+    fn fill(&mut self) {
+        use std::io::Read;
+        let mut buf = [0u8; 65536];
+        let n = self.conn.stream.read(&mut buf).expect("read the stream");
+        assert!(n > 0, "the replication stream closed");
+        self.conn.pending.extend_from_slice(&buf[..n]);
+    }
+
+    /// The commands up to and including `SET <marker> ...`, without SELECT and PING.
+    fn until(&mut self, marker: &str) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            let (reply, _) = self.conn.read_reply();
+            let common::Resp::Array(Some(items)) = reply else {
+                panic!("not a command in the stream: {reply:?}");
+            };
+            let argv: Vec<String> = items
+                .iter()
+                .map(|i| String::from_utf8_lossy(i.as_bytes().unwrap_or_default()).into_owned())
+                .collect();
+            let name = argv
+                .first()
+                .map(|n| n.to_ascii_lowercase())
+                .unwrap_or_default();
+            if name == "select" || name == "ping" {
+                continue;
+            }
+            let end = name == "set" && argv.get(1).map(String::as_str) == Some(marker);
+            out.push(argv);
+            if end {
+                return out;
+            }
+        }
+    }
+}
+
+/// One stream command as text, with what differs between two runs masked: absolute times
+/// (13 digits within ~11 days of now), the member SPOP picked, a DUMP payload.
+fn masked(argv: &[String], now_ms: u64) -> String {
+    let name = argv[0].to_ascii_lowercase();
+    argv.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let near_now = a.len() == 13
+                && a.parse::<u64>()
+                    .is_ok_and(|t| t.abs_diff(now_ms) < 1_000_000_000);
+            if near_now {
+                "<ms>".to_string()
+            } else if (name == "srem" && i == 2) || (name == "restore" && i == 3) {
+                "<x>".to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `lines` on one server while a SYNC stream is attached; what the stream carried.
+/// `sleep <ms>` waits; `$DUMP` stands for the reply of the last DUMP.
+fn stream_of(port: u16, lines: &str) -> Vec<String> {
+    let mut stream = ReplStream::attach(port);
+    let mut c = RawConn::connect(port);
+    let mut dump: Vec<u8> = Vec::new();
+    for line in lines.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let args = split(line);
+        if args[0] == "sleep" {
+            std::thread::sleep(std::time::Duration::from_millis(
+                args[1].parse().unwrap_or(1),
+            ));
+            continue;
+        }
+        let argv: Vec<Vec<u8>> = args
+            .iter()
+            .map(|a| {
+                if a == "$DUMP" {
+                    dump.clone()
+                } else {
+                    a.replace("\\n", "\n").into_bytes()
+                }
+            })
+            .collect();
+        let (reply, raw) = c.call(&argv);
+        assert!(
+            !matches!(reply, common::Resp::Error(_)),
+            "port {port}: {line}: {}",
+            String::from_utf8_lossy(&raw)
+        );
+        if args[0].eq_ignore_ascii_case("dump") {
+            dump = reply.as_bytes().unwrap_or_default().to_vec();
+        }
+    }
+    c.call(&["SET", "end-of-test", "1"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    stream
+        .until("end-of-test")
+        .iter()
+        .map(|a| masked(a, now))
+        .collect()
+}
+
+/// The commands keyslot replicates are the ones redis-server replicates, in the same forms:
+/// relative expire times as absolute ones (unit expire's "All TTL in commands are
+/// propagated as absolute timestamp"), GETDEL as DEL (type/string), GETEX as PEXPIREAT /
+/// PERSIST / DEL or nothing, SET without GET and with PXAT, INCRBYFLOAT as SET KEEPTTL,
+/// SPOP as SREM per member or DEL, RESTORE with ABSTTL, commands that changed nothing left
+/// out, a transaction wrapped only when it replicates several commands, lazily expired keys
+/// as DEL (UNLINK under lazyfree), and the same inside scripts (unit scripting's "We can
+/// call scripts rewriting client->argv from Lua").
+#[test]
+fn replication_stream_matches_redis() {
+    let Some(p) = start_debug("repl_stream") else {
+        return;
+    };
+    let lines = r#"
+FLUSHALL
+SET foo bar
+GETDEL foo
+GETDEL foo
+SET foo bar
+GETEX foo
+GETEX foo PERSIST
+GETEX foo EX 100
+GETEX foo PERSIST
+GETEX foo PXAT 100
+DEL nokey
+SET foo1 bar EX 200
+SET foo1 bar PX 100000
+SET foo1 bar NX
+SET foo1 bar2 XX GET
+set foo1 bar3 get keepttl
+SET foo1 bar4 NX GET
+SETNX foo1 x
+SETEX foo1 100 bar
+PSETEX foo1 100000 bar
+GETSET foo1 v
+INCRBYFLOAT f 1.5
+INCRBYFLOAT f 1.5
+HINCRBYFLOAT h f 1.5
+EXPIRE foo2 100
+SET foo2 bar
+expire foo2 100 nx
+EXPIRE foo2 100 NX
+PEXPIRE foo2 200000 GT
+PEXPIRE foo2 1000 GT
+PERSIST foo2
+PERSIST foo2
+EXPIREAT foo2 100
+SADD s a b c d e
+SADD s a
+SPOP s
+SPOP s 2
+SPOP s 0
+SPOP s 10
+SPOP s
+SET foo5 bar
+DUMP foo5
+RESTORE foo6 100000 $DUMP
+RESTORE foo7 0 $DUMP
+RESTORE foo7 1 $DUMP REPLACE ABSTTL
+RESTORE foo8 1 $DUMP ABSTTL
+RESTORE foo9 99999999999999 $DUMP ABSTTL
+MULTI
+DEL nokey
+DEL nokey2
+EXEC
+MULTI
+SET m1 v
+DEL nokey
+EXEC
+MULTI
+SET m1 v
+SET m2 v
+EXEC
+MULTI
+SADD ms a b c
+SPOP ms 2
+EXEC
+DEBUG SET-ACTIVE-EXPIRE 0
+SET lazy v PX 1
+sleep 5
+GET lazy
+CONFIG SET lazyfree-lazy-expire yes
+SET lazy v PX 1
+sleep 5
+GET lazy
+CONFIG SET lazyfree-lazy-expire no
+CONFIG SET lazyfree-lazy-user-del yes
+SET g v
+GETDEL g
+CONFIG SET lazyfree-lazy-user-del no
+DEBUG SET-ACTIVE-EXPIRE 1
+SADD myset a b c
+EVAL 'return redis.call("spop", "myset")' 0
+EVAL 'return redis.call("spop", KEYS[1], 1)' 1 myset
+EVAL 'return redis.call("spop", KEYS[1])' 1 myset
+EVAL 'return redis.call("spop", KEYS[1])' 1 myset
+SET expirekey 1
+EVAL 'return redis.call("expire", KEYS[1], ARGV[1])' 1 expirekey 300
+EVAL 'redis.call("incrbyfloat", KEYS[1], 1)' 1 key
+EVAL 'redis.call("set", KEYS[1], "1", "KEEPTTL")' 1 key
+EVAL 'redis.call("del", "nokey") return redis.call("set", KEYS[1], "2")' 1 key
+"#;
+    let k = stream_of(p.keyslot.port, lines);
+    let r = stream_of(p.redis.port, lines);
+    assert_eq!(
+        k, r,
+        "replication streams differ\nkeyslot: {k:#?}\nredis:   {r:#?}"
+    );
+}
+
+/// FUNCTION LOAD stops a library whose body runs past 500 ms (unit functions' "LIBRARIES -
+/// load timeout"), even one that swallows errors with pcall, and the node serves FCALL and
+/// EVAL normally afterwards; library metadata is split as Redis splits it (`name="foo"`),
+/// and FUNCTION LOAD is refused past maxmemory (deny-oom).
+#[test]
+fn function_load_limits_match_redis() {
+    compare_lines(
+        "fn_load_limits",
+        r#"
+FUNCTION FLUSH
+FUNCTION LOAD '#!lua name=lib\nlocal a = 1\nwhile 1 do a = a + 1 end'
+FUNCTION LOAD '#!lua name=lib\nlocal a = 1\nwhile 1 do local ok = pcall(function() a = a + 1 end) end'
+FUNCTION LOAD '#!lua name=lib2\nredis.register_function("f", function() local a = 0 for i=1,3000000 do a = a + 1 end return a end)'
+FCALL f 0
+EVAL 'local a = 0 for i=1,3000000 do a = a + 1 end return a' 0
+FUNCTION LOAD REPLACE '#!lua name="foo"\nredis.register_function("foo", function() return 1 end)'
+FUNCTION LOAD '#!lua name="baz\nredis.register_function("baz", function() return 1 end)'
+FUNCTION LOAD '#!lua name="b"az\nredis.register_function("baz", function() return 1 end)'
+FCALL foo 0
+CONFIG SET maxmemory 1
+FUNCTION LOAD REPLACE '#!lua name=test\nredis.register_function("f1", function() return 1 end)'
+FUNCTION DELETE foo
+CONFIG SET maxmemory 0
+FUNCTION LOAD REPLACE '#!lua name=test\nredis.register_function("f1", function() return 1 end)'
+FUNCTION FLUSH
+"#,
+    );
+}
+
+/// The sandbox tricks of unit scripting: the globals' metatable can be neither replaced nor
+/// edited, precompiled code does not load, the libraries have no metatable to reach; scripts
+/// see the time they started (a key with PX 1 outlives a DEBUG SLEEP inside the script).
+#[test]
+fn sandbox_tricks_match_redis() {
+    let Some(p) = start_debug("lua_sandbox_tricks") else {
+        return;
+    };
+    compare_on(
+        &p,
+        r#"
+EVAL 'setmetatable(_G, {})' 0
+EVAL 'local g = getmetatable(_G) g.__index = {}' 0
+EVAL 'return type(getmetatable(_G))' 0
+EVAL 'return setmetatable(redis, {})' 0
+EVAL 'return type(getmetatable(cjson))' 0
+EVAL 'return setmetatable(nil, {})' 0
+EVAL 'return getmetatable()' 0
+EVAL 'local t = setmetatable({}, {__index = function() return 7 end}) return t.x' 0
+EVAL 'return loadstring(string.dump(function() return 1 end))()' 0
+EVAL 'local f, e = loadstring(string.dump(function() return 1 end)) return e' 0
+EVAL 'local f, e = loadstring(string.dump(function() return 1 end), "chunk") return e' 0
+EVAL 'local s = string.dump(function() return 1 end) local done = false local f, e = load(function() if done then return nil end done = true return s end) return e' 0
+EVAL 'return loadstring("return 5")()' 0
+DEBUG SET-DISABLE-DENY-SCRIPTS 1
+EVAL 'redis.call("SET", "key", "value", "PX", "1") redis.call("DEBUG", "SLEEP", "0.01") return redis.call("EXISTS", "key")' 0
+EXISTS key
+DEBUG SET-DISABLE-DENY-SCRIPTS 0
+EVAL 'return redis.call("DEBUG", "SLEEP", "0")' 0
+DEBUG SET-ACTIVE-EXPIRE 0
+SET key value PX 1
+DEBUG SLEEP 0.005
+EXISTS key
+SET key value PX 1
+DEBUG SLEEP 0.005
+EVAL 'return redis.call("EXISTS", "key")' 0
+DEBUG SET-ACTIVE-EXPIRE 1
+"#,
+    );
+}
+
+/// DEBUG OBJECT describes a key past its TTL that nothing touched yet (active expiry off), as
+/// Redis's raw dictionary lookup does; the next read then expires it.
+#[test]
+fn debug_object_sees_a_key_past_its_ttl() {
+    let Some(p) = start_debug("debug_object_ttl") else {
+        return;
+    };
+    for port in [p.keyslot.port, p.redis.port] {
+        let mut c = RawConn::connect(port);
+        c.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        c.call(&["SET", "key", "value", "PX", "1"]);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let (reply, raw) = c.call(&["DEBUG", "OBJECT", "key"]);
+        assert!(
+            matches!(reply, common::Resp::Simple(_)),
+            "port {port}: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        assert_eq!(c.call(&["EXISTS", "key"]).0, common::Resp::Int(0));
+        c.call(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    }
+}
+
+/// min-replicas-to-write on a master with no replica: plain writes, a transaction's write,
+/// write-flagged scripts and a compat script's write get -NOREPLICAS; reads and no-writes
+/// scripts still run (unit scripting's "not enough good replicas").
+#[test]
+fn min_replicas_to_write_matches_redis() {
+    compare_lines(
+        "lua_min_replicas",
+        r#"
+SET x v
+CONFIG SET min-replicas-to-write 1
+CONFIG GET min-slaves-to-write
+EVAL '#!lua flags=no-writes\nreturn redis.call("get", "x")' 1 x
+EVAL 'return redis.call("get", "x")' 1 x
+EVAL '#!lua\nreturn redis.call("get", "x")' 1 x
+EVAL 'return redis.call("set", "x", 1)' 1 x
+EVAL 'return redis.pcall("set", "x", 1)' 1 x
+SET x 2
+GET x
+MULTI
+GET x
+SET x 3
+EXEC
+MULTI
+GET x
+EXEC
+CONFIG SET min-replicas-max-lag 0
+SET x 4
+CONFIG SET min-replicas-max-lag 10
+CONFIG SET min-replicas-to-write 0
+SET x 5
+GET x
+"#,
+    );
+}
+
+/// INFO commandstats counts a refused call as rejected, not as a call (a wrong arity at the
+/// top level, a write refused inside a read-only script), a command that ran and failed as
+/// a failed call, and INFO errorstats counts each error once where it happened (a script
+/// that ends with the error of a command it called does not count it again), as Redis does
+/// (unit scripting's "Consistent eval error reporting"). The times are not compared.
+#[test]
+fn rejected_calls_match_redis() {
+    let Some(p) = start("cmdstat_rejected") else {
+        return;
+    };
+    let stats = |port: u16| -> Vec<String> {
+        let mut c = RawConn::connect(port);
+        c.call(&["CONFIG", "RESETSTAT"]);
+        c.call(&["SET", "x"]);
+        c.call(&["GET", "x", "y"]);
+        c.call(&["SET", "x", "1"]);
+        c.call(&["LPUSH", "x", "1"]);
+        c.call(&["EVAL_RO", "return redis.pcall('set', 'x', 'y')", "1", "x"]);
+        c.call(&["EVAL", "return redis.call('select', 99)", "0"]);
+        c.call(&["EVAL", "return redis.pcall('select', 99)['err']", "0"]);
+        c.call(&["EVAL", "return redis.call('set', 'x')", "0"]);
+        c.call(&["EVAL", "return redis.error_reply('MY custom')", "0"]);
+        c.call(&["EVAL", "return redis.pcall('lpush', 'x', 1)", "0"]);
+        c.call(&["FCALL", "nosuch", "0"]);
+        let (info, _) = c.call(&["INFO", "commandstats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| {
+                ["get", "set", "lpush", "eval", "eval_ro", "select", "fcall"]
+                    .iter()
+                    .any(|n| l.starts_with(&format!("cmdstat_{n}:")))
+            })
+            .map(|l| {
+                l.split(',')
+                    .filter(|f| !f.starts_with("usec"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        // The error stats: each error counted once, where it happened.
+        let (info, _) = c.call(&["INFO", "errorstats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.starts_with("errorstat_"))
+                .map(String::from),
+        );
+        let (info, _) = c.call(&["INFO", "stats"]);
+        let text = String::from_utf8_lossy(info.as_bytes().unwrap_or_default()).into_owned();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.starts_with("total_error_replies"))
+                .map(String::from),
+        );
+        lines.sort();
+        lines
+    };
+    let (k, r) = (stats(p.keyslot.port), stats(p.redis.port));
+    assert_eq!(k, r, "commandstats / errorstats differ");
 }

@@ -106,9 +106,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         }
         Err(_) => return Err(CmdError::other("ERR Bad data format")),
     };
-    if replace {
-        ctx.db.remove(key);
-    }
+    let deleted = replace && ctx.db.remove(key).is_some();
     let expire = match ttl {
         0 => None,
         t if absttl => Some(t),
@@ -116,13 +114,27 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     };
     if let Some(at) = expire {
         if at <= ctx.now_ms as i64 {
-            // Already expired: the key ends up absent (Redis propagates a DEL when it replaced).
+            // Already expired: the key ends up absent. Replicas get a DEL when one was
+            // replaced, else nothing (Redis's restoreCommand).
+            ctx.client.rewrite = Some(if deleted {
+                vec![Bytes::from_static(b"DEL"), key.clone()]
+            } else {
+                Vec::new()
+            });
             return Ok(Reply::ok());
         }
     }
     // The key is copied out of the connection's read buffer so the buffer is not kept alive.
     ctx.db
         .insert(Bytes::copy_from_slice(key), value, expire.map(|t| t as u64));
+    if let (Some(at), false) = (expire, absttl) {
+        // A relative TTL would restart on the replica: Redis sends the absolute time and
+        // appends ABSTTL, the rest of the command as it came.
+        let mut out = argv.to_vec();
+        out[2] = Bytes::from(at.to_string());
+        out.push(Bytes::from_static(b"ABSTTL"));
+        ctx.client.rewrite = Some(out);
+    }
     Ok(Reply::ok())
 }
 

@@ -286,7 +286,21 @@ fn propagate(ctx: &mut Ctx<'_>, argv: &[Bytes]) {
     ctx.client.woff = view.rest.repl.offset;
 }
 
+/// FUNCTION LOAD and FUNCTION RESTORE are deny-oom in Redis: past maxmemory, once eviction
+/// freed nothing more (the node evicts before every command), they are refused. Clients
+/// only: the master's stream and the AOF (client id 0) apply them whatever the memory.
+fn deny_oom(ctx: &Ctx<'_>) -> Result<(), CmdError> {
+    if ctx.client.id != 0
+        && !ctx.node.repl.is_replica()
+        && crate::evict::used_memory(ctx.db) > ctx.node.config.maxmemory_limit
+    {
+        return Err(CmdError::other(crate::evict::OOM_ERROR));
+    }
+    Ok(())
+}
+
 fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    deny_oom(ctx)?;
     let mut replace = false;
     let mut at = 2;
     while at < argv.len() - 1 {
@@ -303,11 +317,14 @@ fn function_load(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let name = ctx
         .node
         .scripting
-        .load_library(&argv[at], replace)
+        .load_library_timed(&argv[at], replace, LOAD_TIMEOUT_MS)
         .map_err(|e| CmdError::other(format!("ERR {e}")))?;
     propagate(ctx, argv);
     Ok(Reply::bulk(name))
 }
+
+/// How long FUNCTION LOAD lets a library's body run (Redis's LOAD_TIMEOUT_MS).
+const LOAD_TIMEOUT_MS: u64 = 500;
 
 fn function_delete(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let name = String::from_utf8_lossy(&argv[2]).into_owned();
@@ -441,6 +458,7 @@ fn function_dump(ctx: &mut Ctx<'_>, _argv: &[Bytes]) -> CmdResult {
 }
 
 fn function_restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
+    deny_oom(ctx)?;
     #[derive(PartialEq)]
     enum Policy {
         Flush,

@@ -327,6 +327,12 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         super::debug_test::protocol(ctx.proto(), &argv[2])
     } else if eq_ignore_case(sub, "quicklist-packed-threshold") && argc == 3 {
         super::debug_test::quicklist_packed_threshold(&argv[2])
+    } else if eq_ignore_case(sub, "set-disable-deny-scripts") && argc == 3 {
+        ctx.node.scripting.deny_disabled = parse_i64(&argv[2]).unwrap_or(0) != 0;
+        Ok(Reply::ok())
+    } else if eq_ignore_case(sub, "sleep") && argc == 3 {
+        debug_sleep(&argv[2]);
+        Ok(Reply::ok())
     } else if eq_ignore_case(sub, "error") && argc == 3 {
         Ok(Reply::Error(
             String::from_utf8_lossy(&argv[2]).into_owned().into(),
@@ -365,6 +371,21 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// benchmarks use. Keys are `prefix:N` (default prefix `key`), values `value:N`, cut or padded
 /// with zero bytes to `size` when given; keys that already exist are left alone. Like Redis, the
 /// keys are not propagated to replicas and slot ownership is not checked.
+/// DEBUG SLEEP <seconds>: the node stops for that long (Redis sleeps on its only thread; the
+/// suite uses it to let keys expire in the middle of a script). The argument is read as
+/// strtod reads it: what does not parse is 0.
+fn debug_sleep(arg: &[u8]) {
+    let text = String::from_utf8_lossy(arg);
+    let secs = text.trim().parse::<f64>().unwrap_or(0.0);
+    let micros = (secs * 1_000_000.0) as i64;
+    #[cfg(not(madsim))]
+    if micros > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(micros as u64));
+    }
+    #[cfg(madsim)]
+    let _ = micros;
+}
+
 fn debug_populate(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let count = positive_arg(&argv[2])?;
     let size = match argv.get(4) {

@@ -469,7 +469,12 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ctx.db.set_expire(key, Some(at), ctx.now_ms);
         }
     } else if opts.persist {
-        ctx.db.set_expire(key, None, ctx.now_ms);
+        if ctx.db.peek(key).and_then(|e| e.expire_ms()).is_some() {
+            ctx.db.set_expire(key, None, ctx.now_ms);
+        } else {
+            // No TTL to remove: nothing changed, nothing to replicate (Redis's getexCommand).
+            ctx.client.rewrite = Some(Vec::new());
+        }
     }
     Ok(Reply::Bulk(value))
 }

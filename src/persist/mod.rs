@@ -631,6 +631,16 @@ fn finish_job(rest: &mut NodeRest, job: Job, result: Result<u64, String>) {
     }
 }
 
+/// Applies CONFIG SET appendonly / appendfsync at once, as Redis's startAppendOnly runs
+/// inside CONFIG SET: the rewrite that writes the first base is in progress when the reply
+/// goes out (the suite's waitForBgrewriteaof then waits for it, and a DEBUG LOADAOF right
+/// after finds the manifest it writes), and turning it off stops appending at once.
+pub fn refresh_config(rest: &mut NodeRest, db: &Db) {
+    if rest.persist.loading.is_none() {
+        apply_appendonly(rest, db);
+    }
+}
+
 /// Turns the AOF on (a rewrite writes its first base) or off, after CONFIG SET appendonly.
 fn apply_appendonly(rest: &mut NodeRest, db: &Db) {
     let want = rest.config.bool("appendonly");

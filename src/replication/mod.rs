@@ -13,6 +13,7 @@
 pub mod backlog;
 pub mod primary;
 pub mod replica;
+pub mod rewrite;
 pub mod snapshot;
 
 use crate::node::NodeView;
@@ -117,6 +118,8 @@ pub struct ReplState {
     select_sent: bool,
     /// Commands held back while a script runs (see [`ReplState::hold`]); None otherwise.
     held: Option<Vec<Vec<u8>>>,
+    /// A MULTI went out and its EXEC not yet (a transaction's commands are being sent).
+    multi_open: bool,
     /// Bumped whenever the role changes: a replica task of an older generation stops.
     pub generation: u64,
     /// A replica task of this generation must be started (done by whoever holds the node's Arc).
@@ -149,6 +152,7 @@ impl ReplState {
             pending_feeds: BTreeMap::new(),
             select_sent: false,
             held: None,
+            multi_open: false,
             generation: 0,
             task_needed: None,
             ack_notify: Arc::new(Notify::new()),
@@ -212,6 +216,13 @@ impl ReplState {
     }
 
     pub fn propagate(&mut self, argv: &[&[u8]]) {
+        if let [only] = argv {
+            if only.eq_ignore_ascii_case(b"multi") {
+                self.multi_open = true;
+            } else if only.eq_ignore_ascii_case(b"exec") {
+                self.multi_open = false;
+            }
+        }
         let encoded = encode_command(argv);
         // An atomic slot migration streams the writes to its slots from here (a script's
         // held effects included: they are applied whatever the replication stream does).
@@ -241,6 +252,28 @@ impl ReplState {
         }
         self.held = Some(Vec::new());
         true
+    }
+
+    /// Redis's checkGoodReplicasStatus: false when this master has `min-replicas-to-write`
+    /// set and fewer replicas acknowledged within `min-replicas-max-lag` seconds (writes are
+    /// then refused with [`NOREPLICAS`]).
+    pub fn enough_good_replicas(&self, config: &crate::config::Config, now_mono_ms: u64) -> bool {
+        let (need, lag_s) = (config.min_replicas_to_write, config.min_replicas_max_lag_s);
+        if need == 0 || lag_s == 0 || self.is_replica() {
+            return true;
+        }
+        let good = self
+            .replicas
+            .values()
+            .filter(|r| r.ack_ms > 0 && now_mono_ms.saturating_sub(r.ack_ms) / 1000 <= lag_s)
+            .count() as u64;
+        good >= need
+    }
+
+    /// Whether the commands propagated now are already grouped (a transaction's MULTI went
+    /// out, or a script's effects are held to be wrapped at its end).
+    pub fn in_block(&self) -> bool {
+        self.multi_open || self.held.is_some()
     }
 
     /// How many commands are held (0 when not holding).
@@ -293,6 +326,10 @@ impl ReplState {
         self.select_sent = false;
     }
 }
+
+/// The error of a write refused for want of good replicas (see
+/// [`ReplState::enough_good_replicas`]).
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 /// 40 random hex characters.
 pub fn random_replid(rng: &mut impl RngCore) -> String {
@@ -387,105 +424,45 @@ impl NodeView<'_> {
         self.rest.repl.pending_feeds.clear();
     }
 
-    /// Replicates the effects of a write command that just ran (master only). Commands whose
-    /// effect depends on the time they run are rewritten to absolute forms, as Redis 7 does:
-    /// relative expire times become PXAT / PEXPIREAT, SPOP becomes SREM of what it popped.
+    /// Replicates the effects of a write command that just ran (master only), in the form
+    /// Redis 7.0 sends (see [`rewrite`]): relative expire times become PXAT / PEXPIREAT,
+    /// SPOP becomes SREM of what it popped, a command that changed nothing is not sent.
     pub fn propagate_write(&mut self, name: &str, argv: &[Bytes], reply: &crate::resp::Reply) {
         if self.rest.repl.is_replica() {
             return;
         }
-        let key = argv.get(1);
-        match (name, key) {
-            ("set" | "setex" | "psetex", Some(key)) => {
-                // peek, not get: looking must not expire the key (Redis keeps a key SET with
-                // a past PXAT until something touches it).
-                match self.db.peek(key) {
-                    Some(
-                        e @ crate::db::Entry {
-                            value: crate::db::Value::Str(v),
-                            ..
-                        },
-                    ) => {
-                        // Borrowed, not cloned: a clone would give the stored value a shared
-                        // header (32 bytes) for as long as the key lives.
-                        let expire_ms = e.expire_ms();
-                        match expire_ms {
-                            Some(t) => {
-                                let t = t.to_string();
-                                self.rest
-                                    .repl
-                                    .propagate(&[b"SET", key, v, b"PXAT", t.as_bytes()]);
-                            }
-                            None => self.rest.repl.propagate(&[b"SET", key, v]),
-                        }
-                    }
-                    // XX on a missing key, or an expire time already past: the key is gone.
-                    _ => self.rest.repl.propagate(&[b"DEL", key]),
-                }
+        // Two config lookups, only for the commands that can delete through an option.
+        let lazy = if rewrite::may_delete(name) {
+            rewrite::Lazy {
+                user_del: self.rest.config.bool("lazyfree-lazy-user-del"),
+                expire: self.rest.config.bool("lazyfree-lazy-expire"),
             }
-            ("expire" | "pexpire" | "expireat" | "pexpireat" | "getex", Some(key)) => {
-                if matches!(reply, crate::resp::Reply::Integer(0)) {
-                    return;
-                }
-                match self.db.peek(key).map(|e| e.expire_ms()) {
-                    Some(Some(t)) => {
-                        let t = t.to_string();
-                        self.rest.repl.propagate(&[b"PEXPIREAT", key, t.as_bytes()]);
-                    }
-                    Some(None) if name == "getex" => {
-                        if argv.iter().any(|a| a.eq_ignore_ascii_case(b"persist")) {
-                            self.rest.repl.propagate(&[b"PERSIST", key]);
-                        }
-                    }
-                    Some(None) => {}
-                    None => self.rest.repl.propagate(&[b"DEL", key]),
-                }
-            }
-            ("restore" | "restore-asking", Some(key)) if argv.len() >= 4 => {
-                // A relative TTL would restart on the replica: send the absolute time.
-                match self.db.peek(key).map(|e| e.expire_ms()) {
-                    Some(Some(t)) => {
-                        let t = t.to_string();
-                        self.rest.repl.propagate(&[
-                            b"RESTORE",
-                            key,
-                            t.as_bytes(),
-                            &argv[3],
-                            b"REPLACE",
-                            b"ABSTTL",
-                        ]);
-                    }
-                    Some(None) => self
-                        .rest
-                        .repl
-                        .propagate(&[b"RESTORE", key, b"0", &argv[3], b"REPLACE"]),
-                    None => self.rest.repl.propagate(&[b"DEL", key]),
-                }
-            }
-            ("spop", Some(key)) => {
-                let popped: Vec<Bytes> = match reply {
-                    crate::resp::Reply::Bulk(b) => vec![b.clone()],
-                    crate::resp::Reply::Array(items) | crate::resp::Reply::Set(items) => items
-                        .iter()
-                        .filter_map(|i| match i {
-                            crate::resp::Reply::Bulk(b) => Some(b.clone()),
-                            _ => None,
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                if !popped.is_empty() {
-                    let mut v: Vec<&[u8]> = vec![b"SREM", key];
-                    v.extend(popped.iter().map(|b| b.as_ref()));
+        } else {
+            rewrite::Lazy::default()
+        };
+        match name {
+            // Without STORE they only read: nothing to replicate.
+            "georadius" | "georadiusbymember" if !crate::cmd::geo::radius_stores(argv) => {}
+            _ => match rewrite::effects(name, argv, reply, self.db, lazy) {
+                rewrite::Effects::Verbatim => {
+                    let v: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
                     self.rest.repl.propagate(&v);
                 }
-            }
-            // Without STORE they only read: nothing to replicate.
-            ("georadius" | "georadiusbymember", _) if !crate::cmd::geo::radius_stores(argv) => {}
-            _ => {
-                let v: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
-                self.rest.repl.propagate(&v);
-            }
+                rewrite::Effects::Nothing => {}
+                rewrite::Effects::Commands(cmds) => {
+                    let wrap = cmds.len() > 1 && !self.rest.repl.in_block();
+                    if wrap {
+                        self.rest.repl.propagate(&[b"MULTI"]);
+                    }
+                    for c in &cmds {
+                        let v: Vec<&[u8]> = c.iter().map(|a| a.as_ref()).collect();
+                        self.rest.repl.propagate(&v);
+                    }
+                    if wrap {
+                        self.rest.repl.propagate(&[b"EXEC"]);
+                    }
+                }
+            },
         }
     }
 
@@ -495,8 +472,14 @@ impl NodeView<'_> {
         if expired.is_empty() || self.rest.repl.is_replica() {
             return;
         }
+        // UNLINK when lazyfree-lazy-expire is on, as Redis's propagateDeletion.
+        let del: &[u8] = if self.rest.config.bool("lazyfree-lazy-expire") {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
         for k in expired {
-            self.rest.repl.propagate(&[b"DEL", &k]);
+            self.rest.repl.propagate(&[del, &k]);
         }
     }
 }

@@ -59,6 +59,10 @@ pub struct Busy {
     line_hook: AtomicBool,
     /// requirepass was set when the script started (a client accepted meanwhile must AUTH).
     auth_required: AtomicBool,
+    /// FUNCTION LOAD runs a library's body: the monotonic ms past which the hook stops it
+    /// (0: no load running, or one without a limit). Redis gives the body 500 ms: it should
+    /// only register functions, and nobody is served while it runs.
+    load_deadline_ms: AtomicU64,
     info: Mutex<RunInfo>,
 }
 
@@ -151,6 +155,23 @@ impl Busy {
             );
         }
         (false, None)
+    }
+
+    /// A library's body starts running (FUNCTION LOAD): it is stopped past `deadline_ms`.
+    pub fn start_load(&self, deadline_ms: u64) {
+        self.load_deadline_ms.store(deadline_ms, SeqCst);
+    }
+
+    /// The library's body ended; true when the hook must go back to counting instructions.
+    pub fn end_load(&self) -> bool {
+        self.load_deadline_ms.store(0, SeqCst);
+        self.line_hook.swap(false, SeqCst)
+    }
+
+    /// Called from the Lua hook: whether a library's body ran past its deadline.
+    pub fn load_timed_out(&self, now_ms: u64) -> bool {
+        let deadline = self.load_deadline_ms.load(SeqCst);
+        deadline != 0 && now_ms > deadline
     }
 
     /// The hook switched to every line after a kill; [`Busy::end`] reports it.

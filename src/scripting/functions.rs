@@ -41,7 +41,8 @@ pub fn valid_name(name: &[u8]) -> bool {
 
 const BAD_NAME: &str = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
 
-/// functionExtractLibMetaData: (engine, library name, offset of the body in the code).
+/// functionExtractLibMetaData: (engine, library name, offset of the body in the code). The
+/// shebang line is split as Redis's sdssplitargs splits it, so `name="foo"` names `foo`.
 fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
@@ -49,24 +50,24 @@ fn metadata(code: &[u8]) -> Result<(String, String, usize), String> {
     let Some(end) = code.iter().position(|&c| c == b'\n') else {
         return Err("Invalid library metadata".into());
     };
-    let line = String::from_utf8_lossy(&code[..end]).into_owned();
-    let parts: Vec<&str> = line.split_ascii_whitespace().collect();
-    let Some(first) = parts.first() else {
-        return Err("Invalid library metadata".into());
+    let parts = match crate::resp::request::split_args(&code[..end]) {
+        Some(p) if !p.is_empty() => p,
+        _ => return Err("Invalid library metadata".into()),
     };
-    let engine = first[2..].to_string();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let engine = text(parts[0].get(2..).unwrap_or_default());
     let mut name = None;
     for part in &parts[1..] {
-        if part.len() >= 5 && part[..5].eq_ignore_ascii_case("name=") {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
             if name.is_some() {
                 return Err(
                     "Invalid metadata value, name argument was given multiple times".into(),
                 );
             }
-            name = Some(part[5..].to_string());
+            name = Some(text(&part[5..]));
             continue;
         }
-        return Err(format!("Invalid metadata value given: {part}"));
+        return Err(format!("Invalid metadata value given: {}", text(part)));
     }
     let Some(name) = name else {
         return Err("Library name was not given".into());
@@ -110,9 +111,21 @@ impl Functions {
 }
 
 impl Scripting {
-    /// FUNCTION LOAD: compiles and runs the library, links its functions. The library name, or
-    /// the error text (after `ERR `).
+    /// Loads a library with no time limit (RDB files, the AOF, FUNCTION RESTORE: Redis gives
+    /// those no timeout). See [`Scripting::load_library_timed`].
     pub fn load_library(&mut self, code: &Bytes, replace: bool) -> Result<String, String> {
+        self.load_library_timed(code, replace, 0)
+    }
+
+    /// FUNCTION LOAD: compiles and runs the library, links its functions. The library name, or
+    /// the error text (after `ERR `). A body that runs longer than `timeout_ms` (0: no limit)
+    /// is stopped with `FUNCTION LOAD timeout`, as Redis stops it.
+    pub fn load_library_timed(
+        &mut self,
+        code: &Bytes,
+        replace: bool,
+        timeout_ms: u64,
+    ) -> Result<String, String> {
         let (engine, name, body_at) = metadata(code)?;
         if !valid_name(name.as_bytes()) {
             return Err(BAD_NAME.into());
@@ -136,7 +149,14 @@ impl Scripting {
         let set = |k: &str, v: Value| fx.state.raw_set(k, v).map_err(|e| e.to_string());
         set("registered", Value::Table(registered.clone()))?;
         set("loading", Value::Boolean(true))?;
+        if timeout_ms > 0 {
+            self.busy
+                .start_load(self.sink.clock.mono_ms().saturating_add(timeout_ms));
+        }
         let outcome: mlua::Result<MultiValue> = fx.rawpcall.call(chunk);
+        if timeout_ms > 0 && self.busy.end_load() {
+            self.restore_hook();
+        }
         set("loading", Value::Boolean(false))?;
         set("registered", Value::Nil)?;
         let mut outcome = outcome.map_err(|e| lua_error_text(&e))?;

@@ -60,6 +60,11 @@ pub struct Scripting {
     pub functions: functions::Functions,
     /// The running script's state, read by connections that do not hold the node.
     pub busy: Arc<busy::Busy>,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call the commands normally refused to
+    /// them (Redis's script_disable_deny_script; its suite calls DEBUG PROTOCOL from scripts).
+    pub deny_disabled: bool,
+    /// While a script runs: the unix ms it started at, the time its commands see.
+    pub time_snapshot_ms: Option<u64>,
     /// The logger and clock the instruction hook uses.
     sink: LogSink,
 }
@@ -139,9 +144,23 @@ impl Scripting {
         for k in names {
             g.raw_set(k, Value::Nil)?;
         }
-        lua.load(include_str!("protect.lua"))
+        // setmetatable as scripts see it refuses the locked tables (see [`guarded_setmetatable`]).
+        let original: Function = hidden.raw_get("setmetatable")?;
+        lua.set_named_registry_value(SETMETATABLE_KEY, original)?;
+        let original: Function = hidden.raw_get("getmetatable")?;
+        lua.set_named_registry_value(GETMETATABLE_KEY, original)?;
+        // SAFETY: the guards only use the Lua C API on the state they are given.
+        let (set_guard, get_guard) = unsafe {
+            (
+                lua.create_c_function(guarded_setmetatable)?,
+                lua.create_c_function(guarded_getmetatable)?,
+            )
+        };
+        let locked: Table = lua
+            .load(include_str!("protect.lua"))
             .set_name(INTERNAL)
-            .call::<()>((g, hidden.clone()))?;
+            .call((g, hidden.clone(), set_guard, get_guard))?;
+        lua.set_named_registry_value(LOCKED_KEY, locked)?;
         let cwrap: Function = rust.raw_get("cwrap")?;
         let (env, state): (Table, Table) = lua
             .load(include_str!("functions.lua"))
@@ -158,6 +177,8 @@ impl Scripting {
             rand,
             mailbox,
             busy,
+            deny_disabled: false,
+            time_snapshot_ms: None,
             sink,
         })
     }
@@ -375,6 +396,21 @@ fn count_hook() -> mlua::HookTriggers {
 /// (the runner that turns the error into the reply) finishes.
 fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, sink: LogSink) {
     lua.set_hook(triggers, move |lua, debug| {
+        if busy.load_timed_out(sink.clock.mono_ms()) {
+            // As Redis's luaEngineLoadHook: from now on every line raises, so a pcall in the
+            // loop cannot swallow the error.
+            if !busy.line_hook_set() {
+                busy.mark_line_hook();
+                install_hook(
+                    lua,
+                    mlua::HookTriggers::EVERY_LINE,
+                    busy.clone(),
+                    sink.clone(),
+                );
+            }
+            let v = convert::error_table(lua, LOAD_TIMEOUT.as_bytes())?;
+            return Err(mlua::Error::external(Raised(v)));
+        }
         let (stop, log) = busy.check(sink.clock.mono_ms());
         if let Some(line) = log {
             sink.logger
@@ -409,10 +445,81 @@ fn install_hook(lua: &Lua, triggers: mlua::HookTriggers, busy: Arc<busy::Busy>, 
     });
 }
 
+/// The error a library's body gets past its time (see [`busy::Busy::start_load`]).
+const LOAD_TIMEOUT: &str = "ERR FUNCTION LOAD timeout";
+
 /// Registry keys of the Rust halves of redis.call / redis.pcall and of the mailbox.
 const CALL_INNER: &str = "keyslot.call";
 const PCALL_INNER: &str = "keyslot.pcall";
 const MAILBOX_KEY: &str = "keyslot.mailbox";
+
+/// Registry keys of the original setmetatable / getmetatable and of the locked tables.
+const SETMETATABLE_KEY: &str = "keyslot.setmetatable";
+const GETMETATABLE_KEY: &str = "keyslot.getmetatable";
+const LOCKED_KEY: &str = "keyslot.locked";
+
+/// Pushes what the locked-tables registry says about argument 1 (nil: not locked).
+unsafe fn push_locked(l: *mut mlua::ffi::lua_State) {
+    use mlua::ffi;
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, c"keyslot.locked".as_ptr());
+    if ffi::lua_type(l, -1) == ffi::LUA_TTABLE && ffi::lua_gettop(l) > 1 {
+        ffi::lua_pushvalue(l, 1);
+        ffi::lua_rawget(l, -2);
+        ffi::lua_remove(l, -2);
+    } else {
+        ffi::lua_settop(l, -2);
+        ffi::lua_pushnil(l);
+    }
+}
+
+/// Runs the original C function saved under `key` on the same stack: its argument errors
+/// then name the function and the script line as Redis's do.
+unsafe fn call_original(l: *mut mlua::ffi::lua_State, key: &std::ffi::CStr) -> std::ffi::c_int {
+    use mlua::ffi;
+    let top = ffi::lua_gettop(l);
+    ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, key.as_ptr());
+    let original = ffi::lua_tocfunction(l, -1);
+    ffi::lua_settop(l, top);
+    match original {
+        Some(f) => f(l),
+        None => 0,
+    }
+}
+
+/// setmetatable for scripts: Redis's Lua marks the globals and the library tables read-only,
+/// and its lua_setmetatable raises on them (without a script position). Other tables go to
+/// the original C function.
+unsafe extern "C-unwind" fn guarded_setmetatable(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let top = ffi::lua_gettop(l);
+    push_locked(l);
+    let locked = ffi::lua_toboolean(l, -1) != 0;
+    ffi::lua_settop(l, top);
+    if locked {
+        ffi::lua_pushstring(l, c"Attempt to modify a readonly table".as_ptr());
+        ffi::lua_error(l);
+    }
+    call_original(l, c"keyslot.setmetatable")
+}
+
+/// getmetatable for scripts: the globals' metatable comes back as a read-only view (editing
+/// it raises, as in Redis), the library tables have none (in Redis they are plain tables).
+unsafe extern "C-unwind" fn guarded_getmetatable(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let top = ffi::lua_gettop(l);
+    push_locked(l);
+    match ffi::lua_type(l, -1) {
+        ffi::LUA_TTABLE => 1,
+        ffi::LUA_TBOOLEAN => {
+            ffi::lua_pushnil(l);
+            1
+        }
+        _ => {
+            ffi::lua_settop(l, top);
+            call_original(l, c"keyslot.getmetatable")
+        }
+    }
+}
 
 /// redis.call's C entry point (see [`Scripting::rust_helpers`]).
 unsafe extern "C-unwind" fn call_entry(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {

@@ -153,7 +153,19 @@ impl Run<'_> {
         };
         let spec = match self.check(&argv) {
             Ok(spec) => spec,
-            Err(text) => return fail(&text),
+            Err(text) => {
+                // Refused by the script checks: a rejected call of that command (Redis's
+                // incrCommandStatsOnError with ERROR_COMMAND_REJECTED).
+                if let Some(spec) = cmd::lookup(&argv[0]) {
+                    *self.node.rest.stats.rejected.entry(spec.name).or_default() += 1;
+                }
+                // The refusal is an error reply of its own in the error stats; the script's
+                // error, if it ends with it, is then not counted again.
+                self.node.count_error(&Reply::error(text.clone()));
+                let (ok, v) = fail(&text)?;
+                mark_counted(&v)?;
+                return Ok((ok, v));
+            }
         };
         self.client.proto = if self.resp3 {
             Protocol::Resp3
@@ -168,10 +180,12 @@ impl Run<'_> {
             // redis.set_repl without REPL_REPLICA: the effects stay here.
             self.node.rest.repl.held_truncate(held_before);
         }
-        Ok((
-            !reply.is_error(),
-            convert::reply_to_lua(lua, &reply, self.resp3)?,
-        ))
+        let v = convert::reply_to_lua(lua, &reply, self.resp3)?;
+        if reply.is_error() {
+            // node.call counted it already.
+            mark_counted(&v)?;
+        }
+        Ok((!reply.is_error(), v))
     }
 
     /// Redis's scriptCall checks, in its order; the error is the text of the error table.
@@ -182,7 +196,7 @@ impl Run<'_> {
         if !spec.arity_ok(argv.len()) {
             return Err("ERR Wrong number of args calling Redis command from script".into());
         }
-        if denied(spec, argv) {
+        if !self.node.rest.scripting.deny_disabled && denied(spec, argv) {
             return Err("ERR This Redis command is not allowed from script".into());
         }
         let client = &self.client;
@@ -205,6 +219,12 @@ impl Run<'_> {
             }
             if let Some(e) = crate::persist::refuse(rest, spec) {
                 return Err(e.to_string());
+            }
+            if !rest
+                .repl
+                .enough_good_replicas(&rest.config, rest.clock.mono_ms())
+            {
+                return Err(crate::replication::NOREPLICAS.into());
             }
         }
         if !self.allow_oom && !self.dirty && self.oom_at_start && spec.flags & flags::DENYOOM != 0 {
@@ -432,6 +452,10 @@ fn prepare(node: &Node, flags: &ScriptFlags, ro: bool, oom: bool) -> Result<(), 
                 "ERR Can not execute a script with write flag using *_ro command.",
             ));
         }
+        let now = node.rest.clock.mono_ms();
+        if !node.rest.repl.enough_good_replicas(&node.rest.config, now) {
+            return Err(CmdError::other(crate::replication::NOREPLICAS));
+        }
     }
     if oom && !(flags.allow_oom || flags.no_writes) {
         return Err(CmdError::other(
@@ -485,6 +509,9 @@ pub fn run_script(
     );
     busy.set_auth_required(node.rest.config.requirepass.is_some());
     let held = node.rest.repl.hold();
+    // Redis's scriptTimeSnapshot: the commands a script runs see the time it started, so a
+    // key expires before the script or after it, never in its middle.
+    node.rest.scripting.time_snapshot_ms = Some(node.rest.clock.unix_ms());
     let flags = target.flags;
     let run = RefCell::new(Run {
         node,
@@ -534,16 +561,18 @@ pub fn run_script(
             runner.call((target.func.clone(), keys_t, args_t))?
         };
         let resp3 = run.borrow().resp3;
-        Ok(if ok {
+        let reply = if ok {
             convert::lua_to_reply(&v, resp3)
         } else {
             failure_reply(&v, &target.name)
-        })
+        };
+        Ok((reply, counted(&v)))
     });
     for name in ["cmd", "setresp", "set_repl", "acl_check_cmd"] {
         let _ = hooks.raw_set(name, Value::Nil);
     }
     let Run { node, dirty, .. } = run.into_inner();
+    node.rest.scripting.time_snapshot_ms = None;
     if busy.end() {
         node.rest.scripting.restore_hook();
     }
@@ -553,7 +582,28 @@ pub fn run_script(
     if dirty {
         caller.woff = node.rest.repl.offset;
     }
-    outcome.map_err(lua_err)
+    let (reply, counted) = outcome.map_err(lua_err)?;
+    if counted && reply.is_error() {
+        // Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE: the error was counted when the command
+        // the script called failed; the script's reply still counts as a failed call.
+        node.rest.stats.skip_error_count = true;
+    }
+    Ok(reply)
+}
+
+/// The field Redis sets on the error tables of redis.call / redis.pcall: the error was
+/// already counted in the error stats (scripts can see it, as in Redis).
+const COUNTED: &str = "ignore_error_stats_update";
+
+fn mark_counted(v: &Value) -> mlua::Result<()> {
+    if let Value::Table(t) = v {
+        t.raw_set(COUNTED, true)?;
+    }
+    Ok(())
+}
+
+fn counted(v: &Value) -> bool {
+    matches!(v, Value::Table(t) if t.raw_get::<Value>(COUNTED).ok() == Some(Value::Boolean(true)))
 }
 
 /// The reply for a script that raised an error: its message, where it came from.

@@ -462,7 +462,11 @@ impl RawConn {
                     return (reply, raw);
                 }
             }
-            let n = self.stream.read(&mut buf).expect("read reply");
+            let n = match self.stream.read(&mut buf) {
+                // A signal landed during the read (seen under load): read again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => r.expect("read reply"),
+            };
             assert!(
                 n > 0,
                 "connection closed while waiting for a reply (have {:?})",
