@@ -583,6 +583,9 @@ fn client_unblock_matches_redis() {
     assert_eq!(transcripts[0], transcripts[1]);
 }
 
+/// DEBUG PROTOCOL's samples, also through a script's redis.call in RESP2 and RESP3 (the big
+/// number and verbatim tables, the attribute hidden from the script) and back out of a script
+/// as `{big_number = ...}` (CR LF made spaces), as unit scripting's "protocol parsing" tests do.
 #[test]
 fn debug_protocol_matches_redis() {
     let script = "
@@ -612,6 +615,19 @@ DEBUG QUICKLIST-PACKED-THRESHOLD -1
 DEBUG QUICKLIST-PACKED-THRESHOLD 1x
 DEBUG QUICKLIST-PACKED-THRESHOLD 1.5
 DEBUG QUICKLIST-PACKED-THRESHOLD
+DEBUG SET-DISABLE-DENY-SCRIPTS 1
+EVAL 'redis.setresp(2) return redis.call(\"debug\", \"protocol\", \"bignum\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"bignum\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"attrib\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"verbatim\")' 0
+EVAL 'redis.setresp(2) return redis.call(\"debug\", \"protocol\", \"verbatim\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"map\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"double\")' 0
+EVAL 'redis.setresp(3) return redis.call(\"debug\", \"protocol\", \"false\")' 0
+EVAL 'return {big_number=\"123\\r\\n123\"}' 0
+EVAL 'redis.setresp(3) local r = redis.call(\"debug\", \"protocol\", \"bignum\") return type(r) .. \" \" .. r.big_number' 0
+EVAL 'return {verbatim_string={format=\"txt\", string=\"hi\"}}' 0
+PING
 ";
     let debug = ["--enable-debug-command", "yes"];
     run_with("debug_protocol", &debug, script);

@@ -3,16 +3,16 @@
 
 use super::{CmdError, CmdResult};
 use crate::resp::{Protocol, Reply};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 /// The text Redis answers for an unknown DEBUG PROTOCOL type name.
 const PROTOCOL_TYPES_ERROR: &str = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
 
 /// `DEBUG PROTOCOL <type>`: Redis's sample reply of that type for the client's protocol.
 ///
-/// Big numbers, attributes and push messages have no [`Reply`] variant of their own (no real
-/// command answers them), so those are written here, pre-encoded, as [`Reply::Raw`]. In RESP2 a
-/// big number is a bulk string and the attribute is left out; a push is refused in RESP2.
+/// In RESP2 a big number is a bulk string and the attribute is left out; a push is refused in
+/// RESP2. A push followed by the real reply is two replies, so it is written pre-encoded
+/// ([`Reply::Raw`]).
 pub fn protocol(proto: Protocol, name: &[u8]) -> CmdResult {
     let resp3 = proto == Protocol::Resp3;
     let is = |word: &str| name.eq_ignore_ascii_case(word.as_bytes());
@@ -27,11 +27,7 @@ pub fn protocol(proto: Protocol, name: &[u8]) -> CmdResult {
         Reply::Double(3.141)
     } else if is("bignum") {
         const BIGNUM: &str = "1234567999999999999999999999999999999";
-        if resp3 {
-            Reply::Raw(Bytes::from(format!("({BIGNUM}\r\n")))
-        } else {
-            Reply::bulk(BIGNUM)
-        }
+        Reply::BigNumber(Bytes::from_static(BIGNUM.as_bytes()))
     } else if is("null") {
         Reply::Null
     } else if is("array") {
@@ -45,17 +41,13 @@ pub fn protocol(proto: Protocol, name: &[u8]) -> CmdResult {
                 .collect(),
         )
     } else if is("attrib") {
-        let real = Reply::bulk("Some real reply following the attribute");
-        if resp3 {
-            let mut out = BytesMut::new();
-            out.put_slice(b"|1\r\n");
-            Reply::bulk("key-popularity").encode(proto, &mut out);
-            Reply::Array(vec![Reply::bulk("key:123"), Reply::Integer(90)]).encode(proto, &mut out);
-            real.encode(proto, &mut out);
-            Reply::Raw(out.freeze())
-        } else {
-            real
-        }
+        Reply::Attribute(
+            vec![(
+                Reply::bulk("key-popularity"),
+                Reply::Array(vec![Reply::bulk("key:123"), Reply::Integer(90)]),
+            )],
+            Box::new(Reply::bulk("Some real reply following the attribute")),
+        )
     } else if is("push") {
         if !resp3 {
             return Err(CmdError::other(

@@ -199,6 +199,16 @@ pub fn reply_to_frame(r: &Reply, proto: Protocol) -> Frame {
             data: b.clone(),
         },
         Reply::Verbatim(b) => Frame::Bulk(b.clone()),
+        Reply::BigNumber(b) if resp3 => Frame::BigNumber(String::from_utf8_lossy(b).into_owned()),
+        Reply::BigNumber(b) => Frame::Bulk(b.clone()),
+        Reply::Attribute(pairs, reply) if resp3 => Frame::Attribute {
+            attributes: pairs
+                .iter()
+                .map(|(k, v)| (reply_to_frame(k, proto), reply_to_frame(v, proto)))
+                .collect(),
+            data: Box::new(reply_to_frame(reply, proto)),
+        },
+        Reply::Attribute(_, reply) => reply_to_frame(reply, proto),
         // Pre-encoded bytes: their first frame (a shape this reader does not parse, such as an
         // attribute, reads as a null).
         Reply::Raw(b) => parse_frame(&mut BytesMut::from(&b[..]))

@@ -50,9 +50,15 @@ pub enum Reply {
     Verbatim(Bytes),
     /// RESP3 `>n` push (pub/sub messages); an array in RESP2.
     Push(Vec<Reply>),
-    /// Bytes already encoded for the calling client's protocol, written as they are: the RESP3
-    /// shapes no command but DEBUG PROTOCOL produces (big numbers, attributes, a push followed by
-    /// a reply), built by that handler alone.
+    /// RESP3 `(` big number (its text, digits as the sender wrote them); a bulk string in
+    /// RESP2. Only DEBUG PROTOCOL and scripts returning `{big_number = ...}` produce one.
+    BigNumber(Bytes),
+    /// RESP3 `|n` attributes, then the reply they annotate; only that reply in RESP2. Only
+    /// DEBUG PROTOCOL produces one (and a script's `redis.call` sees only the reply, as in
+    /// Redis).
+    Attribute(Vec<(Reply, Reply)>, Box<Reply>),
+    /// Bytes already encoded for the calling client's protocol, written as they are: a push
+    /// followed by a reply (DEBUG PROTOCOL push), and an EXEC under CLIENT REPLY OFF/SKIP.
     Raw(Bytes),
     /// Nothing is written (PSYNC, whose answer is part of the replication feed; a blocked WAIT,
     /// answered later).
@@ -153,6 +159,18 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(b) => bulk(out, b'$', b),
+            Reply::BigNumber(b) if resp3 => line(out, b'(', b),
+            Reply::BigNumber(b) => bulk(out, b'$', b),
+            Reply::Attribute(pairs, reply) => {
+                if resp3 {
+                    int_line(out, b'|', pairs.len() as i64);
+                    for (k, v) in pairs {
+                        k.encode(proto, out);
+                        v.encode(proto, out);
+                    }
+                }
+                reply.encode(proto, out);
+            }
             Reply::Raw(b) => out.put_slice(b),
             Reply::NoReply => {}
         }

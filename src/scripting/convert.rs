@@ -93,7 +93,11 @@ pub fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value
             single(lua, "verbatim_string", Value::Table(t))?
         }
         Reply::Verbatim(b) => string(b)?,
-        // Only DEBUG PROTOCOL answers pre-encoded bytes, and scripts may not call DEBUG.
+        Reply::BigNumber(b) if resp3 => single(lua, "big_number", string(b)?)?,
+        Reply::BigNumber(b) => string(b)?,
+        // Redis does not show a script the attributes, only the reply they annotate.
+        Reply::Attribute(_, reply) => reply_to_lua(lua, reply, resp3)?,
+        // A pre-encoded push + reply (DEBUG PROTOCOL push): the script gets the bytes.
         Reply::Raw(b) => string(b)?,
     })
 }
@@ -156,6 +160,24 @@ fn table_to_reply(t: &Table, script_resp3: bool, depth: usize) -> Reply {
         Value::Number(d) => return Reply::Double(d),
         Value::Integer(d) => return Reply::Double(d as f64),
         _ => {}
+    }
+    if let Value::String(n) = field(t, "big_number") {
+        // As Redis: CR and LF become spaces, nothing else is checked.
+        let text: Vec<u8> = n
+            .as_bytes()
+            .iter()
+            .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c })
+            .collect();
+        return Reply::BigNumber(text.into());
+    }
+    if let Value::Table(v) = field(t, "verbatim_string") {
+        if let (Value::String(format), Value::String(text)) =
+            (field(&v, "format"), field(&v, "string"))
+        {
+            if format.as_bytes().as_ref() == b"txt" {
+                return Reply::Verbatim(Bytes::copy_from_slice(&text.as_bytes()));
+            }
+        }
     }
     if let Value::Table(m) = field(t, "map") {
         let mut pairs = Vec::new();
