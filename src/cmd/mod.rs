@@ -30,6 +30,7 @@ pub mod migrate;
 pub mod mpop;
 pub mod object;
 pub mod persist;
+pub mod pick;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;

@@ -146,16 +146,7 @@ pub fn pop_list(ctx: &mut Ctx<'_>, key: &Bytes, left: bool, count: usize) -> (Re
     if emptied {
         ctx.db.remove(key);
     }
-    let name: &'static [u8] = if left { b"LPOP" } else { b"RPOP" };
-    let rewrite = vec![
-        Bytes::from_static(name),
-        key.clone(),
-        Bytes::from(items.len().to_string()),
-    ];
-    (
-        Reply::Array(vec![Reply::Bulk(key.clone()), Reply::Array(items)]),
-        rewrite,
-    )
+    popped(if left { b"LPOP" } else { b"RPOP" }, key, items)
 }
 
 /// Pops up to `count` members from the sorted set at `key` (known to be a sorted set): the
@@ -177,7 +168,12 @@ pub fn pop_zset(ctx: &mut Ctx<'_>, key: &Bytes, min: bool, count: usize) -> (Rep
     if emptied {
         ctx.db.remove(key);
     }
-    let name: &'static [u8] = if min { b"ZPOPMIN" } else { b"ZPOPMAX" };
+    popped(if min { b"ZPOPMIN" } else { b"ZPOPMAX" }, key, items)
+}
+
+/// The `[key, items]` reply of a pop and the `POPCMD key n` that replicates it (n: how many
+/// were popped, so the replica pops exactly those).
+fn popped(name: &'static [u8], key: &Bytes, items: Vec<Reply>) -> (Reply, Vec<Bytes>) {
     let rewrite = vec![
         Bytes::from_static(name),
         key.clone(),

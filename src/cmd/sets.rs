@@ -468,13 +468,7 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             s.iter().map(|m| Reply::Bulk(m.clone())).collect(),
         ));
     }
-    let picks: Vec<usize> = if l < 0 {
-        (0..l.unsigned_abs())
-            .map(|_| ctx.node.rng.gen_range(0..len))
-            .collect()
-    } else {
-        rand::seq::index::sample(&mut ctx.node.rng, len, l as usize).into_vec()
-    };
+    let picks = super::pick::positions(&mut ctx.node.rng, len, l);
     let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
     Ok(Reply::Array(
         picks

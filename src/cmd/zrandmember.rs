@@ -69,14 +69,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if l == 0 {
         return Ok(Reply::Array(Vec::new()));
     }
-    let picks: Vec<usize> = if l < 0 {
-        let n = l.unsigned_abs() as usize;
-        (0..n).map(|_| ctx.node.rng.gen_range(0..len)).collect()
-    } else if l as usize >= len {
-        (0..len).collect()
-    } else {
-        rand::seq::index::sample(&mut ctx.node.rng, len, l as usize).into_vec()
-    };
+    let picks = super::pick::positions(&mut ctx.node.rng, len, l);
     let Some(z) = read_again(ctx, &argv[1]) else {
         return Ok(Reply::Array(Vec::new()));
     };
