@@ -367,13 +367,10 @@ fn debug(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
 }
 
-/// `DEBUG POPULATE count [prefix] [size]`: the bulk loader Redis's own test suites and
-/// benchmarks use. Keys are `prefix:N` (default prefix `key`), values `value:N`, cut or padded
-/// with zero bytes to `size` when given; keys that already exist are left alone. Like Redis, the
-/// keys are not propagated to replicas and slot ownership is not checked.
-/// DEBUG SLEEP <seconds>: the node stops for that long (Redis sleeps on its only thread; the
+/// `DEBUG SLEEP seconds`: the node stops for that long (Redis sleeps on its only thread; the
 /// suite uses it to let keys expire in the middle of a script). The argument is read as
-/// strtod reads it: what does not parse is 0.
+/// strtod reads it: what does not parse is 0. In the simulator it returns at once (a blocking
+/// sleep would stall madsim's single thread without moving its clock).
 fn debug_sleep(arg: &[u8]) {
     let text = String::from_utf8_lossy(arg);
     let secs = text.trim().parse::<f64>().unwrap_or(0.0);
@@ -386,6 +383,10 @@ fn debug_sleep(arg: &[u8]) {
     let _ = micros;
 }
 
+/// `DEBUG POPULATE count [prefix] [size]`: the bulk loader Redis's own test suites and
+/// benchmarks use. Keys are `prefix:N` (default prefix `key`), values `value:N`, cut or padded
+/// with zero bytes to `size` when given; keys that already exist are left alone. Like Redis, the
+/// keys are not propagated to replicas and slot ownership is not checked.
 fn debug_populate(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let count = positive_arg(&argv[2])?;
     let size = match argv.get(4) {
