@@ -941,3 +941,162 @@ fn rejected_calls_match_redis() {
     let (k, r) = (stats(p.keyslot.port), stats(p.redis.port));
     assert_eq!(k, r, "commandstats / errorstats differ");
 }
+
+/// FUNCTION DUMP's payload is byte for byte redis-server's (the library code as an RDB
+/// function record, the RDB version and the CRC64), so a payload taken from either server
+/// restores on the other; FUNCTION RESTORE's policies (APPEND, REPLACE, FLUSH) and its
+/// errors on a clash or a damaged payload match too.
+#[test]
+fn function_dump_matches_redis() {
+    let Some(p) = start("lua_fdump") else {
+        return;
+    };
+    let lib_a =
+        "#!lua name=liba\nredis.register_function('fa', function(keys, args) return 'a' end)";
+    let lib_a2 =
+        "#!lua name=liba\nredis.register_function('fa', function(keys, args) return 'a2' end)";
+    let lib_b = "#!lua name=libb\nredis.register_function{function_name='fb', callback=function() return 'b' end, flags={'no-writes'}}";
+    let mut k = RawConn::connect(p.keyslot.port);
+    let mut r = RawConn::connect(p.redis.port);
+    let mut diffs = Vec::new();
+    let mut both = |k: &mut RawConn, r: &mut RawConn, args: &[&[u8]], what: &str| {
+        let (_, kraw) = k.call(args);
+        let (_, rraw) = r.call(args);
+        if kraw != rraw {
+            diffs.push(format!(
+                "{what}\n   keyslot: {:?}\n   redis:   {:?}",
+                String::from_utf8_lossy(&kraw),
+                String::from_utf8_lossy(&rraw)
+            ));
+        }
+        (kraw, rraw)
+    };
+    // With no library loaded the payload is only the version and checksum.
+    both(&mut k, &mut r, &[b"FUNCTION", b"FLUSH"], "FUNCTION FLUSH");
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"DUMP"],
+        "FUNCTION DUMP (no libraries)",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"LOAD", lib_a.as_bytes()],
+        "FUNCTION LOAD liba",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"DUMP"],
+        "FUNCTION DUMP (liba)",
+    );
+    // Each server's payload, restored on the other.
+    let (_, kdump) = k.call(&["FUNCTION", "DUMP"]);
+    let (_, rdump) = r.call(&["FUNCTION", "DUMP"]);
+    let payload = |raw: &[u8]| -> Vec<u8> {
+        match common::parse_resp(raw) {
+            Some((resp, _)) => resp.as_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+            None => Vec::new(),
+        }
+    };
+    let (kpay, rpay) = (payload(&kdump), payload(&rdump));
+    assert!(
+        !kpay.is_empty() && !rpay.is_empty(),
+        "FUNCTION DUMP gave no payload"
+    );
+    let mut damaged = rpay.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    let cases: Vec<(&str, Vec<&[u8]>)> = vec![
+        (
+            "RESTORE onto the same library (APPEND clashes)",
+            vec![b"FUNCTION", b"RESTORE", &rpay],
+        ),
+        (
+            "RESTORE onto the same library, REPLACE",
+            vec![b"FUNCTION", b"RESTORE", &rpay, b"REPLACE"],
+        ),
+        (
+            "RESTORE a damaged payload",
+            vec![b"FUNCTION", b"RESTORE", &damaged],
+        ),
+        (
+            "RESTORE a truncated payload",
+            vec![b"FUNCTION", b"RESTORE", &rpay[..rpay.len() - 3]],
+        ),
+        (
+            "RESTORE with a bad policy",
+            vec![b"FUNCTION", b"RESTORE", &rpay, b"MERGE"],
+        ),
+    ];
+    for (what, args) in &cases {
+        both(&mut k, &mut r, args, what);
+    }
+    // Cross restore: redis's payload into keyslot, keyslot's into redis, after a FLUSH.
+    both(&mut k, &mut r, &[b"FUNCTION", b"FLUSH"], "FUNCTION FLUSH");
+    let (_, kraw) = k.call(&[b"FUNCTION".as_slice(), b"RESTORE", &rpay]);
+    let (_, rraw) = r.call(&[b"FUNCTION".as_slice(), b"RESTORE", &kpay]);
+    assert_eq!(
+        String::from_utf8_lossy(&kraw),
+        String::from_utf8_lossy(&rraw),
+        "cross FUNCTION RESTORE"
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FCALL", b"fa", b"0"],
+        "FCALL fa after cross restore",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"LIST", b"WITHCODE"],
+        "FUNCTION LIST WITHCODE after cross restore",
+    );
+    // FLUSH policy replaces everything; a second library appended beside it.
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"LOAD", b"REPLACE", lib_a2.as_bytes()],
+        "FUNCTION LOAD REPLACE liba",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"RESTORE", &rpay, b"FLUSH"],
+        "FUNCTION RESTORE FLUSH",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FCALL", b"fa", b"0"],
+        "FCALL fa after RESTORE FLUSH",
+    );
+    both(&mut k, &mut r, &[b"FUNCTION", b"FLUSH"], "FUNCTION FLUSH");
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"LOAD", lib_b.as_bytes()],
+        "FUNCTION LOAD libb",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"DUMP"],
+        "FUNCTION DUMP (libb, with flags)",
+    );
+    both(
+        &mut k,
+        &mut r,
+        &[b"FUNCTION", b"RESTORE", &rpay, b"APPEND"],
+        "FUNCTION RESTORE APPEND",
+    );
+    both(&mut k, &mut r, &[b"FCALL_RO", b"fb", b"0"], "FCALL_RO fb");
+    both(&mut k, &mut r, &[b"FCALL", b"fa", b"0"], "FCALL fa");
+    assert!(
+        diffs.is_empty(),
+        "FUNCTION DUMP/RESTORE differ:\n{}",
+        diffs.join("\n")
+    );
+}
