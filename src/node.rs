@@ -274,7 +274,7 @@ pub struct NodeRest {
     /// MIGRATE: cached target connections and the keys in flight.
     pub migrate: crate::migrate::MigrateState,
     /// The Lua engine and the script cache (EVAL, SCRIPT).
-    pub scripting: crate::scripting::Scripting,
+    pub scripting: crate::scripting::lazy::LazyScripting,
     /// Atomic slot migrations (CLUSTER MIGRATESLOTS), both sides.
     pub atomic: crate::atomic::AtomicState,
 }
@@ -357,7 +357,7 @@ impl Node {
         let started_unix_ms = clock.unix_ms();
         let port = config.port;
         let persist = crate::persist::Persist::new(started_unix_ms, logger.clone(), clock.clone());
-        let scripting = crate::scripting::Scripting::new(crate::scripting::LogSink {
+        let scripting = crate::scripting::lazy::LazyScripting::new(crate::scripting::LogSink {
             logger: logger.clone(),
             clock: clock.clone(),
         });
@@ -747,7 +747,7 @@ impl Node {
         } else {
             self.snapshot_watched(spec, argv)
         };
-        // Inside a script, the time it started (see `Scripting::time_snapshot_ms`).
+        // Inside a script, the time it started (see `LazyScripting::time_snapshot_ms`).
         let now_ms = match self.rest.scripting.time_snapshot_ms {
             Some(t) => t,
             None => self.rest.clock.unix_ms(),

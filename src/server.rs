@@ -139,7 +139,7 @@ pub async fn run(config: Config, env: NodeEnv) -> Result<(), ServerError> {
         node.start_cluster().map_err(ServerError::Startup)?;
     }
     let shared = connection::Shared {
-        busy: node.rest.scripting.busy.clone(),
+        busy: node.rest.scripting.busy(),
         clock: node.rest.clock.clone(),
     };
     let node = Arc::new(Mutex::new(node));

@@ -222,11 +222,25 @@ fn info_memory(ctx: &Ctx<'_>) -> String {
     // The script cache and the libraries are counted as Redis counts them (the suite checks
     // that SCRIPT FLUSH empties the cache); their byte sizes stay 0, keyslot does not
     // measure them.
-    let sc = &node.scripting;
+    // An engine nothing has built yet holds no script and no library.
+    let sc = node.scripting.built();
+    let counts = |f: fn(&crate::scripting::Scripting) -> usize| sc.map_or(0, f);
     field(&mut s, "used_memory_scripts_eval", 0);
-    field(&mut s, "number_of_cached_scripts", sc.scripts.len());
-    field(&mut s, "number_of_functions", sc.functions.index.len());
-    field(&mut s, "number_of_libraries", sc.functions.libraries.len());
+    field(
+        &mut s,
+        "number_of_cached_scripts",
+        counts(|sc| sc.scripts.len()),
+    );
+    field(
+        &mut s,
+        "number_of_functions",
+        counts(|sc| sc.functions.index.len()),
+    );
+    field(
+        &mut s,
+        "number_of_libraries",
+        counts(|sc| sc.functions.libraries.len()),
+    );
     for name in ["used_memory_vm_functions", "used_memory_vm_total"] {
         field(&mut s, name, 0);
     }

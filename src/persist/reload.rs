@@ -64,7 +64,7 @@ pub fn debug_reload(db: &mut Db, rest: &mut NodeRest, o: ReloadOptions) -> Resul
     let snap = crate::rdb::read_snapshot(&bytes).map_err(|_| failed())?;
     if o.flush {
         db.clear();
-        rest.scripting.functions.flush();
+        rest.scripting.flush_functions();
     }
     for code in &snap.functions {
         rest.scripting
@@ -98,7 +98,7 @@ pub fn debug_loadaof(db: &mut Db, rest: &mut NodeRest) -> Result<(), String> {
         let _ = sink.sync_now();
     }
     db.clear();
-    rest.scripting.functions.flush();
+    rest.scripting.flush_functions();
     let names = Names::from_config(&rest.config);
     let storage = rest.storage.clone();
     let Some(manifest) = names.read_manifest(&*storage)? else {

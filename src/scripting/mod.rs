@@ -9,6 +9,7 @@
 pub mod busy;
 pub mod convert;
 pub mod functions;
+pub mod lazy;
 pub mod libs;
 pub mod numfmt;
 pub mod rand48;
@@ -60,11 +61,6 @@ pub struct Scripting {
     pub functions: functions::Functions,
     /// The running script's state, read by connections that do not hold the node.
     pub busy: Arc<busy::Busy>,
-    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call the commands normally refused to
-    /// them (Redis's script_disable_deny_script; its suite calls DEBUG PROTOCOL from scripts).
-    pub deny_disabled: bool,
-    /// While a script runs: the unix ms it started at, the time its commands see.
-    pub time_snapshot_ms: Option<u64>,
     /// The logger and clock the instruction hook uses.
     sink: LogSink,
 }
@@ -81,15 +77,16 @@ pub struct LogSink {
 
 impl Scripting {
     /// A fresh engine: the libraries Redis loads, the redis API, the locked globals.
-    pub fn new(sink: LogSink) -> Scripting {
-        match Self::build(sink) {
+    /// `busy` is the node's (see [`lazy::LazyScripting::busy`]).
+    pub fn new(sink: LogSink, busy: Arc<busy::Busy>) -> Scripting {
+        match Self::build(sink, busy) {
             Ok(s) => s,
             // Building runs only keyslot's own fixed Lua code; failing is a bug, not input.
             Err(e) => panic!("building the Lua engine failed: {e}"),
         }
     }
 
-    fn build(sink: LogSink) -> mlua::Result<Scripting> {
+    fn build(sink: LogSink, busy: Arc<busy::Busy>) -> mlua::Result<Scripting> {
         let lua = Lua::new_with(
             StdLib::TABLE | StdLib::STRING | StdLib::MATH,
             LuaOptions::default(),
@@ -126,7 +123,6 @@ impl Scripting {
         let hooks = lua.create_table()?;
         let rand = Arc::new(Mutex::new(rand48::Rand48::default()));
         let mailbox: Mailbox = Arc::new(Mutex::new(None));
-        let busy = Arc::new(busy::Busy::default());
         install_hook(&lua, count_hook(), busy.clone(), sink.clone());
         let rust = Self::rust_helpers(&lua, sink.clone(), rand.clone(), &hooks, &mailbox)?;
         let runner: Function = lua
@@ -177,8 +173,6 @@ impl Scripting {
             rand,
             mailbox,
             busy,
-            deny_disabled: false,
-            time_snapshot_ms: None,
             sink,
         })
     }
