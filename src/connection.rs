@@ -556,7 +556,9 @@ where
                                 // computed since may leave it.
                                 return ConnectionEnd::Killed;
                             }
-                            batch.drain(..done);
+                            for argv in batch.drain(..done) {
+                                parser.recycle(argv);
+                            }
                             if end.is_some() {
                                 batch.clear();
                             }
