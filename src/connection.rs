@@ -556,7 +556,9 @@ where
                                 // computed since may leave it.
                                 return ConnectionEnd::Killed;
                             }
-                            batch.drain(..done);
+                            for argv in batch.drain(..done) {
+                                parser.recycle(argv);
+                            }
                             if end.is_some() {
                                 batch.clear();
                             }
@@ -861,7 +863,10 @@ fn offload_script(client: &Client, argv: &[Bytes]) -> bool {
     if cfg!(madsim) || client.multi.is_some() || !client.authenticated || client.slot_link {
         return false;
     }
+    // Every script command starts with E or F (EVAL*, FCALL*): other commands skip the lookup,
+    // which `Node::execute` does anyway.
     argv.first()
+        .filter(|name| matches!(name.first(), Some(b'e' | b'E' | b'f' | b'F')))
         .and_then(|name| crate::cmd::lookup(name))
         .is_some_and(|spec| crate::scripting::run::is_script_command(spec.name))
 }

@@ -1191,7 +1191,7 @@ impl Node {
     ) -> Option<CmdError> {
         let cluster = self.rest.cluster.as_ref()?;
         // Every key of the command (or of every queued command for EXEC), in order.
-        let mut keys: Vec<&Bytes> = Vec::new();
+        let mut keys: smallvec::SmallVec<[&Bytes; 4]> = smallvec::SmallVec::new();
         let mut readonly_cmd = spec.flags & flags::READONLY != 0 && spec.flags & flags::WRITE == 0;
         let mut readonly_client = client.readonly;
         if spec.name == "exec" {

@@ -49,7 +49,6 @@ pub use error::CmdError;
 use crate::db::Db;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// A command's result: a reply, or an error that becomes an error reply.
@@ -224,31 +223,80 @@ fn all_specs() -> impl Iterator<Item = &'static CommandSpec> {
 
 /// Looks a command up by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static CommandSpec>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| all_specs().map(|s| (s.name, s)).collect());
-    if name.len() > 32 {
-        return None;
-    }
-    let mut lower = [0u8; 32];
-    for (dst, src) in lower.iter_mut().zip(name) {
-        *dst = src.to_ascii_lowercase();
-    }
-    let lower = std::str::from_utf8(&lower[..name.len()]).ok()?;
-    table.get(lower).copied()
+    static TABLE: OnceLock<NameTable> = OnceLock::new();
+    TABLE.get_or_init(NameTable::new).get(name)
 }
+
+/// The command table by name, for [`lookup`] (run for every command, often twice): open
+/// addressing over a hash that folds ASCII case, so a name is found without a lowercase copy,
+/// a UTF-8 check or SipHash.
+struct NameTable {
+    /// A power of two of slots, at most a quarter used.
+    slots: Vec<Option<&'static CommandSpec>>,
+}
+
+impl NameTable {
+    fn new() -> NameTable {
+        let count = all_specs().count();
+        let mut table = NameTable {
+            slots: vec![None; (count * 4).next_power_of_two()],
+        };
+        for spec in all_specs() {
+            let at = table.position(spec.name.as_bytes());
+            if let Some(slot) = table.slots.get_mut(at) {
+                *slot = Some(spec);
+            }
+        }
+        table
+    }
+
+    /// FNV-1a over the bytes with bit 5 set: ASCII letters of either case hash alike (other
+    /// bytes may collide, which the comparison sorts out).
+    fn hash(name: &[u8]) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in name {
+            h = (h ^ u32::from(b | 0x20)).wrapping_mul(0x0100_0193);
+        }
+        h as usize
+    }
+
+    /// The slot holding `name` (case-insensitively), or the empty slot where it would go.
+    fn position(&self, name: &[u8]) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut at = Self::hash(name) & mask;
+        while let Some(Some(spec)) = self.slots.get(at) {
+            if spec.name.len() == name.len() && spec.name.as_bytes().eq_ignore_ascii_case(name) {
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+        at
+    }
+
+    fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if name.len() > 32 {
+            return None;
+        }
+        self.slots.get(self.position(name)).copied().flatten()
+    }
+}
+
+/// The argv indexes of one command's keys: a few inline, since routing computes them for
+/// every command.
+pub type KeyPositions = smallvec::SmallVec<[usize; 4]>;
 
 /// The argv indexes of a command's keys. Most commands describe them with their KeySpec;
 /// commands whose keys follow a `numkeys` argument are read here (cluster routing and
 /// COMMAND GETKEYS both need every key, or CROSSSLOT goes unnoticed).
-pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
-    let numkeys_at = |at: usize, first_key: usize, extra: &[usize]| -> Vec<usize> {
+pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> KeyPositions {
+    let numkeys_at = |at: usize, first_key: usize, extra: &[usize]| -> KeyPositions {
         let n = argv
             .get(at)
             .and_then(|a| parse_i64(a))
             .filter(|n| *n > 0)
             .map(|n| n as usize)
             .unwrap_or(0);
-        let mut v: Vec<usize> = extra.to_vec();
+        let mut v = KeyPositions::from_slice(extra);
         v.extend((first_key..first_key.saturating_add(n)).filter(|&i| i < argv.len()));
         v
     };
@@ -259,11 +307,11 @@ pub fn key_positions(spec: &CommandSpec, argv: &[Bytes]) -> Vec<usize> {
         }
         "blmpop" | "bzmpop" | "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall"
         | "fcall_ro" => numkeys_at(2, 3, &[]),
-        "migrate" => migrate::key_positions(argv),
-        "sort" => sort::key_positions(argv),
-        "georadius" => geo::radius_key_positions(argv, 6),
-        "georadiusbymember" => geo::radius_key_positions(argv, 5),
-        "xread" | "xreadgroup" => streams::read_key_positions(argv),
+        "migrate" => migrate::key_positions(argv).into(),
+        "sort" => sort::key_positions(argv).into(),
+        "georadius" => geo::radius_key_positions(argv, 6).into(),
+        "georadiusbymember" => geo::radius_key_positions(argv, 5).into(),
+        "xread" | "xreadgroup" => streams::read_key_positions(argv).into(),
         _ => spec.keys.key_indexes(argv.len()).collect(),
     }
 }
@@ -316,6 +364,44 @@ pub fn eq_ignore_case(arg: &[u8], word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_finds_every_command_in_any_case_and_nothing_else() {
+        for spec in all_specs() {
+            let upper = spec.name.to_ascii_uppercase();
+            let mixed: String = spec
+                .name
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            for name in [spec.name, upper.as_str(), mixed.as_str()] {
+                assert_eq!(lookup(name.as_bytes()).map(|s| s.name), Some(spec.name));
+            }
+            // A byte that only equals a letter with bit 5 folded is not that letter.
+            let mut near = spec.name.as_bytes().to_vec();
+            near.push(b'x');
+            assert!(lookup(&near).is_none_or(|s| s.name.as_bytes() == near));
+        }
+        for name in [
+            &b""[..],
+            b"gett",
+            b"ge",
+            b"g\xc3\xa9t",
+            b"GE\x00T",
+            b"@et",
+            b"_et",
+        ] {
+            assert!(lookup(name).is_none(), "{name:?}");
+        }
+        assert!(lookup(&[b'a'; 40]).is_none());
+    }
 
     #[test]
     fn parses_integers_like_redis() {

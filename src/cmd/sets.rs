@@ -329,7 +329,8 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if write_set(ctx, key)?.is_none() {
         ctx.db.insert(own(key), Value::new_set(), None);
     }
-    let s = write_set(ctx, key)?.ok_or(CmdError::NoSuchKey)?;
+    // Checked and expired above: the set again, without a second expiry check.
+    let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
     let mut added = 0;
     for m in own_all(&argv[2..]) {
         if s.insert(m) {

@@ -118,6 +118,9 @@ pub struct ReplState {
     select_sent: bool,
     /// Commands held back while a script runs (see [`ReplState::hold`]); None otherwise.
     held: Option<Vec<Vec<u8>>>,
+    /// Where each propagated command is encoded before it is fed (kept, so encoding a command
+    /// allocates nothing).
+    scratch: Vec<u8>,
     /// A MULTI went out and its EXEC not yet (a transaction's commands are being sent).
     multi_open: bool,
     /// Bumped whenever the role changes: a replica task of an older generation stops.
@@ -152,6 +155,7 @@ impl ReplState {
             pending_feeds: BTreeMap::new(),
             select_sent: false,
             held: None,
+            scratch: Vec::new(),
             multi_open: false,
             generation: 0,
             task_needed: None,
@@ -216,24 +220,41 @@ impl ReplState {
     }
 
     pub fn propagate(&mut self, argv: &[&[u8]]) {
+        self.propagate_parts(argv);
+    }
+
+    /// [`ReplState::propagate`] for a command's own arguments.
+    pub fn propagate_args(&mut self, argv: &[Bytes]) {
+        self.propagate_parts(argv);
+    }
+
+    fn propagate_parts<A: AsRef<[u8]>>(&mut self, argv: &[A]) {
         if let [only] = argv {
+            let only = only.as_ref();
             if only.eq_ignore_ascii_case(b"multi") {
                 self.multi_open = true;
             } else if only.eq_ignore_ascii_case(b"exec") {
                 self.multi_open = false;
             }
         }
-        let encoded = encode_command(argv);
         // An atomic slot migration streams the writes to its slots from here (a script's
         // held effects included: they are applied whatever the replication stream does).
         if !self.capture.is_empty() {
-            self.capture.on_command(argv);
+            let refs: Vec<&[u8]> = argv.iter().map(AsRef::as_ref).collect();
+            self.capture.on_command(&refs);
         }
+        let mut encoded = std::mem::take(&mut self.scratch);
+        encoded.clear();
+        encode_command_into(&mut encoded, argv);
         if let Some(held) = self.held.as_mut() {
-            held.push(encoded);
-            return;
+            held.push(encoded.clone());
+        } else {
+            self.feed_command(&encoded);
         }
-        self.feed_command(&encoded);
+        self.scratch = encoded;
+        if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
+            self.scratch = Vec::new();
+        }
     }
 
     fn feed_command(&mut self, encoded: &[u8]) {
@@ -341,18 +362,28 @@ pub fn random_replid(rng: &mut impl RngCore) -> String {
 
 /// RESP multibulk encoding of a command.
 pub fn encode_command(argv: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + argv.iter().map(|a| a.len() + 16).sum::<usize>());
+    let mut out = Vec::new();
+    encode_command_into(&mut out, argv);
+    out
+}
+
+/// The propagation scratch buffer is freed after a command bigger than this.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+/// [`encode_command`] appended to `out`.
+pub fn encode_command_into<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
+    out.reserve(16 + argv.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
     out.push(b'*');
     out.extend_from_slice(itoa::Buffer::new().format(argv.len()).as_bytes());
     out.extend_from_slice(b"\r\n");
     for a in argv {
+        let a = a.as_ref();
         out.push(b'$');
         out.extend_from_slice(itoa::Buffer::new().format(a.len()).as_bytes());
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
-    out
 }
 
 impl NodeView<'_> {
@@ -444,10 +475,7 @@ impl NodeView<'_> {
             // Without STORE they only read: nothing to replicate.
             "georadius" | "georadiusbymember" if !crate::cmd::geo::radius_stores(argv) => {}
             _ => match rewrite::effects(name, argv, reply, self.db, lazy) {
-                rewrite::Effects::Verbatim => {
-                    let v: Vec<&[u8]> = argv.iter().map(|a| a.as_ref()).collect();
-                    self.rest.repl.propagate(&v);
-                }
+                rewrite::Effects::Verbatim => self.rest.repl.propagate_args(argv),
                 rewrite::Effects::Nothing => {}
                 rewrite::Effects::Commands(cmds) => {
                     let wrap = cmds.len() > 1 && !self.rest.repl.in_block();
@@ -455,8 +483,7 @@ impl NodeView<'_> {
                         self.rest.repl.propagate(&[b"MULTI"]);
                     }
                     for c in &cmds {
-                        let v: Vec<&[u8]> = c.iter().map(|a| a.as_ref()).collect();
-                        self.rest.repl.propagate(&v);
+                        self.rest.repl.propagate_args(c);
                     }
                     if wrap {
                         self.rest.repl.propagate(&[b"EXEC"]);

@@ -38,6 +38,13 @@ const LONG_STR_SIZE: usize = 21;
 /// that actually arrive (Redis caps its first argv allocation at 1024 the same way).
 const INITIAL_ARGV_CAPACITY: usize = 1024;
 
+/// Scratch space the parser keeps between commands; a bigger command's is freed after it.
+const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+
+/// Emptied argv vectors kept for reuse (a pipeline's worth), and the biggest one kept.
+const SPARE_ARGVS: usize = 64;
+const SPARE_ARGV_CAPACITY: usize = 64;
+
 /// What the parser needs to know about the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -134,27 +141,87 @@ impl ProtocolError {
 }
 
 /// Redis formats error replies with CR and LF mapped to spaces so the reply stays one line.
-/// Takes the next `len` bytes of `buf` as an argument. Arguments below [`BIG_ARG_BYTES`] are
-/// copied into an allocation of their own: the keyspace keeps what SET and friends are given,
-/// and a slice of the read buffer would pin the whole 16 KB read chunk for as long as the key
-/// lives (100,000 small SETs held 600 MB that way), and would stop the connection from reusing
-/// its buffer. Big arguments had their buffer reserved for them alone (see `parse_bulk_len`), so
-/// slicing them is both cheap and tight.
-fn take_arg(buf: &mut BytesMut, len: usize) -> Bytes {
-    if len < BIG_ARG_BYTES {
-        let arg = Bytes::copy_from_slice(&buf[..len]);
-        buf.advance(len);
-        arg
-    } else {
-        buf.split_to(len).freeze()
-    }
-}
-
 fn shown_byte(byte: u8) -> u8 {
     match byte {
         b'\r' | b'\n' => b' ',
         other => other,
     }
+}
+
+/// Marks an argument of [`RequestParser::pieces`] that is a big one, already in `argv`.
+const BIG_PIECE: (usize, usize) = (usize::MAX, 0);
+
+/// Small arguments of one command held together: up to this many bytes they are copied into an
+/// allocation that also holds the reference count ([`Inline`]), so a whole command costs one
+/// malloc; past it the parser's scratch vector itself becomes the shared buffer.
+const INLINE_MAX_BYTES_PER_COMMAND: usize = 1008;
+
+/// One command's small arguments, back to back, in the allocation that `Bytes::from_owner`
+/// makes for its reference count (one malloc for the bytes and the count together).
+struct Inline<const N: usize> {
+    len: usize,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> AsRef<[u8]> for Inline<N> {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+fn inline_copy<const N: usize>(data: &[u8]) -> Bytes {
+    let mut inline = Inline {
+        len: data.len(),
+        bytes: [0u8; N],
+    };
+    if let Some(dst) = inline.bytes.get_mut(..data.len()) {
+        dst.copy_from_slice(data);
+    }
+    Bytes::from_owner(inline)
+}
+
+/// A copy of `data` in one allocation with its reference count, for a few size classes.
+fn shared_copy(data: &[u8]) -> Bytes {
+    match data.len() {
+        0 => Bytes::new(),
+        n if n <= 48 => inline_copy::<48>(data),
+        n if n <= 112 => inline_copy::<112>(data),
+        n if n <= 240 => inline_copy::<240>(data),
+        n if n <= 496 => inline_copy::<496>(data),
+        n if n <= INLINE_MAX_BYTES_PER_COMMAND => inline_copy::<INLINE_MAX_BYTES_PER_COMMAND>(data),
+        _ => Bytes::copy_from_slice(data),
+    }
+}
+
+/// The small arguments of one command as one shared buffer (see [`RequestParser::small`]).
+fn shared_args(small: &mut Vec<u8>) -> Bytes {
+    if small.len() <= INLINE_MAX_BYTES_PER_COMMAND {
+        shared_copy(small)
+    } else {
+        Bytes::from(std::mem::take(small))
+    }
+}
+
+/// Most arguments a command may have to be read by [`RequestParser::parse_whole`].
+const WHOLE_MAX_ARGS: usize = 16;
+
+/// A `*N` or `$N` header line starting at `at` (its first byte must be `kind`): the number,
+/// and where the next line starts. None when the line is not complete, a NUL hides its end, or
+/// the number is not one (the step-by-step parser then waits or reports the error).
+/// `examined` counts the bytes searched.
+fn header_line(data: &[u8], at: usize, kind: u8, examined: &mut usize) -> Option<(i64, usize)> {
+    let line = data.get(at..)?;
+    if *line.first()? != kind {
+        return None;
+    }
+    let hit = line.iter().position(|&b| b == b'\r' || b == 0);
+    *examined += hit.map_or(line.len(), |cr| cr + 1);
+    let cr = hit?;
+    if line.get(cr) != Some(&b'\r') || cr + 2 > line.len() {
+        return None;
+    }
+    let n = parse_i64_strict(line.get(1..cr)?)?;
+    Some((n, at + cr + 2))
 }
 
 /// `ERR Protocol error: expected '$', got 'X'` for every byte, built once so the text can be
@@ -212,6 +279,18 @@ enum LineEnd {
 #[derive(Debug, Default)]
 pub struct RequestParser {
     multibulk: Option<Multibulk>,
+    /// The small arguments (under [`BIG_ARG_BYTES`]) of the command being read, back to back.
+    /// When the command is complete they are copied into one shared allocation and each
+    /// argument is a slice of it: one malloc per command instead of one per argument. What a
+    /// command stores from its arguments can thus pin no more than that command's own bytes
+    /// (the keyspace copies strings it keeps, collections `own()` theirs), never a read buffer.
+    small: Vec<u8>,
+    /// Per argument of the command being read: its (offset, length) in `small`, or
+    /// [`BIG_PIECE`] for a big argument, which has its own buffer and is already in `argv`.
+    pieces: Vec<(usize, usize)>,
+    /// Emptied argv vectors handed back with [`RequestParser::recycle`], reused for the next
+    /// commands so a pipelined batch does not allocate a vector per command.
+    spare: Vec<Vec<Bytes>>,
     /// Bytes at the front of the buffer known to hold no terminator of the current line.
     line_scanned_bytes: usize,
     /// Bytes examined by line searches, to let tests prove the parser is linear.
@@ -222,6 +301,14 @@ pub struct RequestParser {
 impl RequestParser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Hands back the argv of a command that has run, to hold the arguments of a later one.
+    pub fn recycle(&mut self, mut argv: Vec<Bytes>) {
+        if self.spare.len() < SPARE_ARGVS && argv.capacity() <= SPARE_ARGV_CAPACITY {
+            argv.clear();
+            self.spare.push(argv);
+        }
     }
 
     /// Parses the next complete command from the front of `buf`, consuming its bytes.
@@ -239,6 +326,16 @@ impl RequestParser {
         loop {
             let step = if self.multibulk.is_some() {
                 self.parse_args(buf, limits)?
+            } else if let Some(argv) = self
+                .line_scanned_bytes
+                .eq(&0)
+                .then(|| self.parse_whole(buf, limits))
+                .flatten()
+            {
+                // Tried once per command (a partial `*count` line leaves `line_scanned_bytes`
+                // set, a complete one starts `multibulk`), so no byte is searched more than
+                // twice however the input is split.
+                return Ok(Some(argv));
             } else {
                 match buf.first() {
                     None => return Ok(None),
@@ -343,9 +440,11 @@ impl RequestParser {
             Ok(n) if n > 0 => n,
             _ => return Ok(Step::Skip),
         };
+        let mut argv = self.spare.pop().unwrap_or_default();
+        argv.reserve(remaining_args.min(INITIAL_ARGV_CAPACITY));
         self.multibulk = Some(Multibulk {
             remaining_args,
-            argv: Vec::with_capacity(remaining_args.min(INITIAL_ARGV_CAPACITY)),
+            argv,
             bulk_len_bytes: None,
         });
         Ok(Step::Started)
@@ -358,7 +457,7 @@ impl RequestParser {
             };
             if mb.remaining_args == 0 {
                 let argv = self.multibulk.take().map(|mb| mb.argv).unwrap_or_default();
-                return Ok(Step::Command(argv));
+                return Ok(Step::Command(self.fill_small_args(argv)));
             }
             let bulk_len = match mb.bulk_len_bytes {
                 Some(n) => n,
@@ -372,7 +471,20 @@ impl RequestParser {
             if buf.len() < needed {
                 return Ok(Step::NeedMore);
             }
-            let arg = take_arg(buf, bulk_len);
+            let arg = if bulk_len < BIG_ARG_BYTES {
+                // Kept in `small` until the command is complete (see `fill_small_args`).
+                let start = self.small.len();
+                self.small
+                    .extend_from_slice(buf.get(..bulk_len).unwrap_or_default());
+                buf.advance(bulk_len);
+                self.pieces.push((start, bulk_len));
+                Bytes::new()
+            } else {
+                // Its buffer was reserved for it alone (see `parse_bulk_len`): slicing it out
+                // is both cheap and tight.
+                self.pieces.push(BIG_PIECE);
+                buf.split_to(bulk_len).freeze()
+            };
             self.consume(buf, 2);
             if let Some(mb) = self.multibulk.as_mut() {
                 mb.argv.push(arg);
@@ -380,6 +492,90 @@ impl RequestParser {
                 mb.bulk_len_bytes = None;
             }
         }
+    }
+
+    /// The common case in one pass: a whole multibulk command of a few small arguments already
+    /// in `buf`. Its bytes are copied once into one shared allocation, each argument is a
+    /// slice of it, and `buf` is advanced once. None (nothing consumed) for anything else,
+    /// which the step-by-step parser then reads, errors included: this path only takes input
+    /// it would parse into the same arguments.
+    fn parse_whole(&mut self, buf: &mut BytesMut, limits: &Limits) -> Option<Vec<Bytes>> {
+        let mut examined = 0;
+        let parsed = self.parse_whole_in(buf, limits, &mut examined);
+        #[cfg(test)]
+        {
+            self.bytes_examined += examined;
+        }
+        parsed
+    }
+
+    fn parse_whole_in(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        examined: &mut usize,
+    ) -> Option<Vec<Bytes>> {
+        let data: &[u8] = buf;
+        let (count, mut at) = header_line(data, 0, b'*', examined)?;
+        let count = usize::try_from(count).ok().filter(|&n| n > 0)?;
+        if count > WHOLE_MAX_ARGS
+            || (count as i64 > UNAUTHENTICATED_MAX_ARGS && !limits.authenticated)
+        {
+            return None;
+        }
+        let mut spans = [(0usize, 0usize); WHOLE_MAX_ARGS];
+        for span in spans.iter_mut().take(count) {
+            let (len, start) = header_line(data, at, b'$', examined)?;
+            let len = u64::try_from(len).ok()?;
+            if len > limits.max_bulk_len
+                || len >= BIG_ARG_BYTES as u64
+                || (!limits.authenticated && len > UNAUTHENTICATED_MAX_BULK_BYTES.unsigned_abs())
+            {
+                return None;
+            }
+            let len = usize::try_from(len).ok()?;
+            // The data plus the two bytes after it, which Redis skips without checking.
+            let end = start.checked_add(len)?.checked_add(2)?;
+            if end > data.len() {
+                return None;
+            }
+            *span = (start, len);
+            at = end;
+        }
+        let (name_at, name_len) = spans[0];
+        if is_http_probe(data.get(name_at..name_at + name_len)?) {
+            return None;
+        }
+        let whole = shared_copy(data.get(..at)?);
+        let mut argv = self.spare.pop().unwrap_or_default();
+        argv.extend(
+            spans
+                .iter()
+                .take(count)
+                .map(|&(start, len)| whole.slice(start..start + len)),
+        );
+        buf.advance(at);
+        self.line_scanned_bytes = 0;
+        Some(argv)
+    }
+
+    /// Puts the small arguments of a complete command into `argv`, as slices of one shared copy.
+    fn fill_small_args(&mut self, mut argv: Vec<Bytes>) -> Vec<Bytes> {
+        let whole = shared_args(&mut self.small);
+        for (arg, &(start, len)) in argv.iter_mut().zip(&self.pieces) {
+            if (start, len) != BIG_PIECE {
+                *arg = whole.slice(start..start + len);
+            }
+        }
+        self.small.clear();
+        self.pieces.clear();
+        if self.small.capacity() > SCRATCH_KEEP_BYTES {
+            self.small = Vec::new();
+        }
+        if self.pieces.capacity() > SCRATCH_KEEP_BYTES / 16 {
+            self.pieces = Vec::new();
+        }
+        argv
     }
 
     /// Reads a `$len` line; Some(len) once it is consumed and recorded in the state.
@@ -1027,6 +1223,29 @@ mod tests {
     }
 
     #[test]
+    fn arguments_do_not_pin_the_read_buffer() {
+        let mut buf = BytesMut::with_capacity(16 * 1024);
+        buf.extend_from_slice(
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+        );
+        let read_buffer = buf.as_ptr_range();
+        let mut parser = RequestParser::new();
+        let mut all = Vec::new();
+        while let Ok(Some(argv)) = parser.parse(&mut buf, &auth()) {
+            all.extend(argv);
+        }
+        assert_eq!(all.len(), 5);
+        for arg in &all {
+            assert!(
+                !read_buffer.contains(&arg.as_ptr()),
+                "{arg:?} is in the read buffer"
+            );
+        }
+        // One command's arguments share one allocation.
+        assert_eq!(all[2].as_ptr() as usize - all[1].as_ptr() as usize, 7);
+    }
+
+    #[test]
     fn big_value_in_chunks_is_linear_and_zero_copy() {
         const VALUE_BYTES: usize = 100 * 1024 * 1024;
         const CHUNK_BYTES: usize = 64 * 1024;
@@ -1254,11 +1473,15 @@ mod tests {
         ) {
             let bytes = tokens.concat();
             let limits = Limits { max_bulk_len, authenticated };
-            let (_, err) = feed_in_chunks(&bytes, &sizes, &limits);
-            if let Some(e) = err {
+            let (got, err) = feed_in_chunks(&bytes, &sizes, &limits);
+            if let Some(e) = &err {
                 // Every error but the probe has a one-line reply.
-                prop_assert_eq!(e.reply_bytes().is_some(), e != ProtocolError::HttpProbe);
+                prop_assert_eq!(e.reply_bytes().is_some(), *e != ProtocolError::HttpProbe);
             }
+            // Whole commands (read in one pass) and commands arriving a byte at a time (read
+            // step by step) parse alike, errors included.
+            prop_assert_eq!(feed_in_chunks(&bytes, &[1], &limits), (got.clone(), err.clone()));
+            prop_assert_eq!(feed_in_chunks(&bytes, &[usize::MAX], &limits), (got, err));
         }
     }
 }
