@@ -23,6 +23,8 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// The `save` option: pairs of `<seconds> <changes>`, or empty.
     Save,
+    /// `notify-keyspace-events`: class letters (`crate::notify`), kept in canonical order.
+    KeyspaceEvents,
 }
 
 /// One option of the table.
@@ -338,7 +340,7 @@ pub const OPTIONS: &[OptSpec] = &[
         "16",
     ),
     opt("always-show-logo", Kind::Bool, "no"),
-    opt("notify-keyspace-events", Kind::Str, ""),
+    opt("notify-keyspace-events", Kind::KeyspaceEvents, ""),
     opt("latency-monitor-threshold", INT, "0"),
     opt(
         "slowlog-log-slower-than",
@@ -416,6 +418,10 @@ pub enum ConfigError {
     NotInEnum(String),
     #[error("Invalid save parameters")]
     BadSave,
+    #[error("{}", crate::notify::INVALID_CLASS)]
+    BadKeyspaceEvents,
+    #[error("wrong number of arguments")]
+    WrongArgCount,
     #[error("can't set immutable config")]
     Immutable,
     #[error("unbalanced quotes in configuration line")]
@@ -481,6 +487,8 @@ pub struct Config {
     /// with -NOREPLICAS while fewer replicas acknowledged within the lag (0: no check).
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag_s: u64,
+    /// `notify-keyspace-events` as `crate::notify` class bits (0: off, the default).
+    pub notify_flags: u32,
 }
 
 impl Default for Config {
@@ -511,6 +519,7 @@ impl Default for Config {
             replica_ignore_maxmemory: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag_s: 10,
+            notify_flags: 0,
         };
         c.refresh();
         c
@@ -574,6 +583,14 @@ fn normalize(spec: &OptSpec, args: &[String]) -> Result<String, ConfigError> {
             } else {
                 Err(ConfigError::NotInEnum(words.join(", ")))
             }
+        }
+        Kind::KeyspaceEvents => {
+            if args.len() != 1 {
+                return Err(ConfigError::WrongArgCount);
+            }
+            crate::notify::parse_flags(&args[0])
+                .map(crate::notify::format_flags)
+                .ok_or(ConfigError::BadKeyspaceEvents)
         }
         Kind::Save => {
             let parts: Vec<&str> = joined.split_whitespace().collect();
@@ -827,6 +844,10 @@ impl Config {
         self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
         self.min_replicas_to_write = self.int("min-replicas-to-write").max(0) as u64;
         self.min_replicas_max_lag_s = self.int("min-replicas-max-lag").max(0) as u64;
+        self.notify_flags = self
+            .get("notify-keyspace-events")
+            .and_then(crate::notify::parse_flags)
+            .unwrap_or(0);
     }
 
     /// How keys' access bits are kept under the configured policy (`db::access`).

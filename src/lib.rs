@@ -22,6 +22,7 @@ pub mod log;
 pub mod marks;
 pub mod migrate;
 pub mod node;
+pub mod notify;
 pub mod nodelock;
 pub mod persist;
 pub mod pubsub;

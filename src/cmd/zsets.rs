@@ -15,6 +15,7 @@ use crate::db::value::zset::{
 };
 use crate::db::value::{own, FixedState, SetValue, ZSet};
 use crate::db::{Db, Entry, Value};
+use crate::notify;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -122,14 +123,32 @@ fn drop_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
     }
 }
 
-/// Stores `z` at `dst` (deleting `dst` when empty); the reply is its size.
-pub(crate) fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> CmdResult {
+/// After members left a sorted set: the command's event (when any left), then `del` when it
+/// became empty and was deleted.
+fn members_removed(ctx: &mut Ctx<'_>, key: &[u8], event: &str, removed: usize) {
+    if removed > 0 {
+        ctx.notify(notify::ZSET, event, key);
+    }
+    let empty =
+        matches!(ctx.db.peek(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty());
+    if empty {
+        ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+/// Stores `z` at `dst` (deleting `dst` when empty); the reply is its size. `event` is the
+/// storing command's event (`zunionstore`, `georadiusstore`...).
+pub(crate) fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet, event: &str) -> CmdResult {
     expire_key(ctx, dst);
     let n = z.len();
     if n == 0 {
-        ctx.db.remove(dst);
+        if ctx.db.remove(dst).is_some() {
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
     } else {
         ctx.db.insert(own(dst), Value::ZSet(Box::new(z)), None);
+        ctx.notify(notify::ZSET, event, dst);
     }
     Ok(Reply::Integer(n as i64))
 }
@@ -357,6 +376,9 @@ fn zadd_generic(
         }
     }
     drop_if_empty(ctx, key);
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+    }
     if let Some(e) = err {
         return Err(e);
     }
@@ -389,7 +411,7 @@ fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(0));
     };
     let n = argv[2..].iter().filter(|m| z.remove(m).is_some()).count();
-    drop_if_empty(ctx, key);
+    members_removed(ctx, key, "zrem", n);
     Ok(Reply::Integer(n as i64))
 }
 
@@ -577,7 +599,7 @@ fn zrange_generic(
             for (m, s) in items {
                 out.insert(m, s);
             }
-            store_zset(ctx, dst, out)
+            store_zset(ctx, dst, out, "zrangestore")
         }
         None => Ok(range_reply(proto, items, withscores)),
     }
@@ -629,7 +651,12 @@ fn zremrange(ctx: &mut Ctx<'_>, argv: &[Bytes], spec: RangeSpec) -> CmdResult {
     for (m, _) in &victims {
         z.remove(m);
     }
-    drop_if_empty(ctx, key);
+    let event = match spec {
+        RangeSpec::Rank(..) => "zremrangebyrank",
+        RangeSpec::Score(_) => "zremrangebyscore",
+        RangeSpec::Lex(_) => "zremrangebylex",
+    };
+    members_removed(ctx, key, event, victims.len());
     Ok(Reply::Integer(victims.len() as i64))
 }
 
@@ -675,7 +702,8 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
             None => break,
         }
     }
-    drop_if_empty(ctx, key);
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    members_removed(ctx, key, event, items.len());
     let nested = count.is_some() && proto == Protocol::Resp3;
     Ok(if nested {
         range_reply(proto, items, true)
@@ -927,7 +955,12 @@ fn zsetop_generic(
             for (m, s) in items {
                 z.insert(m, s);
             }
-            store_zset(ctx, dst, z)
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter | SetOp::InterCard => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_zset(ctx, dst, z, event)
         }
         None => {
             // Replies are in score order.
