@@ -745,6 +745,7 @@ impl Config {
         }
         let text = self.merge(spec, normalize(spec, values)?)?;
         self.values.insert(spec.name, text);
+        self.note_keyspace_events(spec, values);
         self.refresh();
         Ok(())
     }
@@ -773,6 +774,7 @@ impl Config {
         };
         let text = self.merge(spec, normalize(spec, &args)?)?;
         self.values.insert(spec.name, text);
+        self.note_keyspace_events(spec, &args);
         self.refresh();
         Ok(())
     }
@@ -844,10 +846,17 @@ impl Config {
         self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
         self.min_replicas_to_write = self.int("min-replicas-to-write").max(0) as u64;
         self.min_replicas_max_lag_s = self.int("min-replicas-max-lag").max(0) as u64;
-        self.notify_flags = self
-            .get("notify-keyspace-events")
-            .and_then(crate::notify::parse_flags)
-            .unwrap_or(0);
+    }
+
+    /// Keeps the class bits of a new `notify-keyspace-events` value: from the value as given,
+    /// not from its CONFIG GET text, which (as Redis's) drops `n` when `A` is shown.
+    fn note_keyspace_events(&mut self, spec: &OptSpec, given: &[String]) {
+        if spec.kind == Kind::KeyspaceEvents {
+            self.notify_flags = given
+                .first()
+                .and_then(|v| crate::notify::parse_flags(v))
+                .unwrap_or(0);
+        }
     }
 
     /// How keys' access bits are kept under the configured policy (`db::access`).
@@ -976,5 +985,30 @@ mod tests {
         assert_eq!(c.int("cluster-replica-validity-factor"), 0);
         let e = c.load_text("nosuch 1").unwrap_err();
         assert_eq!(e.line_number, 1);
+    }
+
+    #[test]
+    fn notify_keyspace_events_like_redis() {
+        let mut c = Config::default();
+        assert_eq!(c.notify_flags, 0);
+        c.load_text("notify-keyspace-events \"KEA\"\n").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_eq!(c.notify_flags, crate::notify::parse_flags("AKE").unwrap());
+        c.set("notify-keyspace-events", "Elg").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("glE"));
+        let e = c.set("notify-keyspace-events", "KEw").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+        );
+        assert_eq!(c.get("notify-keyspace-events"), Some("glE"));
+        let e = c.load_text("notify-keyspace-events a").unwrap_err();
+        assert_eq!(e.line_number, 1);
+        c.set("notify-keyspace-events", "AKEn").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_ne!(c.notify_flags & crate::notify::NEW, 0);
+        c.set("notify-keyspace-events", "").unwrap();
+        assert_eq!(c.notify_flags, 0);
+        assert!(c.rewrite_text().contains("") && !c.rewrite_text().contains("notify"));
     }
 }

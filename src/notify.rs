@@ -50,7 +50,8 @@ pub const MODULE: u32 = 1 << 13;
 /// `n`: a key was created (not part of `A`).
 pub const NEW: u32 = 1 << 14;
 /// `A`: the alias for `g$lshzxetd`.
-pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+pub const ALL: u32 =
+    GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 
 /// The error CONFIG SET answers an unknown class character with.
 pub const INVALID_CLASS: &str = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";

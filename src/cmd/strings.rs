@@ -5,8 +5,8 @@ use super::keys::{as_str, exists_write, expire_key, lookup_read, lookup_write};
 use super::KeySpec;
 use super::{arg_i64, eq_ignore_case, flags, parse_i64, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::db::format::LongDouble;
-use crate::notify;
 use crate::db::Value;
+use crate::notify;
 use crate::resp::Reply;
 use bytes::{Bytes, BytesMut};
 

@@ -6,7 +6,7 @@
 //! The value is [`ZSet`] (a member map plus a B-tree in score order; see `db::zset`). Scores
 //! print as Redis 7.0 prints them, `%.17g` (RESP2 bulk strings); RESP3 clients get doubles.
 
-use super::keys::{expire_key, lookup_read, lookup_write};
+use super::keys::{expire_key, lookup_read};
 use super::lists::{arg_positive, clamp_range};
 use super::sets::{empty_scan, limit_arg, parse_scan_opts, scan_reply, scan_window};
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
@@ -580,18 +580,8 @@ fn zrange_generic(
     };
     let key = &argv[start];
     let proto = ctx.proto();
-    let z = if store.is_some() {
-        match lookup_write(ctx, key) {
-            None => None,
-            Some(Entry {
-                value: Value::ZSet(z),
-                ..
-            }) => Some(&**z),
-            Some(_) => return Err(CmdError::WrongType),
-        }
-    } else {
-        read_zset(ctx, key)?
-    };
+    // A read lookup for ZRANGESTORE's source too (hit/miss, `keymiss`), as Redis.
+    let z = read_zset(ctx, key)?;
     let items = z.map_or_else(Vec::new, |z| select(z, &spec, rev, offset, limit));
     match store {
         Some(dst) => {
@@ -885,12 +875,8 @@ fn zsetop_generic(
     let setnum = setnum as usize;
     let keys = &argv[at + 1..at + 1 + setnum];
     for k in keys {
-        let e = if dst.is_some() {
-            lookup_write(ctx, k)
-        } else {
-            lookup_read(ctx, k)
-        };
-        if let Some(e) = e {
+        // Read lookups even for the STORE forms (a `keymiss` for a missing source), as Redis.
+        if let Some(e) = lookup_read(ctx, k) {
             if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
             }
