@@ -9,9 +9,12 @@
 //!
 //! Two events happen inside the keyspace, which has no access to pub/sub: `expired` (lazy
 //! expiry in a lookup, and the active expiry cycle) and `new` (a key added). The [`Db`] logs
-//! them ([`Db::expired_log`]-style queues, the new-key one only while `n` is enabled) and they are
-//! published before the next event of the command, or when the command ends
-//! ([`flush`]), so they keep Redis's order (`expired`, then `new`, then the command's event).
+//! them (expired keys are logged anyway, for replication; new keys only while `n` is enabled,
+//! and never while a dataset loads) and they are published before the next event of the
+//! command, or when the command ends ([`flush`], called where expired keys are replicated), so
+//! they keep Redis's order (`expired`, then `new`, then the command's event).
+//!
+//! Replicas notify too: the commands of the master's stream run the same handlers.
 //!
 //! When notifications are off (the default) every call costs one load and one branch: no
 //! allocation, no lookup.

@@ -217,6 +217,52 @@ GEORADIUSBYMEMBER g1 Palermo 1 km STORE g4
 GEOSEARCHSTORE g2 g1 FROMLONLAT 0 0 BYRADIUS 1 km
 GEOSEARCHSTORE g5 nogeo FROMLONLAT 0 0 BYRADIUS 1 km
 GEOPOS nogeo a
+# reads of missing keys (keymiss) and of existing ones (nothing)
+SET rs abc
+RPUSH rl a
+SADD rset a
+ZADD rz 1 a
+HSET rh f v
+GETRANGE nokey 0 1
+SUBSTR nokey 0 1
+GETRANGE rs 0 1
+LPOS nolist a
+LPOS rl a
+SMISMEMBER noset a
+SRANDMEMBER noset
+SINTER noset rset
+SUNION noset rset
+SDIFF rset noset
+SINTERCARD 2 noset rset
+HSTRLEN nohash f
+HEXISTS nohash f
+HMGET nohash f g
+HKEYS nohash
+HVALS nohash
+HRANDFIELD nohash
+ZRANK nozset a
+ZCOUNT nozset 0 1
+ZRANGEBYSCORE nozset 0 1
+ZRANDMEMBER nozset
+ZMSCORE nozset a
+ZUNION 2 nozset rz
+ZINTERCARD 2 nozset rz
+GEODIST nogeo a b
+GEOHASH nogeo a
+GEOSEARCH nogeo FROMLONLAT 0 0 BYRADIUS 1 km
+BITPOS nokey 1
+BITFIELD_RO nokey GET u8 0
+LCS nokey rs
+DUMP nokey
+OBJECT ENCODING nokey
+PTTL nokey
+EXPIRETIME nokey
+TOUCH nokey rs
+SORT_RO nolist
+XREAD STREAMS nostream 0
+XINFO STREAM nostream
+XPENDING nostream g
+RANDOMKEY
 # transactions and scripts
 MULTI
 SET t1 a
