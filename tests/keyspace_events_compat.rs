@@ -637,3 +637,87 @@ fn message_of_subscribe(reply: &Resp) -> Option<(String, String)> {
     let text = |r: &Resp| String::from_utf8_lossy(r.as_bytes().unwrap_or_default()).into_owned();
     (items.len() == 3 && text(&items[0]) == "message").then(|| (text(&items[1]), text(&items[2])))
 }
+
+/// The writes a replica applies from its master notify the replica's subscribers, as in Redis
+/// (the commands as the master replicates them: INCRBYFLOAT arrives as SET, an expired key as
+/// DEL...).
+#[test]
+fn replicas_notify_the_writes_they_apply() {
+    if !require_tools("keyspace-events-replica", &["redis-server"]) {
+        return;
+    }
+    let dir = TempDir::new("keyspace-events-replica");
+    let ks_master = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    let ks_replica = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
+    let rs_master = Server::redis(&dir, &[]);
+    let rs_replica = Server::redis(&dir, &[]);
+    let script = parse(
+        "
+SET a 1
+SET a 2 EX 100
+PERSIST a
+INCRBYFLOAT f 1.5
+LPUSH l x y
+LPOP l
+RPOPLPUSH l l2
+HSET h f v
+HDEL h f
+SADD s a b
+SPOP s 5
+ZADD z 1 a
+ZINCRBY z 1 a
+XADD x 1-1 f v
+RENAME a b
+DEL b
+MULTI
+SET t 1
+INCR t
+EXEC
+SET e v PX 1
+sleep 200
+GET e
+",
+    );
+    let run = |master: &Server, replica: &Server| -> Vec<(String, String)> {
+        let mut r = RawConn::connect(replica.port);
+        r.call(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]);
+        let port = master.port.to_string();
+        r.call(&["REPLICAOF", "127.0.0.1", port.as_str()]);
+        let up = common::wait_until(Duration::from_secs(20), || {
+            replica
+                .cli(&["INFO", "replication"])
+                .contains("master_link_status:up")
+        });
+        assert!(up, "replica link up");
+        let mut sub = RawConn::connect(replica.port);
+        sub.call(&["PSUBSCRIBE", "__key*__:*"]);
+        let mut m = RawConn::connect(master.port);
+        for step in &script {
+            match step {
+                Step::Sleep(ms) => std::thread::sleep(Duration::from_millis(*ms)),
+                Step::Send { args, .. } => {
+                    m.call(args);
+                }
+                _ => {}
+            }
+        }
+        m.call(&["WAIT", "1", "5000"]);
+        r.call(&["PUBLISH", "__keymark__:end", "end"]);
+        let mut out = Vec::new();
+        loop {
+            let (reply, _) = sub.read_reply();
+            let Some(msg) = message(&reply) else { continue };
+            if msg.0 == "__keymark__:end" {
+                break;
+            }
+            out.push(msg);
+        }
+        out
+    };
+    let ks = run(&ks_master, &ks_replica);
+    let rs = run(&rs_master, &rs_replica);
+    if let Some(d) = first_difference(&ks, &rs) {
+        panic!("replica events: {d}");
+    }
+    assert!(rs.len() >= 40, "only {} replica messages", rs.len());
+}
