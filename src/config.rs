@@ -23,6 +23,8 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// The `save` option: pairs of `<seconds> <changes>`, or empty.
     Save,
+    /// `notify-keyspace-events`: class letters (`crate::notify`), kept in canonical order.
+    KeyspaceEvents,
 }
 
 /// One option of the table.
@@ -338,7 +340,7 @@ pub const OPTIONS: &[OptSpec] = &[
         "16",
     ),
     opt("always-show-logo", Kind::Bool, "no"),
-    opt("notify-keyspace-events", Kind::Str, ""),
+    opt("notify-keyspace-events", Kind::KeyspaceEvents, ""),
     opt("latency-monitor-threshold", INT, "0"),
     opt(
         "slowlog-log-slower-than",
@@ -416,6 +418,10 @@ pub enum ConfigError {
     NotInEnum(String),
     #[error("Invalid save parameters")]
     BadSave,
+    #[error("{}", crate::notify::INVALID_CLASS)]
+    BadKeyspaceEvents,
+    #[error("wrong number of arguments")]
+    WrongArgCount,
     #[error("can't set immutable config")]
     Immutable,
     #[error("unbalanced quotes in configuration line")]
@@ -481,6 +487,8 @@ pub struct Config {
     /// with -NOREPLICAS while fewer replicas acknowledged within the lag (0: no check).
     pub min_replicas_to_write: u64,
     pub min_replicas_max_lag_s: u64,
+    /// `notify-keyspace-events` as `crate::notify` class bits (0: off, the default).
+    pub notify_flags: u32,
 }
 
 impl Default for Config {
@@ -511,6 +519,7 @@ impl Default for Config {
             replica_ignore_maxmemory: true,
             min_replicas_to_write: 0,
             min_replicas_max_lag_s: 10,
+            notify_flags: 0,
         };
         c.refresh();
         c
@@ -574,6 +583,14 @@ fn normalize(spec: &OptSpec, args: &[String]) -> Result<String, ConfigError> {
             } else {
                 Err(ConfigError::NotInEnum(words.join(", ")))
             }
+        }
+        Kind::KeyspaceEvents => {
+            if args.len() != 1 {
+                return Err(ConfigError::WrongArgCount);
+            }
+            crate::notify::parse_flags(&args[0])
+                .map(crate::notify::format_flags)
+                .ok_or(ConfigError::BadKeyspaceEvents)
         }
         Kind::Save => {
             let parts: Vec<&str> = joined.split_whitespace().collect();
@@ -728,6 +745,7 @@ impl Config {
         }
         let text = self.merge(spec, normalize(spec, values)?)?;
         self.values.insert(spec.name, text);
+        self.note_keyspace_events(spec, values);
         self.refresh();
         Ok(())
     }
@@ -756,6 +774,7 @@ impl Config {
         };
         let text = self.merge(spec, normalize(spec, &args)?)?;
         self.values.insert(spec.name, text);
+        self.note_keyspace_events(spec, &args);
         self.refresh();
         Ok(())
     }
@@ -827,6 +846,17 @@ impl Config {
         self.replica_ignore_maxmemory = self.bool("replica-ignore-maxmemory");
         self.min_replicas_to_write = self.int("min-replicas-to-write").max(0) as u64;
         self.min_replicas_max_lag_s = self.int("min-replicas-max-lag").max(0) as u64;
+    }
+
+    /// Keeps the class bits of a new `notify-keyspace-events` value: from the value as given,
+    /// not from its CONFIG GET text, which (as Redis's) drops `n` when `A` is shown.
+    fn note_keyspace_events(&mut self, spec: &OptSpec, given: &[String]) {
+        if spec.kind == Kind::KeyspaceEvents {
+            self.notify_flags = given
+                .first()
+                .and_then(|v| crate::notify::parse_flags(v))
+                .unwrap_or(0);
+        }
     }
 
     /// How keys' access bits are kept under the configured policy (`db::access`).
@@ -955,5 +985,30 @@ mod tests {
         assert_eq!(c.int("cluster-replica-validity-factor"), 0);
         let e = c.load_text("nosuch 1").unwrap_err();
         assert_eq!(e.line_number, 1);
+    }
+
+    #[test]
+    fn notify_keyspace_events_like_redis() {
+        let mut c = Config::default();
+        assert_eq!(c.notify_flags, 0);
+        c.load_text("notify-keyspace-events \"KEA\"\n").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_eq!(c.notify_flags, crate::notify::parse_flags("AKE").unwrap());
+        c.set("notify-keyspace-events", "Elg").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("glE"));
+        let e = c.set("notify-keyspace-events", "KEw").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
+        );
+        assert_eq!(c.get("notify-keyspace-events"), Some("glE"));
+        let e = c.load_text("notify-keyspace-events a").unwrap_err();
+        assert_eq!(e.line_number, 1);
+        c.set("notify-keyspace-events", "AKEn").unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_ne!(c.notify_flags & crate::notify::NEW, 0);
+        c.set("notify-keyspace-events", "").unwrap();
+        assert_eq!(c.notify_flags, 0);
+        assert!(c.rewrite_text().contains("") && !c.rewrite_text().contains("notify"));
     }
 }

@@ -255,6 +255,7 @@ impl NodeView<'_> {
         if !self.rest.repl.is_replica() {
             self.rest.repl.propagate(&[b"DEL", key]);
         }
+        crate::notify::emit(self.db, self.rest, crate::notify::EVICTED, "evicted", key);
     }
 
     /// Samples until the pool yields a live candidate; None when no key is evictable.

@@ -23,6 +23,7 @@ pub mod marks;
 pub mod migrate;
 pub mod node;
 pub mod nodelock;
+pub mod notify;
 pub mod persist;
 pub mod pubsub;
 pub mod rdb;

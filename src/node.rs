@@ -351,6 +351,7 @@ impl Node {
         let mut db = Db::new(rng.next_u64());
         db.set_access(config.access());
         db.set_now(clock.unix_ms());
+        db.set_log_new(crate::notify::logs_new(config.notify_flags));
         let run_id = crate::cluster::NodeId::random(&mut rng).to_string();
         let backlog_bytes = config.int("repl-backlog-size").max(0) as usize;
         let repl = crate::replication::ReplState::new(&mut rng, backlog_bytes);
@@ -775,6 +776,8 @@ impl Node {
             self.refresh_memory_config();
             self.refresh_acl_config();
             crate::persist::refresh_config(&mut self.rest, &self.db);
+            self.db
+                .set_log_new(crate::notify::logs_new(self.rest.config.notify_flags));
         }
         let entry = self.rest.stats.commands.entry(spec.name).or_default();
         entry.0 += 1;
@@ -1369,6 +1372,7 @@ impl Node {
         let mut removed: Vec<Bytes> = Vec::new();
         for k in deleted {
             if self.db.remove(k).is_some() {
+                crate::notify::emit(&mut self.db, &self.rest, crate::notify::GENERIC, "del", k);
                 removed.push(k.clone());
             }
         }

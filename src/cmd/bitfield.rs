@@ -370,6 +370,8 @@ fn run(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult {
     let (replies, changes) = edited.result;
     if changes == 0 {
         no_propagation(ctx);
+    } else {
+        ctx.notify(crate::notify::STRING, "setbit", &argv[1]);
     }
     Ok(Reply::Array(replies))
 }

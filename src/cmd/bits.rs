@@ -179,6 +179,8 @@ fn setbit(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     })?;
     if !edited.grown && edited.result == on {
         no_propagation(ctx);
+    } else {
+        ctx.notify(crate::notify::STRING, "setbit", &argv[1]);
     }
     Ok(Reply::Integer(edited.result as i64))
 }
@@ -424,10 +426,13 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         super::keys::expire_key(ctx, dest);
         ctx.db
             .insert(dest.clone(), Value::Str(Bytes::from(out)), None);
+        ctx.notify(crate::notify::STRING, "set", dest);
     } else {
         super::keys::expire_key(ctx, dest);
         if ctx.db.remove(dest).is_none() {
             no_propagation(ctx);
+        } else {
+            ctx.notify(crate::notify::GENERIC, "del", dest);
         }
     }
     Ok(Reply::Integer(len as i64))

@@ -116,6 +116,9 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         if at <= ctx.now_ms as i64 {
             // Already expired: the key ends up absent. Replicas get a DEL when one was
             // replaced, else nothing (Redis's restoreCommand).
+            if deleted {
+                ctx.notify(crate::notify::GENERIC, "del", key);
+            }
             ctx.client.rewrite = Some(if deleted {
                 vec![Bytes::from_static(b"DEL"), key.clone()]
             } else {
@@ -127,6 +130,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     // The key is copied out of the connection's read buffer so the buffer is not kept alive.
     ctx.db
         .insert(Bytes::copy_from_slice(key), value, expire.map(|t| t as u64));
+    ctx.notify(crate::notify::GENERIC, "restore", key);
     if let (Some(at), false) = (expire, absttl) {
         // A relative TTL would restart on the replica: Redis sends the absolute time and
         // appends ABSTTL, the rest of the command as it came.

@@ -10,6 +10,7 @@ use super::{arg_i64, flags, parse_i64, CmdError, CmdResult, CommandSpec, Ctx, Ke
 use crate::db::format::LongDouble;
 use crate::db::value::{own, own_all, HashMapValue};
 use crate::db::Value;
+use crate::notify;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
 use rand::Rng;
@@ -204,7 +205,9 @@ fn hset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Err(arity_error(argv));
     }
     let h = hash_or_create(ctx, &argv[1])?;
-    Ok(Reply::Integer(set_pairs(h, &argv[2..])))
+    let added = set_pairs(h, &argv[2..]);
+    ctx.notify(notify::HASH, "hset", &argv[1]);
+    Ok(Reply::Integer(added))
 }
 
 /// HMSET key field value [field value ...]
@@ -220,6 +223,7 @@ fn hsetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     h.insert(own(&argv[2]), own(&argv[3]));
+    ctx.notify(notify::HASH, "hset", &argv[1]);
     Ok(Reply::Integer(1))
 }
 
@@ -255,8 +259,13 @@ fn hdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             n += 1;
         }
     }
-    if h.is_empty() {
+    let empty = h.is_empty();
+    if n > 0 {
+        ctx.notify(notify::HASH, "hdel", key);
+    }
+    if empty {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(Reply::Integer(n))
 }
@@ -329,6 +338,7 @@ fn hincrby(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
     h.set(&argv[2], text);
+    ctx.notify(notify::HASH, "hincrby", &argv[1]);
     Ok(Reply::Integer(new))
 }
 
@@ -364,6 +374,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let text = Bytes::from(sum.to_human_string());
     h.set(&argv[2], text.clone());
+    ctx.notify(notify::HASH, "hincrbyfloat", key);
     Ok(Reply::Bulk(text))
 }
 

@@ -139,6 +139,8 @@ fn pfadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let updated = result.map_err(invalid)?;
     if !updated {
         no_propagation(ctx);
+    } else {
+        ctx.notify(crate::notify::STRING, "pfadd", key);
     }
     Ok(Reply::Integer(updated as i64))
 }
@@ -196,6 +198,8 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     })
     .unwrap_or(Err(Corrupted))
     .map_err(invalid)?;
+    // Redis names PFMERGE's event `pfadd` (a mass add of elements).
+    ctx.notify(crate::notify::STRING, "pfadd", dest);
     Ok(Reply::ok())
 }
 

@@ -7,6 +7,7 @@
 
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::db::{Entry, Value};
+use crate::notify;
 use crate::resp::Reply;
 use bytes::Bytes;
 use rand::RngCore;
@@ -253,6 +254,7 @@ pub(crate) fn lookup_read<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Option<&'c En
         ctx.node.stats.keyspace_hits += 1;
     } else {
         ctx.node.stats.keyspace_misses += 1;
+        ctx.notify(crate::notify::KEY_MISS, "keymiss", key);
     }
     // The access was counted by the first look.
     ctx.db.get_untouched(key, ctx.now_ms)
@@ -273,6 +275,7 @@ fn del(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         expire_key(ctx, key);
         if ctx.db.remove(key).is_some() {
             deleted += 1;
+            ctx.notify(notify::GENERIC, "del", key);
         }
     }
     Ok(Reply::Integer(deleted))
@@ -378,8 +381,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], base_ms: i64, seconds: bool
     }
     if when <= ctx.now_ms as i64 {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     } else {
         ctx.db.set_expire(key, Some(when as u64), ctx.now_ms);
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     Ok(Reply::Integer(1))
 }
@@ -450,6 +455,7 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let had_ttl = lookup_write(ctx, key).is_some_and(|e| e.expire_ms().is_some());
     if had_ttl {
         ctx.db.set_expire(key, None, ctx.now_ms);
+        ctx.notify(notify::GENERIC, "persist", key);
     }
     Ok(Reply::Integer(had_ttl as i64))
 }
@@ -480,7 +486,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], nx: bool) -> CmdResult {
         return Err(CmdError::NoSuchKey);
     };
     let (value, expire_ms) = entry.into_parts();
+    // Redis deletes an existing destination and adds the key anew (a `new` event).
+    ctx.db.remove(dst);
     ctx.db.insert(dst.clone(), value, expire_ms);
+    ctx.notify(notify::GENERIC, "rename_from", src);
+    ctx.notify(notify::GENERIC, "rename_to", dst);
     Ok(done(true))
 }
 
@@ -527,7 +537,10 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     let (value, expire_ms) = entry.into_parts();
+    // REPLACE deletes the destination and adds the copy anew (a `new` event), as Redis.
+    ctx.db.remove(dst);
     ctx.db.insert(dst.clone(), value, expire_ms);
+    ctx.notify(notify::GENERIC, "copy_to", dst);
     Ok(Reply::Integer(1))
 }
 

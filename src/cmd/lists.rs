@@ -9,6 +9,7 @@ use super::keys::{expire_key, lookup_read};
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::db::value::{own, own_all, ListValue};
 use crate::db::Value;
+use crate::notify;
 use crate::resp::Reply;
 use bytes::Bytes;
 use std::collections::VecDeque;
@@ -200,11 +201,30 @@ fn write_list<'c>(ctx: &'c mut Ctx<'_>, key: &[u8]) -> Result<Option<&'c mut Lis
     }
 }
 
-/// Deletes `key` if its list became empty.
-fn drop_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
-    if matches!(ctx.db.get(key, ctx.now_ms), Some(e) if matches!(&e.value, Value::List(l) if l.is_empty()))
-    {
+/// After elements left a list: the command's event, then `del` when the list became empty
+/// and was deleted (Redis's listElementsRemoved order).
+pub(crate) fn elements_removed(ctx: &mut Ctx<'_>, key: &[u8], event: &str) {
+    ctx.notify(notify::LIST, event, key);
+    let empty = matches!(ctx.db.get(key, ctx.now_ms), Some(e) if matches!(&e.value, Value::List(l) if l.is_empty()));
+    if empty {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+/// The event of a pop from `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+/// The event of a push to `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
     }
 }
 
@@ -286,7 +306,9 @@ fn push_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End, only_existing: bool
     for v in own_all(&argv[2..]) {
         push(l, end, v);
     }
-    Ok(Reply::Integer(l.len() as i64))
+    let len = l.len();
+    ctx.notify(notify::LIST, push_event(end), key);
+    Ok(Reply::Integer(len as i64))
 }
 
 /// LPUSH key element [element ...]
@@ -345,7 +367,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], end: End) -> CmdResult {
             Reply::Array(out)
         }
     };
-    drop_if_empty(ctx, key);
+    if count != Some(0) {
+        elements_removed(ctx, key, pop_event(end));
+    }
     Ok(reply)
 }
 
@@ -406,6 +430,7 @@ fn lset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let index = arg_i64(&argv[2])?;
     let i = list_index(index, l.len()).ok_or_else(|| CmdError::other("ERR index out of range"))?;
     l.set(i, own(&argv[3]));
+    ctx.notify(notify::LIST, "lset", &argv[1]);
     Ok(Reply::ok())
 }
 
@@ -447,7 +472,9 @@ fn lrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             }
         }
     }
-    drop_if_empty(ctx, key);
+    if removed > 0 {
+        elements_removed(ctx, key, "lrem");
+    }
     Ok(Reply::Integer(removed as i64))
 }
 
@@ -463,7 +490,7 @@ fn ltrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         None => l.clear(),
         Some((s, e)) => l.keep_range(s, e),
     }
-    drop_if_empty(ctx, key);
+    elements_removed(ctx, key, "ltrim");
     Ok(Reply::ok())
 }
 
@@ -484,7 +511,9 @@ fn linsert(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(-1));
     };
     l.insert(if after { pos + 1 } else { pos }, own(&argv[4]));
-    Ok(Reply::Integer(l.len() as i64))
+    let len = l.len();
+    ctx.notify(notify::LIST, "linsert", &argv[1]);
+    Ok(Reply::Integer(len as i64))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,10 +624,11 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
         let l = write_list(ctx, src)?.ok_or(CmdError::NoSuchKey)?;
         let v = pop(l, from).unwrap_or_default();
         push(l, to, v.clone());
+        ctx.notify(notify::LIST, push_event(to), dst);
+        ctx.notify(notify::LIST, pop_event(from), src);
         return Ok(Reply::Bulk(v));
     }
     let v = pop(write_list(ctx, src)?.ok_or(CmdError::NoSuchKey)?, from).unwrap_or_default();
-    drop_if_empty(ctx, src);
     if write_list(ctx, dst)?.is_none() {
         ctx.db
             .insert(own(dst), Value::List(ListValue::default()), None);
@@ -606,6 +636,8 @@ fn lmove_generic(ctx: &mut Ctx<'_>, src: &Bytes, dst: &Bytes, from: End, to: End
     if let Some(l) = write_list(ctx, dst)? {
         push(l, to, v.clone());
     }
+    ctx.notify(notify::LIST, push_event(to), dst);
+    elements_removed(ctx, src, pop_event(from));
     Ok(Reply::Bulk(v))
 }
 

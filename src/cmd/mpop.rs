@@ -11,6 +11,7 @@ use super::blocking::{self, Op};
 use super::keys::expire_key;
 use super::{eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::db::Value;
+use crate::notify;
 use crate::resp::Reply;
 use bytes::Bytes;
 
@@ -143,8 +144,10 @@ pub fn pop_list(ctx: &mut Ctx<'_>, key: &Bytes, left: bool, count: usize) -> (Re
         }
         emptied = l.is_empty();
     }
+    ctx.notify(notify::LIST, if left { "lpop" } else { "rpop" }, key);
     if emptied {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     popped(if left { b"LPOP" } else { b"RPOP" }, key, items)
 }
@@ -165,8 +168,12 @@ pub fn pop_zset(ctx: &mut Ctx<'_>, key: &Bytes, min: bool, count: usize) -> (Rep
         }
         emptied = z.is_empty();
     }
+    if !items.is_empty() {
+        ctx.notify(notify::ZSET, if min { "zpopmin" } else { "zpopmax" }, key);
+    }
     if emptied {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     popped(if min { b"ZPOPMIN" } else { b"ZPOPMAX" }, key, items)
 }

@@ -8,6 +8,7 @@ use super::lists::arg_positive;
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
 use crate::db::value::{own, own_all, SetValue};
 use crate::db::Value;
+use crate::notify;
 use crate::resp::Reply;
 use bytes::Bytes;
 use rand::Rng;
@@ -305,13 +306,16 @@ fn members_reply<'a>(it: impl Iterator<Item = &'a Bytes>) -> Reply {
 }
 
 /// Stores `members` as a set at `dst` (or deletes `dst` when empty); the reply is the size.
-fn store_set(ctx: &mut Ctx<'_>, dst: &Bytes, members: SetValue) -> CmdResult {
+fn store_set(ctx: &mut Ctx<'_>, dst: &Bytes, members: SetValue, event: &str) -> CmdResult {
     expire_key(ctx, dst);
     let n = members.len();
     if n == 0 {
-        ctx.db.remove(dst);
+        if ctx.db.remove(dst).is_some() {
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
     } else {
         ctx.db.insert(own(dst), Value::Set(Box::new(members)), None);
+        ctx.notify(notify::SET, event, dst);
     }
     Ok(Reply::Integer(n as i64))
 }
@@ -337,6 +341,9 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             added += 1;
         }
     }
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
+    }
     Ok(Reply::Integer(added))
 }
 
@@ -352,8 +359,13 @@ fn srem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             n += 1;
         }
     }
-    if s.is_empty() {
+    let empty = s.is_empty();
+    if n > 0 {
+        ctx.notify(notify::SET, "srem", key);
+    }
+    if empty {
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
     Ok(Reply::Integer(n))
 }
@@ -407,8 +419,11 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let i = ctx.node.rng.gen_range(0..len);
         let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
         let m = s.remove_index(i).unwrap_or_default();
-        if s.is_empty() {
+        let empty = s.is_empty();
+        ctx.notify(notify::SET, "spop", key);
+        if empty {
             ctx.db.remove(key);
+            ctx.notify(notify::GENERIC, "del", key);
         }
         return Ok(Reply::Bulk(m));
     }
@@ -421,9 +436,12 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     if count >= s.len() {
         let reply = members_reply(s.iter());
+        ctx.notify(notify::SET, "spop", key);
         ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
         return Ok(reply);
     }
+    ctx.notify(notify::SET, "spop", key);
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let len = set_again(ctx, key).map_or(0, |s| s.len());
@@ -500,14 +518,17 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if !s.remove(m) {
         return Ok(Reply::Integer(0));
     }
-    if s.is_empty() {
+    let empty = s.is_empty();
+    ctx.notify(notify::SET, "srem", src);
+    if empty {
         ctx.db.remove(src);
+        ctx.notify(notify::GENERIC, "del", src);
     }
     if dst_type.is_none() {
         ctx.db.insert(own(dst), Value::new_set(), None);
     }
-    if let Some(d) = set_again(ctx, dst) {
-        d.insert(own(m));
+    if set_again(ctx, dst).is_some_and(|d| d.insert(own(m))) {
+        ctx.notify(notify::SET, "sadd", dst);
     }
     Ok(Reply::Integer(1))
 }
@@ -618,19 +639,19 @@ fn sdiff(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 /// SINTERSTORE destination key [key ...]
 fn sinterstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let s = set_op(ctx, &argv[2..], SetOp::Inter, true)?;
-    store_set(ctx, &argv[1], s)
+    store_set(ctx, &argv[1], s, "sinterstore")
 }
 
 /// SUNIONSTORE destination key [key ...]
 fn sunionstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let s = set_op(ctx, &argv[2..], SetOp::Union, true)?;
-    store_set(ctx, &argv[1], s)
+    store_set(ctx, &argv[1], s, "sunionstore")
 }
 
 /// SDIFFSTORE destination key [key ...]
 fn sdiffstore(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let s = set_op(ctx, &argv[2..], SetOp::Diff, true)?;
-    store_set(ctx, &argv[1], s)
+    store_set(ctx, &argv[1], s, "sdiffstore")
 }
 
 /// Parses `numkeys key [key ...]` at `argv[at]`, as SINTERCARD / ZINTERCARD do; the keys and

@@ -427,9 +427,12 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], readonly: bool) -> CmdResult 
             expire_key(ctx, &dst);
             if n > 0 {
                 ctx.db.insert(own(&dst), Value::List(list), None);
+                ctx.notify(crate::notify::LIST, "sortstore", &dst);
             } else if ctx.db.remove(&dst).is_none() {
                 // Nothing was stored and nothing deleted: nothing to replicate.
                 ctx.client.rewrite = Some(Vec::new());
+            } else {
+                ctx.notify(crate::notify::GENERIC, "del", &dst);
             }
             Ok(Reply::Integer(n as i64))
         }

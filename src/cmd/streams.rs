@@ -19,6 +19,7 @@ use crate::db::stream::{
 };
 use crate::db::value::{own, own_all};
 use crate::db::Value;
+use crate::notify;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
 
@@ -558,8 +559,9 @@ fn xadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     s.append(id, own_all(fields), lim);
     let mut out: Vec<Bytes> = argv.to_vec();
+    let mut trimmed = 0;
     if let Some(t) = a.trim {
-        s.trim(t, a.approx, a.limit);
+        trimmed = s.trim(t, a.approx, a.limit);
         if a.approx {
             rewrite_trim(&mut out, s, &a);
         }
@@ -568,6 +570,10 @@ fn xadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         out[idpos] = id.to_bytes();
     }
     ctx.client.rewrite = Some(out);
+    ctx.notify(notify::STREAM, "xadd", key);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", key);
+    }
     Ok(id_reply(id))
 }
 
@@ -584,10 +590,13 @@ fn xtrim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let deleted = s.trim(t, a.approx, a.limit);
     if deleted == 0 {
         propagate(ctx, Vec::new());
-    } else if a.approx {
-        let mut out = argv.to_vec();
-        rewrite_trim(&mut out, s, &a);
-        ctx.client.rewrite = Some(out);
+    } else {
+        if a.approx {
+            let mut out = argv.to_vec();
+            rewrite_trim(&mut out, s, &a);
+            ctx.client.rewrite = Some(out);
+        }
+        ctx.notify(notify::STREAM, "xtrim", &argv[1]);
     }
     Ok(Reply::Integer(deleted as i64))
 }
@@ -671,6 +680,7 @@ fn xdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     if deleted > 0 {
         s.after_delete(first);
+        ctx.notify(notify::STREAM, "xdel", &argv[1]);
     } else {
         propagate(ctx, Vec::new());
     }
@@ -903,6 +913,7 @@ pub fn serve_blocked(
         );
     };
     let start = cg.last_id.incr().unwrap_or(StreamId::MIN);
+    let new_consumer = !cg.consumers.contains_key(&g.consumer);
     let r = GroupRead {
         key,
         group: &g.group,
@@ -911,6 +922,9 @@ pub fn serve_blocked(
         now,
     };
     let (entries, props) = group_read(s, &r, start, count, false);
+    if new_consumer {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     (
         Ok(read_reply(proto, vec![stream_part(key, entries)])),
         props,
@@ -1057,6 +1071,7 @@ fn xread_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], is_group: bool) -> CmdResult
                 continue;
             }
             let start = start_from.incr().unwrap_or(StreamId::MIN);
+            let new_consumer = !cg.consumers.contains_key(cname);
             let r = GroupRead {
                 key,
                 group: gname,
@@ -1065,6 +1080,9 @@ fn xread_generic(ctx: &mut Ctx<'_>, argv: &[Bytes], is_group: bool) -> CmdResult
                 now,
             };
             let (entries, p) = group_read(s, &r, start, count as usize, history);
+            if new_consumer {
+                ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+            }
             props.extend(p);
             parts.push(stream_part(key, entries));
         } else {
@@ -1242,6 +1260,7 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             ));
         }
         s.groups.insert(own(gname), Group::new(id, entries_read));
+        ctx.notify(notify::STREAM, "xgroup-create", key);
         return Ok(Reply::ok());
     }
     if setid && (argv.len() == 5 || argv.len() == 7) {
@@ -1256,6 +1275,7 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             g.last_id = id;
             g.entries_read = entries_read;
         }
+        ctx.notify(notify::STREAM, "xgroup-setid", key);
         return Ok(Reply::ok());
     }
     if eq_ignore_case(opt, "destroy") && argv.len() == 4 {
@@ -1263,6 +1283,8 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let removed = s.groups.remove(gname).is_some();
         if !removed {
             propagate(ctx, Vec::new());
+        } else {
+            ctx.notify(notify::STREAM, "xgroup-destroy", key);
         }
         return Ok(Reply::Integer(removed as i64));
     }
@@ -1283,6 +1305,8 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         };
         if !created {
             propagate(ctx, Vec::new());
+        } else {
+            ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
         }
         return Ok(Reply::Integer(created as i64));
     }
@@ -1294,6 +1318,8 @@ fn xgroup_sub(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             .and_then(|g| g.delete_consumer(&argv[4]));
         if pending.is_none() {
             propagate(ctx, Vec::new());
+        } else {
+            ctx.notify(notify::STREAM, "xgroup-delconsumer", key);
         }
         return Ok(Reply::Integer(pending.unwrap_or(0) as i64));
     }
@@ -1345,6 +1371,7 @@ fn xsetid(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     if !max_xdel.is_zero() {
         s.max_deleted_id = max_xdel;
     }
+    ctx.notify(notify::STREAM, "xsetid", &argv[1]);
     Ok(Reply::ok())
 }
 
@@ -1542,6 +1569,7 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let cname = &argv[3];
     let mut consumer_ready = false;
+    let mut consumer_created = false;
     let mut out = Vec::new();
     let mut props = Vec::new();
     for (id, idarg) in ids {
@@ -1579,7 +1607,7 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             continue;
         }
         if !consumer_ready {
-            touch_consumer(&mut g, cname, now as u64);
+            consumer_created = touch_consumer(&mut g, cname, now as u64);
             consumer_ready = true;
         }
         let count = if retrycount >= 0 {
@@ -1611,6 +1639,9 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     s.groups.insert(gname.clone(), g);
     propagate(ctx, props);
+    if consumer_created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(Reply::Array(out))
 }
 
@@ -1656,6 +1687,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let ids: Vec<StreamId> = g.pel.range(start..).map(|(k, _)| *k).collect();
     let mut attempts = count.saturating_mul(10);
     let mut consumer_ready = false;
+    let mut consumer_created = false;
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
     let mut props = Vec::new();
@@ -1689,7 +1721,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             continue;
         }
         if !consumer_ready {
-            touch_consumer(&mut g, cname, now);
+            consumer_created = touch_consumer(&mut g, cname, now);
             consumer_ready = true;
         }
         let dc = if justid {
@@ -1709,6 +1741,9 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let cursor = ids.get(next).copied().unwrap_or(StreamId::MIN);
     s.groups.insert(gname.clone(), g);
     propagate(ctx, props);
+    if consumer_created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     Ok(Reply::Array(vec![
         id_reply(cursor),
         Reply::Array(claimed),

@@ -6,6 +6,7 @@ use super::KeySpec;
 use super::{arg_i64, eq_ignore_case, flags, parse_i64, CmdError, CmdResult, CommandSpec, Ctx};
 use crate::db::format::LongDouble;
 use crate::db::Value;
+use crate::notify;
 use crate::resp::Reply;
 use bytes::{Bytes, BytesMut};
 
@@ -387,6 +388,10 @@ fn set_generic(
         expire
     };
     ctx.db.insert(key.clone(), Value::Str(value.clone()), ttl);
+    ctx.notify(notify::STRING, "set", key);
+    if expire.is_some() {
+        ctx.notify(notify::GENERIC, "expire", key);
+    }
     Ok(match (old, abort) {
         (Some(old), _) => bulk_or_nil(old),
         (None, Abort::Zero) => Reply::Integer(1),
@@ -440,6 +445,7 @@ fn psetex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 fn getset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let old = read_str(ctx, &argv[1])?;
     set_plain(ctx, &argv[1], &argv[2]);
+    ctx.notify(notify::STRING, "set", &argv[1]);
     Ok(bulk_or_nil(old))
 }
 
@@ -448,6 +454,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     let old = read_str(ctx, &argv[1])?;
     if old.is_some() {
         ctx.db.remove(&argv[1]);
+        ctx.notify(notify::GENERIC, "del", &argv[1]);
     }
     Ok(bulk_or_nil(old))
 }
@@ -465,12 +472,15 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         let absolute = matches!(kind, ExpireKind::ExAt | ExpireKind::PxAt);
         if absolute && at <= ctx.now_ms {
             ctx.db.remove(key);
+            ctx.notify(notify::GENERIC, "del", key);
         } else {
             ctx.db.set_expire(key, Some(at), ctx.now_ms);
+            ctx.notify(notify::GENERIC, "expire", key);
         }
     } else if opts.persist {
         if ctx.db.peek(key).and_then(|e| e.expire_ms()).is_some() {
             ctx.db.set_expire(key, None, ctx.now_ms);
+            ctx.notify(notify::GENERIC, "persist", key);
         } else {
             // No TTL to remove: nothing changed, nothing to replicate (Redis's getexCommand).
             ctx.client.rewrite = Some(Vec::new());
@@ -488,6 +498,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     match write_str(ctx, key)? {
         None => {
             set_plain(ctx, key, tail);
+            ctx.notify(notify::STRING, "append", key);
             Ok(Reply::Integer(tail.len() as i64))
         }
         Some(cur) => {
@@ -497,6 +508,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
             buf.extend_from_slice(tail);
             let len = buf.len();
             overwrite(ctx, key, buf.freeze());
+            ctx.notify(notify::STRING, "append", key);
             Ok(Reply::Integer(len as i64))
         }
     }
@@ -555,6 +567,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     buf.resize(new_len, 0);
     buf[offset..offset + value.len()].copy_from_slice(value);
     overwrite(ctx, key, buf.freeze());
+    ctx.notify(notify::STRING, "setrange", key);
     Ok(Reply::Integer(new_len as i64))
 }
 
@@ -570,6 +583,7 @@ fn incr_by(ctx: &mut Ctx<'_>, key: &Bytes, by: i64) -> CmdResult {
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     let text = Bytes::copy_from_slice(itoa::Buffer::new().format(new).as_bytes());
     overwrite(ctx, key, text);
+    ctx.notify(notify::STRING, "incrby", key);
     Ok(Reply::Integer(new))
 }
 
@@ -615,6 +629,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     let text = Bytes::from(sum.to_human_string());
     overwrite(ctx, key, text.clone());
+    ctx.notify(notify::STRING, "incrbyfloat", key);
     Ok(Reply::Bulk(text))
 }
 
@@ -638,6 +653,7 @@ fn mset(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     for pair in argv[1..].chunks_exact(2) {
         set_plain(ctx, &pair[0], &pair[1]);
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     Ok(Reply::ok())
 }
@@ -654,6 +670,7 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     for pair in argv[1..].chunks_exact(2) {
         set_plain(ctx, &pair[0], &pair[1]);
+        ctx.notify(notify::STRING, "set", &pair[0]);
     }
     Ok(Reply::Integer(1))
 }

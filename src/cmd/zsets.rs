@@ -6,7 +6,7 @@
 //! The value is [`ZSet`] (a member map plus a B-tree in score order; see `db::zset`). Scores
 //! print as Redis 7.0 prints them, `%.17g` (RESP2 bulk strings); RESP3 clients get doubles.
 
-use super::keys::{expire_key, lookup_read, lookup_write};
+use super::keys::{expire_key, lookup_read};
 use super::lists::{arg_positive, clamp_range};
 use super::sets::{empty_scan, limit_arg, parse_scan_opts, scan_reply, scan_window};
 use super::{arg_i64, eq_ignore_case, flags, CmdError, CmdResult, CommandSpec, Ctx, KeySpec};
@@ -15,6 +15,7 @@ use crate::db::value::zset::{
 };
 use crate::db::value::{own, FixedState, SetValue, ZSet};
 use crate::db::{Db, Entry, Value};
+use crate::notify;
 use crate::resp::{Protocol, Reply};
 use bytes::Bytes;
 use indexmap::IndexMap;
@@ -122,14 +123,32 @@ fn drop_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
     }
 }
 
-/// Stores `z` at `dst` (deleting `dst` when empty); the reply is its size.
-pub(crate) fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet) -> CmdResult {
+/// After members left a sorted set: the command's event (when any left), then `del` when it
+/// became empty and was deleted.
+fn members_removed(ctx: &mut Ctx<'_>, key: &[u8], event: &str, removed: usize) {
+    if removed > 0 {
+        ctx.notify(notify::ZSET, event, key);
+    }
+    let empty =
+        matches!(ctx.db.peek(key), Some(Entry { value: Value::ZSet(z), .. }) if z.is_empty());
+    if empty {
+        ctx.db.remove(key);
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+/// Stores `z` at `dst` (deleting `dst` when empty); the reply is its size. `event` is the
+/// storing command's event (`zunionstore`, `georadiusstore`...).
+pub(crate) fn store_zset(ctx: &mut Ctx<'_>, dst: &Bytes, z: ZSet, event: &str) -> CmdResult {
     expire_key(ctx, dst);
     let n = z.len();
     if n == 0 {
-        ctx.db.remove(dst);
+        if ctx.db.remove(dst).is_some() {
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
     } else {
         ctx.db.insert(own(dst), Value::ZSet(Box::new(z)), None);
+        ctx.notify(notify::ZSET, event, dst);
     }
     Ok(Reply::Integer(n as i64))
 }
@@ -357,6 +376,9 @@ fn zadd_generic(
         }
     }
     drop_if_empty(ctx, key);
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+    }
     if let Some(e) = err {
         return Err(e);
     }
@@ -389,7 +411,7 @@ fn zrem(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Integer(0));
     };
     let n = argv[2..].iter().filter(|m| z.remove(m).is_some()).count();
-    drop_if_empty(ctx, key);
+    members_removed(ctx, key, "zrem", n);
     Ok(Reply::Integer(n as i64))
 }
 
@@ -558,18 +580,8 @@ fn zrange_generic(
     };
     let key = &argv[start];
     let proto = ctx.proto();
-    let z = if store.is_some() {
-        match lookup_write(ctx, key) {
-            None => None,
-            Some(Entry {
-                value: Value::ZSet(z),
-                ..
-            }) => Some(&**z),
-            Some(_) => return Err(CmdError::WrongType),
-        }
-    } else {
-        read_zset(ctx, key)?
-    };
+    // A read lookup for ZRANGESTORE's source too (hit/miss, `keymiss`), as Redis.
+    let z = read_zset(ctx, key)?;
     let items = z.map_or_else(Vec::new, |z| select(z, &spec, rev, offset, limit));
     match store {
         Some(dst) => {
@@ -577,7 +589,7 @@ fn zrange_generic(
             for (m, s) in items {
                 out.insert(m, s);
             }
-            store_zset(ctx, dst, out)
+            store_zset(ctx, dst, out, "zrangestore")
         }
         None => Ok(range_reply(proto, items, withscores)),
     }
@@ -629,7 +641,12 @@ fn zremrange(ctx: &mut Ctx<'_>, argv: &[Bytes], spec: RangeSpec) -> CmdResult {
     for (m, _) in &victims {
         z.remove(m);
     }
-    drop_if_empty(ctx, key);
+    let event = match spec {
+        RangeSpec::Rank(..) => "zremrangebyrank",
+        RangeSpec::Score(_) => "zremrangebyscore",
+        RangeSpec::Lex(_) => "zremrangebylex",
+    };
+    members_removed(ctx, key, event, victims.len());
     Ok(Reply::Integer(victims.len() as i64))
 }
 
@@ -675,7 +692,8 @@ fn zpop(ctx: &mut Ctx<'_>, argv: &[Bytes], max: bool) -> CmdResult {
             None => break,
         }
     }
-    drop_if_empty(ctx, key);
+    let event = if max { "zpopmax" } else { "zpopmin" };
+    members_removed(ctx, key, event, items.len());
     let nested = count.is_some() && proto == Protocol::Resp3;
     Ok(if nested {
         range_reply(proto, items, true)
@@ -857,12 +875,8 @@ fn zsetop_generic(
     let setnum = setnum as usize;
     let keys = &argv[at + 1..at + 1 + setnum];
     for k in keys {
-        let e = if dst.is_some() {
-            lookup_write(ctx, k)
-        } else {
-            lookup_read(ctx, k)
-        };
-        if let Some(e) = e {
+        // Read lookups even for the STORE forms (a `keymiss` for a missing source), as Redis.
+        if let Some(e) = lookup_read(ctx, k) {
             if !matches!(e.value, Value::ZSet(_) | Value::Set(_)) {
                 return Err(CmdError::WrongType);
             }
@@ -927,7 +941,12 @@ fn zsetop_generic(
             for (m, s) in items {
                 z.insert(m, s);
             }
-            store_zset(ctx, dst, z)
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter | SetOp::InterCard => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            store_zset(ctx, dst, z, event)
         }
         None => {
             // Replies are in score order.

@@ -149,6 +149,12 @@ pub struct Db {
     pub expiry: ExpiryMode,
     /// Keys deleted by expiry, for replication (see [`Db::take_expired`]).
     expired_log: Vec<Bytes>,
+    /// How many keys of `expired_log` had their `expired` event published (`crate::notify`).
+    expired_notified: usize,
+    /// Whether inserts log the keys they create (`notify-keyspace-events` has `n`).
+    log_new: bool,
+    /// Keys created since `crate::notify` last published their `new` events.
+    new_keys: Vec<Bytes>,
     /// Bytes the dataset takes ([`mem`]): a running count, changed by every insert, delete
     /// and in-place change, never a walk (INFO's used_memory and the maxmemory check read it
     /// before every command).
@@ -200,6 +206,9 @@ impl Db {
             hasher,
             expiry: ExpiryMode::Delete,
             expired_log: Vec::new(),
+            expired_notified: 0,
+            log_new: false,
+            new_keys: Vec::new(),
             used_bytes: 0,
             pending: None,
             access: Access::Lru,
@@ -358,7 +367,36 @@ impl Db {
 
     /// Keys deleted by expiry since the last call (a master replicates each as DEL).
     pub fn take_expired(&mut self) -> Vec<Bytes> {
+        self.expired_notified = 0;
         std::mem::take(&mut self.expired_log)
+    }
+
+    /// Keys expired since their `expired` events were last published (`crate::notify`).
+    pub fn expired_unnotified(&mut self) -> Vec<Bytes> {
+        let from = self.expired_notified.min(self.expired_log.len());
+        self.expired_notified = self.expired_log.len();
+        self.expired_log[from..].to_vec()
+    }
+
+    /// Makes inserts log the keys they create, for `new` events (`crate::notify`).
+    pub fn set_log_new(&mut self, on: bool) {
+        self.log_new = on;
+        if !on {
+            self.new_keys.clear();
+        }
+    }
+
+    /// Keys created since the last call (only while logging is on).
+    pub fn take_new_keys(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.new_keys)
+    }
+
+    /// [`Db::insert`] for loading a dataset (RDB, AOF, a master's snapshot): no `new` event,
+    /// as Redis's dbAddRDBLoad.
+    pub fn insert_loaded(&mut self, key: Bytes, value: Value, expire_ms: Option<u64>) {
+        let log = std::mem::replace(&mut self.log_new, false);
+        self.insert(key, value, expire_ms);
+        self.log_new = log;
     }
 
     /// Deletes the key if it has expired at `now_ms`; true if it was deleted (commands count this
@@ -460,6 +498,9 @@ impl Db {
             Upsert::Inserted => {
                 self.len += 1;
                 self.used_bytes += size;
+                if self.log_new {
+                    self.new_keys.push(key.clone());
+                }
                 false
             }
         };
@@ -718,6 +759,7 @@ impl Db {
         db.access = self.access;
         db.coin = self.coin.clone();
         db.last_now_ms = self.last_now_ms;
+        db.log_new = self.log_new;
         db
     }
 }

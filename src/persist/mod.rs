@@ -899,7 +899,7 @@ async fn insert_entries(
                     expired += 1;
                     continue;
                 }
-                n.db.insert(key, value, expire);
+                n.db.insert_loaded(key, value, expire);
                 loaded += 1;
             }
         }

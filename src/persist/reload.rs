@@ -81,7 +81,7 @@ pub fn debug_reload(db: &mut Db, rest: &mut NodeRest, o: ReloadOptions) -> Resul
         if !o.merge && db.peek(&key).is_some() {
             return Err(failed());
         }
-        db.insert(key, value, expire);
+        db.insert_loaded(key, value, expire);
     }
     db.settle();
     rest.logger
@@ -150,7 +150,7 @@ fn load_files(
             let now = rest.clock.unix_ms();
             db.set_now(now);
             for (key, value, expire) in snap.entries {
-                db.insert(key, value, expire);
+                db.insert_loaded(key, value, expire);
             }
             db.settle();
             continue;

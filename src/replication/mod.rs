@@ -495,6 +495,7 @@ impl NodeView<'_> {
 
     /// Replicates deletions made by expiry (lazy or active) as DELs (master only).
     pub fn propagate_expired(&mut self) {
+        crate::notify::flush(self.db, self.rest);
         let expired = self.db.take_expired();
         if expired.is_empty() || self.rest.repl.is_replica() {
             return;

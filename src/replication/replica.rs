@@ -285,7 +285,7 @@ async fn sync_once(
             }
             let keys = snapshot.entries.len();
             for (key, value, expire_ms) in snapshot.entries {
-                n.db.insert(key, value, expire_ms);
+                n.db.insert_loaded(key, value, expire_ms);
             }
             let repl = &mut n.rest.repl;
             repl.replid = new_id;

@@ -485,10 +485,14 @@ fn plan(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> Result<Plan, CmdError>
 
 /// The shared body of the search commands.
 fn run_search(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> CmdResult {
+    let event = match mode.kind {
+        Kind::SearchStore => "geosearchstore",
+        _ => "georadiusstore",
+    };
     let (mut points, o, to_meters) = match plan(ctx, argv, mode)? {
         Plan::NoSource(o) => {
             return match o.store {
-                Some(dst) => store_zset(ctx, &dst, ZSet::new()),
+                Some(dst) => store_zset(ctx, &dst, ZSet::new(), event),
                 None => Ok(Reply::Array(Vec::new())),
             };
         }
@@ -511,7 +515,7 @@ fn run_search(ctx: &mut Ctx<'_>, argv: &[Bytes], mode: Mode) -> CmdResult {
             };
             z.insert(p.member, score);
         }
-        return store_zset(ctx, &dst, z);
+        return store_zset(ctx, &dst, z, event);
     }
     let nested = o.withdist || o.withhash || o.withcoord;
     let items = points
