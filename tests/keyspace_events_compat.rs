@@ -15,8 +15,10 @@
 //! subscriber's messages are read up to it, so nothing still in flight is missed.
 
 mod common;
+mod compare_util;
 
 use common::{require_tools, resp_command, RawConn, Resp, Server, TempDir};
+use compare_util::{split_quoted, start_debug};
 use std::time::Duration;
 
 /// The commands: every family, each event kind at least once.
@@ -317,36 +319,6 @@ enum Step {
     },
 }
 
-/// Splits a line: `"..."` is one argument (for EVAL), `\xHH` is a byte.
-fn split(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut any = false;
-    for c in line.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                any = true;
-            }
-            ' ' if !quoted => {
-                if any {
-                    out.push(std::mem::take(&mut cur));
-                    any = false;
-                }
-            }
-            _ => {
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if any {
-        out.push(cur);
-    }
-    out
-}
-
 /// An argument's bytes, `\xHH` decoded.
 fn arg_bytes(a: &str) -> Vec<u8> {
     let b = a.as_bytes();
@@ -374,7 +346,7 @@ fn parse(script: &str) -> Vec<Step> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("restore ") {
-            let words = split(rest);
+            let words = split_quoted(rest, '"');
             steps.push(Step::Restore {
                 src: words[0].clone(),
                 dst: words[1].clone(),
@@ -388,13 +360,13 @@ fn parse(script: &str) -> Vec<Step> {
         } else if let Some(rest) = line.strip_prefix("@2 ") {
             steps.push(Step::Send {
                 conn: 1,
-                args: split(rest),
+                args: split_quoted(rest, '"'),
                 read: false,
             });
         } else {
             steps.push(Step::Send {
                 conn: 0,
-                args: split(line),
+                args: split_quoted(line, '"'),
                 read: true,
             });
         }
@@ -478,30 +450,6 @@ fn events(port: u16, mask: &str, steps: &[Step]) -> Vec<(String, String)> {
     out
 }
 
-struct Pair {
-    keyslot: Server,
-    redis: Server,
-    _dir: TempDir,
-}
-
-fn start(tag: &str) -> Option<Pair> {
-    if !require_tools(tag, &["redis-server"]) {
-        return None;
-    }
-    let dir = TempDir::new(tag);
-    let debug = ["--enable-debug-command", "yes"];
-    let keyslot = Server::keyslot(
-        &dir,
-        &["--save", "", "--appendonly", "no", debug[0], debug[1]],
-    );
-    let redis = Server::redis(&dir, &debug);
-    Some(Pair {
-        keyslot,
-        redis,
-        _dir: dir,
-    })
-}
-
 /// The first difference between two message sequences, shown with its neighbourhood.
 fn first_difference(ks: &[(String, String)], rs: &[(String, String)]) -> Option<String> {
     let at = ks
@@ -530,7 +478,7 @@ fn first_difference(ks: &[(String, String)], rs: &[(String, String)]) -> Option<
 
 #[test]
 fn keyspace_events_match_redis() {
-    let Some(p) = start("keyspace-events") else {
+    let Some(p) = start_debug("keyspace-events") else {
         return;
     };
     let steps = parse(SCRIPT);
@@ -562,7 +510,7 @@ fn keyspace_events_match_redis() {
 
 #[test]
 fn notify_keyspace_events_config_matches_redis() {
-    let Some(p) = start("keyspace-events-config") else {
+    let Some(p) = start_debug("keyspace-events-config") else {
         return;
     };
     let mut ks = RawConn::connect(p.keyslot.port);

@@ -12,7 +12,7 @@ mod common;
 mod compare_util;
 
 use common::{resp_command, RawConn};
-use compare_util::{split, start};
+use compare_util::{split, start, start_debug};
 
 /// Runs `script` on both servers (RESP2 then RESP3) and returns the differences.
 fn compare_lines(tag: &str, script: &str) {
@@ -20,26 +20,6 @@ fn compare_lines(tag: &str, script: &str) {
         return;
     };
     compare_on(&p, script);
-}
-
-/// Both servers with DEBUG enabled (the suite's servers have it: DEBUG SLEEP, DEBUG
-/// SET-ACTIVE-EXPIRE, DEBUG SET-DISABLE-DENY-SCRIPTS).
-fn start_debug(tag: &str) -> Option<compare_util::Pair> {
-    if !common::require_tools(tag, &["redis-server"]) {
-        return None;
-    }
-    let dir = common::TempDir::new(tag);
-    let debug = ["--enable-debug-command", "yes"];
-    let keyslot = common::Server::keyslot(
-        &dir,
-        &["--save", "", "--appendonly", "no", debug[0], debug[1]],
-    );
-    let redis = common::Server::redis(&dir, &debug);
-    Some(compare_util::Pair {
-        keyslot,
-        redis,
-        _dir: dir,
-    })
 }
 
 /// [`compare_lines`] on servers already started.

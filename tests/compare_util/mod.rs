@@ -22,13 +22,18 @@ pub enum Cmp {
 
 /// Splits a line on spaces; `''` is an empty argument and `'a b'` one argument with a space.
 pub fn split(line: &str) -> Vec<String> {
+    split_quoted(line, '\'')
+}
+
+/// [`split`] with another quote character (`"` where arguments hold `'`, as Lua code does).
+pub fn split_quoted(line: &str, quote: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
     let mut any = false;
     for c in line.chars() {
         match c {
-            '\'' => {
+            q if q == quote => {
                 quoted = !quoted;
                 any = true;
             }
@@ -167,6 +172,26 @@ pub fn start(tag: &str) -> Option<Pair> {
     let dir = TempDir::new(tag);
     let keyslot = Server::keyslot(&dir, &["--save", "", "--appendonly", "no"]);
     let redis = Server::redis(&dir, &[]);
+    Some(Pair {
+        keyslot,
+        redis,
+        _dir: dir,
+    })
+}
+
+/// Both servers with DEBUG enabled (Redis's suite servers have it: DEBUG SLEEP, DEBUG
+/// SET-ACTIVE-EXPIRE, DEBUG SET-DISABLE-DENY-SCRIPTS).
+pub fn start_debug(tag: &str) -> Option<Pair> {
+    if !require_tools(tag, &["redis-server"]) {
+        return None;
+    }
+    let dir = TempDir::new(tag);
+    let debug = ["--enable-debug-command", "yes"];
+    let keyslot = Server::keyslot(
+        &dir,
+        &["--save", "", "--appendonly", "no", debug[0], debug[1]],
+    );
+    let redis = Server::redis(&dir, &debug);
     Some(Pair {
         keyslot,
         redis,
