@@ -174,10 +174,18 @@ fn write_hash<'c>(
 
 /// The hash at `key`, created empty if missing.
 fn hash_or_create<'c>(ctx: &'c mut Ctx<'_>, key: &Bytes) -> Result<&'c mut HashMapValue, CmdError> {
-    if write_hash(ctx, key)?.is_none() {
-        ctx.db.insert(own(key), Value::new_hash(), None);
+    expire_key(ctx, key);
+    // After the expiry check a plain look says whether the key is there; the write lookup
+    // below then counts the access once.
+    if ctx.db.peek(key).is_none() {
+        // The keyspace copies the key's bytes into its own node.
+        ctx.db.insert(key.clone(), Value::new_hash(), None);
     }
-    write_hash(ctx, key)?.ok_or(CmdError::NoSuchKey)
+    match ctx.db.get_mut(key, ctx.now_ms) {
+        Some(Value::Hash(h)) => Ok(h),
+        Some(_) => Err(CmdError::WrongType),
+        None => Err(CmdError::NoSuchKey),
+    }
 }
 
 fn arity_error(argv: &[Bytes]) -> CmdError {
@@ -186,6 +194,10 @@ fn arity_error(argv: &[Bytes]) -> CmdError {
 
 /// Sets fields from `pairs`; the number of new fields.
 fn set_pairs(h: &mut HashMapValue, pairs: &[Bytes]) -> i64 {
+    // One pair (the usual HSET): the field's name is copied only if it is new.
+    if let [field, value] = pairs {
+        return i64::from(h.set(field, own(value)));
+    }
     let mut added = 0;
     let mut owned = own_all(pairs).into_iter();
     while let (Some(f), Some(v)) = (owned.next(), owned.next()) {

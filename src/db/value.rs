@@ -382,14 +382,17 @@ impl HashMapValue {
         None
     }
 
-    /// Sets a field, copying its name from the client's bytes only when it is new.
-    pub fn set(&mut self, field: &Bytes, value: Bytes) {
+    /// Sets a field, copying its name from the client's bytes only when it is new; true when
+    /// it was new.
+    pub fn set(&mut self, field: &Bytes, value: Bytes) -> bool {
+        let new_cost = mem::bytes_cost(&value);
         if let Some(v) = self.get_mut(field) {
             let old = std::mem::replace(v, value);
-            let new_cost = self.get(field).map_or(0, |v| mem::bytes_cost(v));
             self.payload = (self.payload + new_cost).saturating_sub(mem::bytes_cost(&old));
+            false
         } else {
             self.insert(own(field), value);
+            true
         }
     }
 
