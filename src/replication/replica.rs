@@ -7,7 +7,7 @@
 //! command by command, counting its bytes into the replication offset, and acknowledges its
 //! offset every second (and when the master asks with `REPLCONF GETACK`).
 
-use super::{encode_command, LinkState, Role};
+use super::{encode_command, encode_command_into, LinkState, Role};
 use crate::log::Level;
 use crate::node::Node;
 use crate::resp::request::{Limits, RequestParser};
@@ -368,6 +368,8 @@ async fn stream_commands(
     // Commands of a MULTI block received so far (applied when its EXEC arrives).
     let mut in_tx: Option<Vec<(Vec<bytes::Bytes>, u64)>> = None;
     let mut ack = tokio::time::interval(Duration::from_millis(ACK_INTERVAL_MS));
+    // Each applied command is re-encoded here for our own backlog; one buffer serves them all.
+    let mut raw = Vec::new();
     loop {
         // Apply every complete command in the buffer.
         let mut acks_requested = false;
@@ -417,8 +419,8 @@ async fn stream_commands(
                     } else if !tx_marker {
                         n.apply_replicated(&argv);
                     }
-                    let raw =
-                        encode_command(&argv.iter().map(|a| a.as_ref()).collect::<Vec<&[u8]>>());
+                    raw.clear();
+                    encode_command_into(&mut raw, &argv);
                     let repl = &mut n.rest.repl;
                     // The raw bytes equal the re-encoding for multibulk streams; keep our own
                     // backlog so our replicas (and a promotion) continue from the same offsets.
@@ -428,6 +430,10 @@ async fn stream_commands(
                         repl.offset += len;
                         repl.backlog.append(&raw);
                     }
+                }
+                // A big command's buffer is not kept for the small ones after it.
+                if raw.capacity() > 1 << 20 {
+                    raw = Vec::new();
                 }
                 let now = n.rest.clock.mono_ms();
                 if let Role::Replica(l) = &mut n.rest.repl.role {
