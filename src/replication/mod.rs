@@ -367,8 +367,9 @@ pub fn encode_command(argv: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// The propagation scratch buffer is freed after a command bigger than this.
-const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
+/// The propagation scratch buffers (master and replica side) are freed after a command bigger
+/// than this.
+pub(super) const SCRATCH_KEEP_BYTES: usize = 64 * 1024;
 
 /// [`encode_command`] appended to `out`.
 pub fn encode_command_into<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {

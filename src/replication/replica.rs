@@ -432,7 +432,7 @@ async fn stream_commands(
                     }
                 }
                 // A big command's buffer is not kept for the small ones after it.
-                if raw.capacity() > 1 << 20 {
+                if raw.capacity() > super::SCRATCH_KEEP_BYTES {
                     raw = Vec::new();
                 }
                 let now = n.rest.clock.mono_ms();
