@@ -335,10 +335,22 @@ fn sadd(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
     }
     // Checked and expired above: the set again, without a second expiry check.
     let s = set_again(ctx, key).ok_or(CmdError::NoSuchKey)?;
+    // Only members not there yet are copied out of the read buffer: a SADD of a member the
+    // set holds (most of them once a set is full) allocates nothing.
     let mut added = 0;
-    for m in own_all(&argv[2..]) {
-        if s.insert(m) {
-            added += 1;
+    match &argv[2..] {
+        [m] => {
+            if !s.contains(m) && s.insert(own(m)) {
+                added = 1;
+            }
+        }
+        members => {
+            let fresh: Vec<Bytes> = members.iter().filter(|m| !s.contains(m)).cloned().collect();
+            for m in own_all(&fresh) {
+                if s.insert(m) {
+                    added += 1;
+                }
+            }
         }
     }
     if added > 0 {
