@@ -708,6 +708,29 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: &[Bytes]) -> CmdResult {
 mod tests {
     use crate::node::testing::TestNode;
 
+    /// The in-place path never writes into bytes someone else still holds (a reply, a
+    /// replication copy), and a length change takes a fresh buffer.
+    #[test]
+    fn overwrite_digits_respects_sharing_and_length() {
+        use bytes::Bytes;
+        let mut v = Bytes::copy_from_slice(b"41");
+        let held = v.clone();
+        super::overwrite_digits(&mut v, 42);
+        assert_eq!((&v[..], &held[..]), (&b"42"[..], &b"41"[..]));
+        drop(held);
+        let before = v.as_ptr();
+        super::overwrite_digits(&mut v, 43);
+        assert_eq!(
+            (&v[..], v.as_ptr()),
+            (&b"43"[..], before),
+            "unique and same length: in place"
+        );
+        super::overwrite_digits(&mut v, 100);
+        assert_eq!(&v[..], b"100");
+        super::overwrite_digits(&mut v, -5);
+        assert_eq!(&v[..], b"-5");
+    }
+
     /// Runs each command and compares its RESP2 reply with what redis-server 7.0.15 sent.
     fn check(t: &mut TestNode, cases: &[(&[&str], &str)]) {
         for (cmd, want) in cases {
