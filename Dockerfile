@@ -7,13 +7,16 @@
 
 # --- build stage ---------------------------------------------------------------------------
 FROM rust:1-slim-bookworm AS build
+# make: tikv-jemalloc-sys builds jemalloc (keyslot-server's allocator) with its own makefiles.
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # keyslot-sim (the simulator, built with --cfg madsim by sim/.cargo/config.toml into
 # target/sim) is in the image too, for deploy/explore-job.yaml's shards.
-RUN cargo build --release --locked --bin keyslot-server \
+# keyslot-server with the `dist` profile (fat LTO, Cargo.toml): the build bench/compare measures.
+RUN cargo build --profile dist --locked --bin keyslot-server \
  && (cd sim && cargo build --release --locked --bin keyslot-sim) \
- && cp target/release/keyslot-server /keyslot-server \
+ && cp target/dist/keyslot-server /keyslot-server \
  && cp target/sim/release/keyslot-sim /keyslot-sim \
  && strip --strip-debug /keyslot-server /keyslot-sim
 

@@ -274,7 +274,7 @@ fn info_memory(ctx: &Ctx<'_>) -> String {
     ] {
         field(&mut s, name, 0);
     }
-    field(&mut s, "mem_allocator", "libc");
+    field(&mut s, "mem_allocator", mem_allocator());
     for name in [
         "active_defrag_running",
         "lazyfree_pending_objects",
@@ -608,6 +608,20 @@ fn rss_bytes() -> Option<u64> {
 #[cfg(madsim)]
 fn rss_bytes() -> Option<u64> {
     None
+}
+
+/// The allocator INFO names: the system's (`libc`) unless the binary installed another and said
+/// so with [`set_mem_allocator`] (keyslot-server runs on jemalloc, as redis-server does; the
+/// library's own tests and the simulator keep the system allocator).
+static MEM_ALLOCATOR: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Names the process's global allocator for INFO's `mem_allocator` (once, at startup).
+pub fn set_mem_allocator(name: &'static str) {
+    let _ = MEM_ALLOCATOR.set(name);
+}
+
+fn mem_allocator() -> &'static str {
+    MEM_ALLOCATOR.get().copied().unwrap_or("libc")
 }
 
 #[cfg(test)]
