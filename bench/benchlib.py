@@ -10,7 +10,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-KEYSLOT = os.path.join(ROOT, "target", "release", "keyslot-server")
+# The shipped build (Cargo.toml's `dist` profile: fat LTO), as bench/compare measures it.
+KEYSLOT = os.path.join(ROOT, "target", "dist", "keyslot-server")
 
 
 def require_tools():
@@ -20,7 +21,7 @@ def require_tools():
 
 
 def build_keyslot():
-    subprocess.run(["cargo", "build", "--release", "--bin", "keyslot-server", "-q"], cwd=ROOT,
+    subprocess.run(["cargo", "build", "--profile", "dist", "--bin", "keyslot-server", "-q"], cwd=ROOT,
                    check=True)
     return KEYSLOT
 
